@@ -1,0 +1,1 @@
+"""The hearing domain: pure, synchronous, free of I/O. See docs/design.md."""

@@ -1,0 +1,27 @@
+"""Why the court refuses a command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    FORBIDDEN = "forbidden"  # the actor's role may not do this
+    WRONG_PHASE = "wrong_phase"  # not in this phase of the hearing
+    INVALID_TRANSITION = "invalid_transition"  # that phase cannot follow this one
+    UNKNOWN_PARTICIPANT = "unknown_participant"
+    WRONG_PRESENCE = "wrong_presence"  # e.g. calling in someone who is not waiting
+    DISMISSED = "dismissed"
+    REMOVED = "removed"
+    NOT_SCHEDULED = "not_scheduled"
+    ALREADY_EXISTS = "already_exists"
+    INVALID = "invalid"  # the command itself is malformed for this hearing
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """``decide``'s answer when the command is refused. It is recorded in the log too."""
+
+    code: Refusal
+    reason: str

@@ -1,0 +1,150 @@
+"""What happened in a hearing. The log of these events is the record.
+
+Events here are payloads; the store wraps each in an envelope with the hearing, the
+sequence number, the actor, the time and the hash chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .phases import Phase
+from .presence import Presence, Reason
+from .roles import Role
+from .routing import MediaKind
+
+
+@dataclass(frozen=True)
+class Event:
+    TYPE: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class HearingScheduled(Event):
+    TYPE = "hearing_scheduled"
+    case_number: str
+    title: str
+    court: str
+    language: str
+    scheduled_for: str
+
+
+@dataclass(frozen=True)
+class ParticipantInvited(Event):
+    TYPE = "participant_invited"
+    participant: str
+    role: Role
+    display_name: str
+
+
+@dataclass(frozen=True)
+class ParticipantConnected(Event):
+    TYPE = "participant_connected"
+    participant: str
+
+
+@dataclass(frozen=True)
+class ParticipantDisconnected(Event):
+    TYPE = "participant_disconnected"
+    participant: str
+
+
+@dataclass(frozen=True)
+class PresenceChanged(Event):
+    TYPE = "presence_changed"
+    participant: str
+    presence: Presence
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class PhaseChanged(Event):
+    TYPE = "phase_changed"
+    phase: Phase
+    previous: Phase
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PhaseControlDelegated(Event):
+    TYPE = "phase_control_delegated"
+    delegated: bool
+
+
+@dataclass(frozen=True)
+class MediaCut(Event):
+    TYPE = "media_cut"
+    participant: str
+    kind: MediaKind
+
+
+@dataclass(frozen=True)
+class MediaRestored(Event):
+    TYPE = "media_restored"
+    participant: str
+    kind: MediaKind
+
+
+@dataclass(frozen=True)
+class SelfMuteChanged(Event):
+    TYPE = "self_mute_changed"
+    participant: str
+    kind: MediaKind
+    muted: bool
+
+
+@dataclass(frozen=True)
+class CommandRejected(Event):
+    """A refused command. In a court, an attempt matters: it is kept like any other event."""
+
+    TYPE = "command_rejected"
+    command: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccessRefused(Event):
+    """A connection or credential the server turned away (bad code, expired or replayed token)."""
+
+    TYPE = "access_refused"
+    participant: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class JoinCodeIssued(Event):
+    """A one-time join code was issued. The code itself is never logged."""
+
+    TYPE = "join_code_issued"
+    participant: str
+    expires_at: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    e.TYPE: e
+    for e in (
+        HearingScheduled,
+        ParticipantInvited,
+        ParticipantConnected,
+        ParticipantDisconnected,
+        PresenceChanged,
+        PhaseChanged,
+        PhaseControlDelegated,
+        MediaCut,
+        MediaRestored,
+        SelfMuteChanged,
+        CommandRejected,
+        AccessRefused,
+        JoinCodeIssued,
+    )
+}
+
+
+def register_event(cls: type[Event]) -> type[Event]:
+    """Lets later capabilities (transcript, flags, signatures) add event types."""
+    if cls.TYPE in EVENT_TYPES and EVENT_TYPES[cls.TYPE] is not cls:
+        raise ValueError(f"event type {cls.TYPE!r} registered twice")
+    EVENT_TYPES[cls.TYPE] = cls
+    return cls

@@ -1,0 +1,394 @@
+"""The hearing as a pure state machine: ``decide`` and ``evolve``.
+
+``decide(state, command, actor, now)`` answers a command with the events it causes, or
+with ``Rejected``. ``evolve(state, event)`` folds one event into the state. The current
+state of a hearing is ``replay`` of its log. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from . import commands as c
+from . import events as e
+from .errors import Refusal, Rejected
+from .phases import OPEN_PHASES, PHASE_MOVES, Phase
+from .presence import MAY_CONNECT, Presence, Reason
+from .roles import STAFF, Permission, Role, may
+from .routing import MediaKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issued a command: a participant of the hearing, or the court registry."""
+
+    id: str
+    role: Role
+
+
+REGISTRY = Actor("registry", Role.REGISTRY)
+
+
+@dataclass(frozen=True)
+class ParticipantState:
+    participant_id: str
+    role: Role
+    display_name: str
+    presence: Presence = Presence.INVITED
+    connected: bool = False
+    cut: frozenset[MediaKind] = frozenset()
+    self_muted: frozenset[MediaKind] = frozenset()
+
+    def silenced(self, kind: MediaKind) -> bool:
+        return kind in self.cut or kind in self.self_muted
+
+
+@dataclass(frozen=True)
+class HearingState:
+    hearing_id: str
+    scheduled: bool = False
+    case_number: str = ""
+    title: str = ""
+    court: str = ""
+    language: str = ""
+    scheduled_for: str = ""
+    phase: Phase = Phase.SCHEDULED
+    phase_before_close: Phase | None = None
+    phase_control_delegated: bool = False
+    participants: Mapping[str, ParticipantState] = field(default_factory=dict)
+
+    def participant(self, participant_id: str) -> ParticipantState | None:
+        return self.participants.get(participant_id)
+
+
+Decision = list[e.Event] | Rejected
+
+_ACTIVE = frozenset({Presence.LOBBY, Presence.WAITING_ROOM, Presence.IN_HEARING})
+# Phases in which who is where may still change. After sealing, the hearing is history.
+_LIVE: frozenset[Phase] = frozenset(Phase) - {Phase.SEALED}
+
+
+def decide(state: HearingState, command: c.Command, actor: Actor, now: datetime) -> Decision:
+    """The court's answer to ``command`` from ``actor`` at ``now``."""
+    if isinstance(command, c.ScheduleHearing):
+        return _schedule(state, command, actor, now)
+    if not state.scheduled:
+        return Rejected(Refusal.NOT_SCHEDULED, "no such hearing has been scheduled")
+    role = _role_of(state, actor)
+    if role is None:
+        return Rejected(Refusal.UNKNOWN_PARTICIPANT, "you are not a participant of this hearing")
+    if not may(role, command.PERMISSION, delegated=state.phase_control_delegated):
+        return Rejected(
+            Refusal.FORBIDDEN, f"a {role.value} may not {command.NAME.replace('_', ' ')}"
+        )
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        return Rejected(Refusal.INVALID, f"unsupported command {command.NAME}")
+    return handler(state, command, actor)
+
+
+def _role_of(state: HearingState, actor: Actor) -> Role | None:
+    if actor.role in (Role.REGISTRY, Role.INSPECTOR):
+        return actor.role  # court roles that act through the REST API, not as participants
+    p = state.participant(actor.id)
+    # The role comes from the hearing's own record, never from what the client claims.
+    return p.role if p is not None and p.role is actor.role else None
+
+
+def _schedule(state: HearingState, cmd: c.ScheduleHearing, actor: Actor, now: datetime) -> Decision:
+    if actor.role is not Role.REGISTRY:
+        return Rejected(Refusal.FORBIDDEN, "only the court registry schedules hearings")
+    if state.scheduled:
+        return Rejected(Refusal.ALREADY_EXISTS, "this hearing is already scheduled")
+    missing = [n for n in ("case_number", "court", "language") if not getattr(cmd, n).strip()]
+    if missing:
+        return Rejected(Refusal.INVALID, f"missing {', '.join(missing)}")
+    try:
+        when = datetime.fromisoformat(cmd.scheduled_for)
+    except ValueError:
+        return Rejected(Refusal.INVALID, "scheduled_for must be an ISO 8601 date-time")
+    if when.tzinfo is None:
+        return Rejected(Refusal.INVALID, "scheduled_for must carry a time zone")
+    del now  # a hearing may be entered after the fact, e.g. a rescheduled sitting
+    return [
+        e.HearingScheduled(cmd.case_number, cmd.title, cmd.court, cmd.language, cmd.scheduled_for)
+    ]
+
+
+def _target(state: HearingState, participant_id: str) -> ParticipantState | Rejected:
+    p = state.participant(participant_id)
+    if p is None:
+        return Rejected(Refusal.UNKNOWN_PARTICIPANT, "no such participant in this hearing")
+    return p
+
+
+def _in_phase(state: HearingState, allowed: Iterable[Phase], what: str) -> Rejected | None:
+    if state.phase in allowed:
+        return None
+    return Rejected(Refusal.WRONG_PHASE, f"cannot {what} while the hearing is {state.phase.value}")
+
+
+def _invite(state: HearingState, cmd: c.InviteParticipant, actor: Actor) -> Decision:
+    if (err := _in_phase(state, {Phase.SCHEDULED, *OPEN_PHASES}, "invite")) is not None:
+        return err
+    if cmd.participant in state.participants:
+        return Rejected(Refusal.ALREADY_EXISTS, "that participant is already invited")
+    if cmd.role in (Role.REGISTRY, Role.INSPECTOR):
+        return Rejected(Refusal.INVALID, f"a {cmd.role.value} is not a hearing participant")
+    if not cmd.participant.strip() or not cmd.display_name.strip():
+        return Rejected(Refusal.INVALID, "participant id and display name are required")
+    if cmd.role is Role.JUDGE and any(p.role is Role.JUDGE for p in state.participants.values()):
+        return Rejected(Refusal.ALREADY_EXISTS, "this hearing already has a presiding judge")
+    return [e.ParticipantInvited(cmd.participant, cmd.role, cmd.display_name)]
+
+
+def _connect(state: HearingState, cmd: c.Connect, actor: Actor) -> Decision:
+    me = state.participants[actor.id]
+    if state.phase is Phase.SEALED:
+        return Rejected(Refusal.WRONG_PHASE, "the hearing record is sealed")
+    if me.presence is Presence.DISMISSED:
+        return Rejected(
+            Refusal.DISMISSED, "you were dismissed; only a new call from the judge lets you back"
+        )
+    if me.presence is Presence.REMOVED:
+        return Rejected(Refusal.REMOVED, "you were removed from this hearing")
+    assert me.presence in MAY_CONNECT
+    out: list[e.Event] = [e.ParticipantConnected(me.participant_id)]
+    # Admission is re-checked here on every connection: the stored presence decides, so a
+    # reconnect lands exactly where the court last put this participant.
+    if me.presence in (Presence.INVITED, Presence.LEFT):
+        where = Presence.IN_HEARING if me.role in STAFF else Presence.LOBBY
+        out.append(e.PresenceChanged(me.participant_id, where, Reason.JOINED))
+    return out
+
+
+def _disconnect(state: HearingState, cmd: c.Disconnect, actor: Actor) -> Decision:
+    if not state.participants[actor.id].connected:
+        return []
+    return [e.ParticipantDisconnected(actor.id)]
+
+
+def _leave(state: HearingState, cmd: c.Leave, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "leave")) is not None:
+        return err
+    me = state.participants[actor.id]
+    if me.presence not in _ACTIVE:
+        return Rejected(Refusal.WRONG_PRESENCE, f"you are {me.presence.value}")
+    out: list[e.Event] = [e.PresenceChanged(actor.id, Presence.LEFT, Reason.LEFT)]
+    if me.connected:
+        out.append(e.ParticipantDisconnected(actor.id))
+    return out
+
+
+def _self_mute(state: HearingState, cmd: c.SetSelfMute, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "change your microphone or camera")) is not None:
+        return err
+    me = state.participants[actor.id]
+    if (cmd.kind in me.self_muted) == cmd.muted:
+        return []
+    return [e.SelfMuteChanged(actor.id, cmd.kind, cmd.muted)]
+
+
+def _open(state: HearingState, cmd: c.OpenHearing, actor: Actor) -> Decision:
+    if state.phase is not Phase.SCHEDULED:
+        return Rejected(Refusal.INVALID_TRANSITION, f"the hearing is already {state.phase.value}")
+    return [e.PhaseChanged(Phase.OPENING, state.phase, "opened")]
+
+
+def _change_phase(state: HearingState, cmd: c.ChangePhase, actor: Actor) -> Decision:
+    allowed = PHASE_MOVES.get(state.phase, frozenset())
+    if cmd.to not in allowed:
+        return Rejected(
+            Refusal.INVALID_TRANSITION,
+            f"cannot move from {state.phase.value} to {cmd.to.value}",
+        )
+    return [e.PhaseChanged(cmd.to, state.phase)]
+
+
+def _close(state: HearingState, cmd: c.CloseHearing, actor: Actor) -> Decision:
+    if state.phase not in OPEN_PHASES:
+        return Rejected(
+            Refusal.INVALID_TRANSITION, f"cannot close a hearing that is {state.phase.value}"
+        )
+    return [e.PhaseChanged(Phase.CLOSED, state.phase, "closed")]
+
+
+def _reopen(state: HearingState, cmd: c.ReopenHearing, actor: Actor) -> Decision:
+    if state.phase is not Phase.CLOSED or state.phase_before_close is None:
+        return Rejected(
+            Refusal.INVALID_TRANSITION, f"cannot reopen a hearing that is {state.phase.value}"
+        )
+    if not cmd.reason.strip():
+        return Rejected(Refusal.INVALID, "reopening needs a reason for the record")
+    return [e.PhaseChanged(state.phase_before_close, state.phase, f"reopened: {cmd.reason}")]
+
+
+def _delegate(state: HearingState, cmd: c.DelegatePhaseControl, actor: Actor) -> Decision:
+    if (err := _in_phase(state, {Phase.SCHEDULED, *OPEN_PHASES}, "delegate")) is not None:
+        return err
+    if state.phase_control_delegated == cmd.delegated:
+        return []
+    return [e.PhaseControlDelegated(cmd.delegated)]
+
+
+def _move(
+    want_from: frozenset[Presence],
+    to: Presence,
+    reason: Reason,
+    phases: frozenset[Phase],
+) -> Callable[[HearingState, c.Targeted, Actor], Decision]:
+    """A judge/clerk command that moves another participant from one presence to another."""
+
+    def handle(state: HearingState, cmd: c.Targeted, actor: Actor) -> Decision:
+        if (err := _in_phase(state, phases, reason.value.replace("_", " "))) is not None:
+            return err
+        target = _target(state, cmd.participant)
+        if isinstance(target, Rejected):
+            return target
+        if target.participant_id == actor.id:
+            return Rejected(Refusal.INVALID, "you cannot do that to yourself")
+        if target.role is Role.JUDGE:
+            return Rejected(Refusal.FORBIDDEN, "the presiding judge cannot be moved")
+        if target.presence not in want_from:
+            return Rejected(
+                Refusal.WRONG_PRESENCE,
+                f"that participant is {target.presence.value.replace('_', ' ')}",
+            )
+        destination = to
+        if (
+            isinstance(cmd, c.Admit)
+            and target.role is not Role.WITNESS
+            and state.phase in OPEN_PHASES
+        ):
+            destination = Presence.IN_HEARING  # parties go straight in; witnesses wait to be called
+        return [e.PresenceChanged(target.participant_id, destination, reason)]
+
+    return handle
+
+
+def _cut(state: HearingState, cmd: c.CutMedia, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "cut media")) is not None:
+        return err
+    target = _target(state, cmd.participant)
+    if isinstance(target, Rejected):
+        return target
+    if cmd.kind in target.cut:
+        return []
+    return [e.MediaCut(target.participant_id, cmd.kind)]
+
+
+def _restore(state: HearingState, cmd: c.RestoreMedia, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "restore media")) is not None:
+        return err
+    target = _target(state, cmd.participant)
+    if isinstance(target, Rejected):
+        return target
+    if cmd.kind not in target.cut:
+        return []
+    return [e.MediaRestored(target.participant_id, cmd.kind)]
+
+
+# Each handler takes its own command type; the dict pairs them, so its value type is loose.
+_HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]] = {
+    c.InviteParticipant: _invite,
+    c.Connect: _connect,
+    c.Disconnect: _disconnect,
+    c.Leave: _leave,
+    c.SetSelfMute: _self_mute,
+    c.OpenHearing: _open,
+    c.ChangePhase: _change_phase,
+    c.CloseHearing: _close,
+    c.ReopenHearing: _reopen,
+    c.DelegatePhaseControl: _delegate,
+    c.Admit: _move(
+        frozenset({Presence.LOBBY}),
+        Presence.WAITING_ROOM,
+        Reason.ADMITTED,
+        frozenset({Phase.SCHEDULED, *OPEN_PHASES}),
+    ),
+    c.CallIn: _move(
+        frozenset({Presence.WAITING_ROOM}), Presence.IN_HEARING, Reason.CALLED_IN, OPEN_PHASES
+    ),
+    c.SendBack: _move(
+        frozenset({Presence.IN_HEARING}), Presence.WAITING_ROOM, Reason.SENT_BACK, _LIVE
+    ),
+    c.Dismiss: _move(_ACTIVE, Presence.DISMISSED, Reason.DISMISSED, _LIVE),
+    c.Recall: _move(frozenset({Presence.DISMISSED}), Presence.INVITED, Reason.RECALLED, _LIVE),
+    c.Remove: _move(
+        _ACTIVE | {Presence.INVITED, Presence.LEFT}, Presence.REMOVED, Reason.REMOVED, _LIVE
+    ),
+    c.CutMedia: _cut,
+    c.RestoreMedia: _restore,
+}
+
+
+def evolve(state: HearingState, event: e.Event) -> HearingState:
+    """Fold one event into the state. Events that carry no state (refusals) change nothing."""
+    match event:
+        case e.HearingScheduled():
+            return replace(
+                state,
+                scheduled=True,
+                case_number=event.case_number,
+                title=event.title,
+                court=event.court,
+                language=event.language,
+                scheduled_for=event.scheduled_for,
+            )
+        case e.ParticipantInvited():
+            p = ParticipantState(event.participant, event.role, event.display_name)
+            return _with(state, p)
+        case e.ParticipantConnected():
+            return _update(state, event.participant, connected=True)
+        case e.ParticipantDisconnected():
+            return _update(state, event.participant, connected=False)
+        case e.PresenceChanged():
+            return _update(state, event.participant, presence=event.presence)
+        case e.PhaseChanged():
+            before = state.phase if event.phase is Phase.CLOSED else state.phase_before_close
+            return replace(state, phase=event.phase, phase_before_close=before)
+        case e.PhaseControlDelegated():
+            return replace(state, phase_control_delegated=event.delegated)
+        case e.MediaCut():
+            p = state.participants[event.participant]
+            return _update(state, event.participant, cut=p.cut | {event.kind})
+        case e.MediaRestored():
+            p = state.participants[event.participant]
+            return _update(state, event.participant, cut=p.cut - {event.kind})
+        case e.SelfMuteChanged():
+            p = state.participants[event.participant]
+            muted = p.self_muted | {event.kind} if event.muted else p.self_muted - {event.kind}
+            return _update(state, event.participant, self_muted=muted)
+    return state
+
+
+def _with(state: HearingState, p: ParticipantState) -> HearingState:
+    return replace(state, participants={**state.participants, p.participant_id: p})
+
+
+def _update(state: HearingState, participant_id: str, **changes: object) -> HearingState:
+    return _with(state, replace(state.participants[participant_id], **changes))  # type: ignore[arg-type]
+
+
+def replay(hearing_id: str, events: Iterable[e.Event]) -> HearingState:
+    """The state of a hearing after all of ``events``."""
+    state = HearingState(hearing_id)
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+__all__ = [
+    "REGISTRY",
+    "Actor",
+    "Decision",
+    "HearingState",
+    "ParticipantState",
+    "Permission",
+    "decide",
+    "evolve",
+    "replay",
+]

@@ -1,0 +1,171 @@
+"""Every (role, command, phase) cell of the permission and transition tables.
+
+The expectations below are written out by hand from the court's rules, independently
+of the tables in courtroom/domain, so that a change to either shows up here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from domain_fixtures import NOW, actor, add_target, in_phase, scheduled, with_cast
+
+from courtroom.domain import commands as c
+from courtroom.domain import events as e
+from courtroom.domain.errors import Refusal, Rejected
+from courtroom.domain.hearing import HearingState, decide, evolve
+from courtroom.domain.phases import Phase
+from courtroom.domain.presence import Presence
+from courtroom.domain.routing import MediaKind
+
+ALL_ACTORS = ["registry", "inspector", "judge", "clerk", "plaintiff", "defendant", "lawyer",
+              "witness", "interpreter", "kiosk", "observer"]
+JOINERS = {"judge", "clerk", "plaintiff", "defendant", "lawyer", "witness", "interpreter", "kiosk", "observer"}
+SPEAKERS = {"judge", "clerk", "plaintiff", "defendant", "lawyer", "witness", "interpreter"}
+LIVE = set(Phase) - {Phase.SEALED}
+OPEN = {Phase.OPENING, Phase.INVESTIGATION, Phase.EVIDENCE, Phase.DEBATE, Phase.FINAL_STATEMENTS}
+NEXT = {Phase.OPENING: Phase.INVESTIGATION, Phase.INVESTIGATION: Phase.EVIDENCE,
+        Phase.EVIDENCE: Phase.DEBATE, Phase.DEBATE: Phase.FINAL_STATEMENTS,
+        Phase.FINAL_STATEMENTS: Phase.DEBATE}
+
+# command name -> (who may issue it, phases in which it is accepted, target's presence, command)
+CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
+    "invite_participant": ({"registry", "judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None,
+                           c.InviteParticipant("newcomer", c.Role.LAWYER, "New Lawyer")),
+    "connect": (JOINERS, LIVE, None, c.Connect()),
+    "disconnect": (JOINERS, set(Phase), None, c.Disconnect()),
+    "leave": (JOINERS, LIVE, None, c.Leave()),
+    "set_self_mute": (SPEAKERS, LIVE, None, c.SetSelfMute(MediaKind.AUDIO, True)),
+    "open_hearing": ({"judge"}, {Phase.SCHEDULED}, None, c.OpenHearing()),
+    "close_hearing": ({"judge"}, OPEN, None, c.CloseHearing()),
+    "reopen_hearing": ({"judge"}, {Phase.CLOSED}, None, c.ReopenHearing("new evidence")),
+    "delegate_phase_control": ({"judge"}, {Phase.SCHEDULED} | OPEN, None, c.DelegatePhaseControl(True)),
+    "admit": ({"judge", "clerk"}, {Phase.SCHEDULED} | OPEN, Presence.LOBBY, c.Admit("target")),
+    "call_in": ({"judge"}, OPEN, Presence.WAITING_ROOM, c.CallIn("target")),
+    "send_back": ({"judge"}, LIVE, Presence.IN_HEARING, c.SendBack("target")),
+    "dismiss": ({"judge"}, LIVE, Presence.WAITING_ROOM, c.Dismiss("target")),
+    "recall": ({"judge"}, LIVE, Presence.DISMISSED, c.Recall("target")),
+    "remove": ({"judge"}, LIVE, Presence.IN_HEARING, c.Remove("target")),
+    "cut_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.CutMedia("target", MediaKind.VIDEO)),
+    "restore_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.RestoreMedia("target", MediaKind.VIDEO)),
+}
+
+
+def test_every_client_and_server_command_is_covered() -> None:
+    assert set(CASES) | {"schedule_hearing", "change_phase"} == set(c.COMMAND_TYPES)
+
+
+def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
+    state = in_phase(with_cast(scheduled()), phase)
+    if target is not None:
+        state = add_target(state, target)
+        if name == "restore_media":
+            state = evolve(state, e.MediaCut("target", MediaKind.VIDEO))
+    return state
+
+
+@pytest.mark.parametrize(("name", "who", "phase"), list(itertools.product(CASES, ALL_ACTORS, Phase)))
+def test_cell(name: str, who: str, phase: Phase) -> None:
+    allowed_roles, allowed_phases, target, command = CASES[name]
+    state = _state(phase, target, name)
+    out = decide(state, command, actor(who), NOW)
+    if who not in allowed_roles:
+        assert isinstance(out, Rejected), out
+        assert out.code is Refusal.FORBIDDEN
+    elif phase in allowed_phases:
+        assert isinstance(out, list) and out, out
+    else:
+        assert isinstance(out, Rejected), out
+        assert out.code in (Refusal.WRONG_PHASE, Refusal.INVALID_TRANSITION)
+
+
+@pytest.mark.parametrize(("who", "phase", "delegated"), list(itertools.product(ALL_ACTORS, Phase, [False, True])))
+def test_change_phase_cell(who: str, phase: Phase, delegated: bool) -> None:
+    state = in_phase(with_cast(scheduled()), phase)
+    if delegated:
+        state = evolve(state, e.PhaseControlDelegated(True))
+    to = NEXT.get(phase, Phase.INVESTIGATION)
+    out = decide(state, c.ChangePhase(to), actor(who), NOW)
+    may_move = who == "judge" or (who == "clerk" and delegated)
+    if not may_move:
+        assert isinstance(out, Rejected) and out.code is Refusal.FORBIDDEN
+    elif phase in OPEN:
+        assert out == [e.PhaseChanged(to, phase)]
+    else:
+        assert isinstance(out, Rejected) and out.code is Refusal.INVALID_TRANSITION
+
+
+# Every (from, to) pair of phases for ChangePhase, by hand.
+MOVES = {
+    (Phase.OPENING, Phase.INVESTIGATION), (Phase.INVESTIGATION, Phase.EVIDENCE),
+    (Phase.EVIDENCE, Phase.INVESTIGATION), (Phase.EVIDENCE, Phase.DEBATE),
+    (Phase.DEBATE, Phase.INVESTIGATION), (Phase.DEBATE, Phase.EVIDENCE),
+    (Phase.DEBATE, Phase.FINAL_STATEMENTS), (Phase.FINAL_STATEMENTS, Phase.DEBATE),
+}
+
+
+@pytest.mark.parametrize(("src", "dst"), list(itertools.product(Phase, Phase)))
+def test_transition_cell(src: Phase, dst: Phase) -> None:
+    state = in_phase(with_cast(scheduled()), src)
+    out = decide(state, c.ChangePhase(dst), actor("judge"), NOW)
+    if (src, dst) in MOVES:
+        assert out == [e.PhaseChanged(dst, src)]
+    else:
+        assert isinstance(out, Rejected) and out.code is Refusal.INVALID_TRANSITION
+
+
+def test_open_close_reopen_round_trip() -> None:
+    state = with_cast(scheduled())
+    for command, phase in [(c.OpenHearing(), Phase.OPENING), (c.ChangePhase(Phase.INVESTIGATION), Phase.INVESTIGATION),
+                           (c.CloseHearing(), Phase.CLOSED), (c.ReopenHearing("late exhibit"), Phase.INVESTIGATION)]:
+        out = decide(state, command, actor("judge"), NOW)
+        assert isinstance(out, list), out
+        for ev in out:
+            state = evolve(state, ev)
+        assert state.phase is phase
+    assert isinstance(decide(state, c.ReopenHearing("again"), actor("judge"), NOW), Rejected)
+
+
+def test_reopen_needs_a_reason() -> None:
+    state = in_phase(with_cast(scheduled()), Phase.CLOSED)
+    out = decide(state, c.ReopenHearing("  "), actor("judge"), NOW)
+    assert isinstance(out, Rejected) and out.code is Refusal.INVALID
+
+
+@pytest.mark.parametrize("who", ALL_ACTORS)
+def test_only_the_registry_schedules(who: str) -> None:
+    from courtroom.domain.hearing import HearingState as H
+
+    cmd = c.ScheduleHearing("(2026)京0105民初1号", "t", "court", "zh", "2026-11-23T09:00:00+08:00")
+    out = decide(H("new"), cmd, actor(who), NOW)
+    if who == "registry":
+        assert isinstance(out, list) and isinstance(out[0], e.HearingScheduled)
+    else:
+        assert isinstance(out, Rejected) and out.code is Refusal.FORBIDDEN
+    again = decide(scheduled(), cmd, actor("registry"), NOW)
+    assert isinstance(again, Rejected) and again.code is Refusal.ALREADY_EXISTS
+
+
+@pytest.mark.parametrize("when", ["tomorrow", "2026-11-23T09:00:00"])
+def test_schedule_validates_time(when: str) -> None:
+    from courtroom.domain.hearing import HearingState as H
+
+    out = decide(H("new"), c.ScheduleHearing("1", "t", "court", "zh", when), actor("registry"), NOW)
+    assert isinstance(out, Rejected) and out.code is Refusal.INVALID
+
+
+def test_commands_on_an_unscheduled_hearing_are_refused() -> None:
+    from courtroom.domain.hearing import HearingState as H
+
+    out = decide(H("nope"), c.OpenHearing(), actor("judge"), NOW)
+    assert isinstance(out, Rejected) and out.code is Refusal.NOT_SCHEDULED
+
+
+def test_a_client_cannot_claim_another_role() -> None:
+    from courtroom.domain.hearing import Actor
+    from courtroom.domain.roles import Role
+
+    state = in_phase(with_cast(scheduled()), Phase.OPENING)
+    out = decide(state, c.CloseHearing(), Actor("witness", Role.JUDGE), NOW)
+    assert isinstance(out, Rejected) and out.code is Refusal.UNKNOWN_PARTICIPANT
