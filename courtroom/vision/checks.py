@@ -1,0 +1,139 @@
+"""One frame in, one ``FrameObservation`` out: face count, person count, phone score, identity.
+
+Which checks run is configurable per call (identity only when a reference encoding is given),
+so the hearing can run the cheap ones continuously and identity only periodically.
+
+Phone use is scored, not just detected: a "cell phone" box counts only when it lies on or next to
+a detected person (a phone lying on an empty desk is not phone *use*). See docs/vision.md for the
+cues measured and kept.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from courtroom.vision import faces as fr
+from courtroom.vision.detector import Box, Detection, Detector, RGBImage
+
+
+class Check(enum.Enum):
+    FACES = "faces"
+    PERSONS = "persons"
+    PHONE = "phone"
+    IDENTITY = "identity"
+
+
+ALL_CHECKS: frozenset[Check] = frozenset(Check)
+CHEAP_CHECKS: frozenset[Check] = frozenset({Check.FACES, Check.PERSONS, Check.PHONE})
+
+
+@dataclass(frozen=True, slots=True)
+class FrameObservation:
+    """What one frame showed. ``None`` means that check did not run on this frame
+    (the debouncer then neither advances nor resets that kind)."""
+
+    t: float
+    faces: int | None
+    persons: int | None
+    phone_score: float | None  # best phone-*use* score (phone near a person), 0 when none
+    identity_distance: float | None  # None: not checked, or no face to compare
+    phone_raw_score: float | None = None  # best "cell phone" box anywhere, for diagnostics
+    phone_near_face: bool | None = None
+    face_boxes: tuple[Box, ...] = ()
+    phone_boxes: tuple[Box, ...] = ()
+    checks: frozenset[Check] = field(default_factory=frozenset)
+
+
+def _expand(b: Box, f: float) -> Box:
+    dx, dy = b.width * f, b.height * f
+    return Box(b.x0 - dx, b.y0 - dy, b.x1 + dx, b.y1 + dy)
+
+
+def _inside(point: tuple[float, float], b: Box) -> bool:
+    return b.x0 <= point[0] <= b.x1 and b.y0 <= point[1] <= b.y1
+
+
+def phone_use_score(
+    phones: Iterable[Detection], persons: Iterable[Box], face_boxes: Iterable[Box] = ()
+) -> float:
+    """Best score among phones whose centre is on (or just around) a person or a face."""
+    holders = [_expand(p, 0.10) for p in persons] + [_expand(f, 1.5) for f in face_boxes]
+    return max(
+        (d.score for d in phones if any(_inside(d.box.center, h) for h in holders)), default=0.0
+    )
+
+
+def near_face(phone: Box, face_boxes: Iterable[Box], reach: float = 1.0) -> bool:
+    """Phone centre within ``reach`` face-widths of a face box (held up or at the ear)."""
+    return any(_inside(phone.center, _expand(f, reach)) for f in face_boxes)
+
+
+class FrameChecker:
+    """Holds the models (load once, share across participants). Thread-safe."""
+
+    def __init__(
+        self,
+        detector: Detector | None = None,
+        *,
+        face_options: fr.FaceOptions | None = None,
+        checks: frozenset[Check] = ALL_CHECKS,
+    ) -> None:
+        self.detector = detector or Detector()
+        self.face_options = face_options or fr.FaceOptions()
+        self.checks = checks
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        return {"detector": self.detector.version, "faces": fr.MODEL_VERSION}
+
+    def observe(
+        self,
+        t: float,
+        rgb: RGBImage,
+        *,
+        reference: fr.Encoding | None = None,
+        checks: frozenset[Check] | None = None,
+    ) -> FrameObservation:
+        run = self.checks if checks is None else checks
+        if reference is None:
+            run = run - {Check.IDENTITY}
+        n_faces: int | None = None
+        face_boxes: list[Box] = []
+        distance: float | None = None
+        if run & {Check.FACES, Check.IDENTITY, Check.PHONE}:
+            img, s, face_boxes = fr.locate(rgb, self.face_options)
+            if Check.FACES in run:
+                n_faces = len(face_boxes)
+            if Check.IDENTITY in run and reference is not None and face_boxes:
+                encs = fr.encode_at(img, s, face_boxes, self.face_options)
+                distance = min(fr.distance(reference, e) for _, e in encs)
+        n_persons: int | None = None
+        phone: float | None = None
+        raw: float | None = None
+        at_face: bool | None = None
+        phone_boxes: tuple[Box, ...] = ()
+        if run & {Check.PERSONS, Check.PHONE}:
+            dets = self.detector.detect(rgb, person_crop_pass=Check.PHONE in run)
+            if Check.PERSONS in run:
+                n_persons = len(dets.persons)
+            if Check.PHONE in run:
+                person_boxes = [p.box for p in dets.persons]
+                used = [d for d in dets.phones if d.score >= self.detector.phone_threshold]
+                phone = phone_use_score(used, person_boxes, face_boxes)
+                raw = dets.phone_score
+                at_face = any(near_face(d.box, face_boxes) for d in used)
+                phone_boxes = tuple(d.box for d in used)
+        return FrameObservation(
+            t=t,
+            faces=n_faces,
+            persons=n_persons,
+            phone_score=phone,
+            identity_distance=distance,
+            phone_raw_score=raw,
+            phone_near_face=at_face,
+            face_boxes=tuple(face_boxes),
+            phone_boxes=phone_boxes,
+            checks=run,
+        )

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Precision/recall per vision check on the fixtures, per-frame CPU cost, and baselines.
+
+    .venv/bin/python scripts/bench_vision.py [--shared ../shared] [--pool]
+
+Ground truth is ../shared/fixtures/vision/labels.tsv plus sampled frames of the two clips
+(pai_eye_center_focus: one person, one face, no phone; fr_short_hamilton_clip: no phone).
+The last line printed is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from courtroom.vision import faces as fr
+from courtroom.vision.checks import CHEAP_CHECKS, FrameChecker, phone_use_score
+from courtroom.vision.detector import Detector, RGBImage
+from courtroom.vision.identity import ENROL_OPTIONS, enroll
+from courtroom.vision.worker import CheckerConfig, VisionWorker, to_rgb
+
+PHONE_THRESHOLD = 0.25
+
+
+@dataclass
+class Item:
+    name: str
+    rgb: RGBImage
+    persons: int | None  # None: not labelled precisely (video range)
+    faces: int | None
+    phone: str
+    identity: str
+    webcam: bool
+
+
+def _count(v: str) -> int | None:
+    return int(v.rstrip("+")) if v.rstrip("+").isdigit() else None
+
+
+def load_items(shared: Path) -> list[Item]:
+    vis = shared / "fixtures" / "vision"
+    items: list[Item] = []
+    with open(vis / "labels.tsv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["kind"] != "image":
+                continue
+            rgb = np.asarray(Image.open(vis / row["file"]).convert("RGB"))
+            items.append(
+                Item(
+                    row["file"],
+                    rgb,
+                    _count(row["persons"]),
+                    _count(row["faces"]),
+                    row["phone"],
+                    row["identity"],
+                    row["file"].startswith("images/aws_"),
+                )
+            )
+    for clip, every, webcam, persons, faces, ident in [
+        ("videos/pai_eye_center_focus.mp4", 12, True, 1, 1, "pai_man"),
+        ("videos/fr_short_hamilton_clip.mp4", 25, False, None, None, ""),
+    ]:
+        with av.open(str(vis / clip)) as c:
+            for i, f in enumerate(c.decode(video=0)):
+                if i % every == 0:
+                    items.append(
+                        Item(f"{clip}#{i}", to_rgb(f), persons, faces, "no", ident, webcam)
+                    )
+    return items
+
+
+def pr(pred: list[bool], truth: list[bool]) -> dict[str, float | int]:
+    tp = sum(p and t for p, t in zip(pred, truth, strict=True))
+    fp = sum(p and not t for p, t in zip(pred, truth, strict=True))
+    fn = sum(t and not p for p, t in zip(pred, truth, strict=True))
+    return {
+        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else 1.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "n": len(pred),
+    }
+
+
+def cpu_ms(fn: Callable[[], Any], frames: list[RGBImage], arg: bool = True) -> float:
+    t = time.process_time()
+    for f in frames:
+        fn(f) if arg else fn()  # type: ignore[call-arg]
+    return round((time.process_time() - t) * 1000 / len(frames), 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--shared", type=Path, default=Path(os.environ.get("COURTROOM_SHARED_DIR", "../shared"))
+    )
+    ap.add_argument("--pool", action="store_true", help="also compare thread vs process pool")
+    args = ap.parse_args()
+    shared: Path = args.shared
+    det = Detector(shared / "models" / "vision" / "yolox_nano.onnx", phone_threshold=0.05)
+    items = load_items(shared)
+    print(f"{len(items)} frames ({sum(i.webcam for i in items)} webcam-like)")
+    out: dict[str, Any] = {"frames": len(items)}
+
+    # ---- faces: presence and count, HOG upsample 0 vs 1 -------------------------------------
+    boxes: dict[int, list[list[Any]]] = {}
+    for up in (0, 1):
+        opts = fr.FaceOptions(upsample=up)
+        boxes[up] = [fr.face_boxes(i.rgb, opts) for i in items]
+        lab = [(i, b) for i, b in zip(items, boxes[up], strict=True) if i.faces is not None]
+        res = pr([len(b) > 0 for _, b in lab], [i.faces > 0 for i, _ in lab])  # type: ignore[operator]
+        web = [len(b) > 0 for i, b in lab if i.webcam]
+        res["webcam_presence"] = round(sum(web) / len(web), 3)
+        res["count_exact"] = round(sum(len(b) == i.faces for i, b in lab) / len(lab), 3)
+        out[f"face_presence_up{up}"] = res
+        print(f"face presence upsample={up}: {res}")
+
+    # ---- detector: persons and phones, full frame vs + person-crop pass ------------------------
+    full = [det.detect(i.rgb, person_crop_pass=False) for i in items]
+    crop = [det.detect(i.rgb, person_crop_pass=True) for i in items]
+    lab = [(k, i) for k, i in enumerate(items) if i.persons is not None or i.faces is not None]
+    truth_extra = [max(i.persons or 0, i.faces or 0) >= 2 for _, i in lab]
+    for name, pred in [
+        ("extra_person_faces_only", [len(boxes[1][k]) >= 2 for k, _ in lab]),
+        ("extra_person_persons_only", [len(full[k].persons) >= 2 for k, _ in lab]),
+        (
+            "extra_person_faces_or_persons",
+            [len(boxes[1][k]) >= 2 or len(full[k].persons) >= 2 for k, _ in lab],
+        ),
+    ]:
+        out[name] = pr(pred, truth_extra)
+        print(f"{name}: {out[name]}")
+    absent = [(k, i) for k, i in enumerate(items) if i.persons is not None]
+    out["person_presence"] = pr(
+        [len(full[k].persons) > 0 for k, _ in absent], [(i.persons or 0) > 0 for _, i in absent]
+    )
+    print(f"person_presence: {out['person_presence']}")
+
+    truth_phone = [i.phone in ("in_hand", "at_ear") for i in items]
+    thr = PHONE_THRESHOLD
+
+    def use(d: Any, k: int) -> float:
+        used = list(d.phones)  # detector already keeps boxes >= 0.05; thresholds applied below
+        return phone_use_score(used, [p.box for p in d.persons], boxes[1][k])
+
+    variants: dict[str, list[float]] = {
+        "phone_raw_full_frame": [d.phone_score for d in full],
+        "phone_raw_with_person_crop": [d.phone_score for d in crop],
+        "phone_use_full_frame": [use(d, k) for k, d in enumerate(full)],
+        "phone_use_with_person_crop (shipped)": [use(d, k) for k, d in enumerate(crop)],
+    }
+    phone_res: dict[str, Any] = {}
+    for name, scores in variants.items():
+        phone_res[name] = pr([s >= thr for s in scores], truth_phone)
+        print(f"{name} @ {thr}: {phone_res[name]}")
+    shipped = variants["phone_use_with_person_crop (shipped)"]
+    sweep = {str(t): pr([s >= t for s in shipped], truth_phone) for t in (0.1, 0.15, 0.2, 0.3, 0.4)}
+    print(f"phone_use threshold sweep: {sweep}")
+    phone_res["sweep"] = sweep
+    negatives = {
+        i.name: round(s, 2)
+        for i, s in zip(items, shipped, strict=True)
+        if s > 0 and not i.phone.startswith(("in_", "at_"))
+    }
+    print(f"phone_use > 0 on negatives: {negatives}")
+    out["phone"] = phone_res
+
+    # ---- identity: every single-identity labelled frame as reference vs every other ----------
+    named = [i for i in items if i.identity and ";" not in i.identity and "..." not in i.identity]
+    named = [
+        i
+        for i in named
+        if not i.name.startswith("videos/") or i.name.endswith("#0") or i.name.endswith("#120")
+    ]
+    unnamed = [i for i in items if i.name.startswith("images/") and not i.identity and i.faces == 1]
+    refs, lives = {}, {}
+    for i in named + unnamed:
+        encs = fr.encodings(i.rgb, ENROL_OPTIONS)
+        if len(encs) == 1:
+            refs[i.name] = enroll(i.rgb)
+            lives[i.name] = fr.encodings(i.rgb)[0][1]
+    who = {i.name: i.identity or i.name for i in named + unnamed}
+    genuine, impostor = [], []
+    for a, b in itertools.permutations(refs, 2):
+        d = fr.distance(refs[a], lives[b])
+        (genuine if who[a] == who[b] else impostor).append(d)
+    ident: dict[str, Any] = {
+        "genuine_pairs": len(genuine),
+        "impostor_pairs": len(impostor),
+        "genuine_max": round(max(genuine), 3),
+        "impostor_min": round(min(impostor), 3),
+    }
+    for t in (0.5, 0.55, 0.6):
+        ident[f"far@{t}"] = round(sum(d <= t for d in impostor) / len(impostor), 4)
+        ident[f"frr@{t}"] = round(sum(d > t for d in genuine) / len(genuine), 4)
+    print(f"identity: {ident}")
+    out["identity"] = ident
+
+    # ---- CPU per frame (process_time; single thread) ----------------------------------------
+    web = [i.rgb for i in items if i.name.startswith("videos/pai")][:8]
+    vga = [i.rgb for i in items if i.rgb.shape[:2] in ((480, 640), (427, 640), (426, 640))][:6]
+    ref = next(iter(refs.values()))
+    checker = FrameChecker(Detector(shared / "models" / "vision" / "yolox_nano.onnx"))
+    cost: dict[str, float] = {}
+    for label, frames in (("webcam_480x848", web), ("coco_640", vga)):
+        cost[f"{label}.hog_up0"] = cpu_ms(
+            lambda f: fr.face_boxes(f, fr.FaceOptions(upsample=0)), frames
+        )
+        cost[f"{label}.hog_up1"] = cpu_ms(
+            lambda f: fr.face_boxes(f, fr.FaceOptions(upsample=1)), frames
+        )
+        cost[f"{label}.yolox_full"] = cpu_ms(
+            lambda f: det.detect(f, person_crop_pass=False), frames
+        )
+        cost[f"{label}.yolox_with_crop"] = cpu_ms(
+            lambda f: det.detect(f, person_crop_pass=True), frames
+        )
+        cost[f"{label}.observe_cheap"] = cpu_ms(
+            lambda f: checker.observe(0, f, checks=CHEAP_CHECKS), frames
+        )
+        cost[f"{label}.observe_all"] = cpu_ms(
+            lambda f: checker.observe(0, f, reference=ref), frames
+        )
+    print(f"cpu ms/frame: {cost}")
+    out["cpu_ms_per_frame"] = cost
+
+    if args.pool:
+        out["pool"] = asyncio.run(pool_bench(shared, web))
+        print(f"pool: {out['pool']}")
+    out["goals"] = {
+        "phone_recall>=0.8@precision>=0.95": phone_res["phone_use_with_person_crop (shipped)"],
+        "face_presence_webcam>=0.97": out["face_presence_up1"]["webcam_presence"],
+        "identity_gate@0.50": {"far": ident["far@0.5"], "frr": ident["frr@0.5"]},
+        "identity_patrol@0.55": {"far": ident["far@0.55"], "frr": ident["frr@0.55"]},
+    }
+    print(json.dumps(out, sort_keys=True))
+
+
+async def pool_bench(shared: Path, frames: list[RGBImage]) -> dict[str, float]:
+    """Wall time for 4 participants x N frames through 2 workers, thread vs process."""
+    cfg = CheckerConfig(
+        model_path=shared / "models" / "vision" / "yolox_nano.onnx", checks=CHEAP_CHECKS
+    )
+    res: dict[str, float] = {}
+    for mode in ("thread", "process"):
+        w = VisionWorker(cfg, mode=mode, max_workers=2)  # type: ignore[arg-type]
+        await asyncio.gather(*(w.observe(f"w{k}", 0.0, frames[0]) for k in range(2)))  # warm up
+        t = time.perf_counter()
+        for f in frames:
+            await asyncio.gather(*(w.observe(f"p{k}", 0.0, f) for k in range(4)))
+        res[f"{mode}_frames_per_s"] = round(4 * len(frames) / (time.perf_counter() - t), 2)
+        await w.aclose()
+    return res
+
+
+if __name__ == "__main__":
+    main()
