@@ -29,7 +29,7 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 (hex) of one log entry. ``at`` is ISO 8601 UTC text exactly as stored."""
-    body = {
+    body: dict[str, Any] = {
         "hearing_id": hearing_id,
         "seq": seq,
         "type": type,
