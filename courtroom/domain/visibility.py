@@ -33,3 +33,37 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
     if me.presence is Presence.IN_HEARING:
         return True
     return subject == viewer
+
+
+def view_for(state: HearingState, viewer: str) -> dict[str, object]:
+    """The part of the hearing state ``viewer`` may see, as plain JSON."""
+    me = state.participant(viewer)
+    hearing: dict[str, object] = {
+        "hearing_id": state.hearing_id,
+        "case_number": state.case_number,
+        "title": state.title,
+        "court": state.court,
+        "language": state.language,
+        "scheduled_for": state.scheduled_for,
+        "phase": state.phase.value,
+        "phase_control_delegated": state.phase_control_delegated,
+    }
+    if me is None:
+        return {"hearing": hearing, "participants": []}
+    sees_all = me.role in STAFF or me.presence is Presence.IN_HEARING
+    people = state.participants.values() if sees_all else [me]
+    return {
+        "hearing": hearing,
+        "participants": [
+            {
+                "participant_id": p.participant_id,
+                "role": p.role.value,
+                "display_name": p.display_name,
+                "presence": p.presence.value,
+                "connected": p.connected,
+                "cut": sorted(k.value for k in p.cut),
+                "self_muted": sorted(k.value for k in p.self_muted),
+            }
+            for p in people
+        ],
+    }

@@ -1,0 +1,65 @@
+"""Server settings. Every value has an embedded default so ``courtroom serve`` just runs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import data_dir, models_dir
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""  # empty: SQLite in the data dir
+    redis_url: str | None = None  # None: the in-process bus
+    models_dir: Path = field(default_factory=models_dir)
+    data_dir: Path = field(default_factory=data_dir)
+    public_url: str = ""  # how clients reach us, for join links; empty: http://host:port
+    session_ttl_s: int = 15 * 60
+    join_code_ttl_s: int = 7 * 24 * 3600
+    hello_timeout_s: float = 10.0
+    max_failed_codes: int = 5
+    # Tests run on loopback only; production gathers every interface.
+    ice_loopback_only: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'courtroom.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env: dict[str, object] = {}
+        if v := os.environ.get("COURTROOM_DATABASE_URL"):
+            env["database_url"] = v
+        if v := os.environ.get("COURTROOM_REDIS_URL"):
+            env["redis_url"] = v
+        if v := os.environ.get("COURTROOM_PUBLIC_URL"):
+            env["public_url"] = v
+        if v := os.environ.get("COURTROOM_SESSION_TTL_S"):
+            env["session_ttl_s"] = int(v)
+        if os.environ.get("COURTROOM_ICE_LOOPBACK_ONLY", "") in ("1", "true", "yes"):
+            env["ice_loopback_only"] = True
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)  # type: ignore[arg-type]
+
+
+def load_or_create_secret(path: Path, env_var: str) -> str:
+    """A secret from the environment, else from ``path``, else a new one saved there (0600)."""
+    if value := os.environ.get(env_var):
+        return value
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value

@@ -1,0 +1,248 @@
+"""REST API: schedule hearings, invite participants, exchange join codes, read the log."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..domain.hearing import REGISTRY, Actor
+from ..domain.roles import Permission, Role, may
+from ..domain.visibility import view_for
+from .auth import AuthError, AuthFailure
+from .court import CommandRefused, Court, Invitation
+from .openapi import OPENAPI
+from .runtime import UnknownHearing, entry_message
+
+MAX_BODY = 16 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _court(request: Request) -> Court:
+    court: Court = request.app.state.court
+    return court
+
+
+async def _body(request: Request, *required: str) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "too_large", f"request body over {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise ApiError(400, "malformed", "request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed", "request body must be a JSON object")
+    for name in required:
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            raise ApiError(400, "malformed", f"field {name!r} (a non-empty string) is required")
+    return data
+
+
+def _actor(request: Request, hearing_id: str | None, permission: Permission) -> Actor:
+    """The caller: the registry by its key, or a judge/clerk/inspector by session token."""
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        raise ApiError(
+            401, "unauthenticated", "send Authorization: Bearer <registry key or session token>"
+        )
+    secret = header.removeprefix("Bearer ").strip()
+    court = _court(request)
+    if hmac.compare_digest(secret.encode(), court.registry_key.encode()):
+        actor = REGISTRY
+    else:
+        try:
+            claims = court.tokens.verify(secret, court.clock())
+        except AuthError as exc:
+            raise ApiError(401, "unauthenticated", exc.failure.value) from None
+        if hearing_id is not None and claims.hearing_id != hearing_id:
+            raise ApiError(403, "forbidden", "that token belongs to another hearing")
+        actor = Actor(claims.participant_id, claims.role)
+    if not may(actor.role, permission):
+        raise ApiError(
+            403, "forbidden", f"a {actor.role.value} may not {permission.value.replace('_', ' ')}"
+        )
+    return actor
+
+
+def _invitation(inv: Invitation) -> dict[str, Any]:
+    return {
+        "hearing_id": inv.hearing_id,
+        "participant_id": inv.participant_id,
+        "role": inv.role.value,
+        "join_url": inv.join_url,
+        "code": inv.code,
+        "code_expires_at": inv.expires_at.isoformat(),
+    }
+
+
+async def create_hearing(request: Request) -> JSONResponse:
+    _actor(request, None, Permission.SCHEDULE)
+    body = await _body(request, "case_number", "court", "language", "scheduled_for")
+    hearing_id = await _court(request).schedule(
+        body["case_number"],
+        str(body.get("title", "")),
+        body["court"],
+        body["language"],
+        body["scheduled_for"],
+    )
+    return JSONResponse({"hearing_id": hearing_id}, status_code=201)
+
+
+async def get_hearing(request: Request) -> JSONResponse:
+    hearing_id = request.path_params["hearing_id"]
+    actor = _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    runtime = await _court(request).runtime(hearing_id)
+    view = (
+        view_for(runtime.state, actor.id)
+        if actor.role in (Role.JUDGE, Role.CLERK)
+        else _full_view(runtime)
+    )
+    return JSONResponse({**view, "head_seq": runtime.head})
+
+
+def _full_view(runtime: Any) -> dict[str, Any]:
+    # The registry and inspectors see the whole hearing, as the bench does.
+    judge = next((p for p in runtime.state.participants.values() if p.role is Role.JUDGE), None)
+    return view_for(runtime.state, judge.participant_id) if judge else view_for(runtime.state, "")
+
+
+async def add_participant(request: Request) -> JSONResponse:
+    hearing_id = request.path_params["hearing_id"]
+    actor = _actor(request, hearing_id, Permission.INVITE)
+    body = await _body(request, "role", "display_name")
+    try:
+        role = Role(body["role"])
+    except ValueError:
+        roles = ", ".join(r.value for r in Role if r not in (Role.REGISTRY, Role.INSPECTOR))
+        raise ApiError(400, "malformed", f"role must be one of: {roles}") from None
+    inv = await _court(request).invite(
+        hearing_id, role, body["display_name"], actor, base_url=str(request.base_url)
+    )
+    return JSONResponse(_invitation(inv), status_code=201)
+
+
+async def reissue_code(request: Request) -> JSONResponse:
+    hearing_id = request.path_params["hearing_id"]
+    actor = _actor(request, hearing_id, Permission.INVITE)
+    try:
+        inv = await _court(request).issue_code(
+            hearing_id, request.path_params["participant_id"], actor
+        )
+    except LookupError:
+        raise ApiError(404, "not_found", "no such participant in this hearing") from None
+    return JSONResponse(_invitation(inv), status_code=201)
+
+
+async def open_session(request: Request) -> JSONResponse:
+    body = await _body(request, "hearing_id", "participant_id", "code")
+    court = _court(request)
+    try:
+        token, claims = await court.open_session(
+            body["hearing_id"], body["participant_id"], body["code"]
+        )
+    except (AuthError, UnknownHearing) as exc:
+        failure = exc.failure if isinstance(exc, AuthError) else AuthFailure.WRONG_CODE
+        status = 429 if failure is AuthFailure.LOCKED else 401
+        hint = (
+            "ask the court clerk for a new code"
+            if status == 429
+            else "check the code and try again"
+        )
+        raise ApiError(status, "refused", f"{failure.value}: {hint}") from None
+    return JSONResponse(
+        {
+            "token": token,
+            "expires_at": claims.expires_at.isoformat(),
+            "hearing_id": claims.hearing_id,
+            "participant_id": claims.participant_id,
+            "role": claims.role.value,
+            "websocket": "/ws",
+        },
+        status_code=201,
+    )
+
+
+async def read_log(request: Request) -> JSONResponse:
+    hearing_id = request.path_params["hearing_id"]
+    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    court = _court(request)
+    await court.runtime(hearing_id)
+    after = int(request.query_params.get("after", "0") or 0)
+    entries = await asyncio.to_thread(court.log.read, hearing_id, after)
+    return JSONResponse(
+        {
+            "entries": [
+                {**entry_message(e), "prev_hash": e.prev_hash, "hash": e.hash} for e in entries
+            ]
+        }
+    )
+
+
+async def verify_log(request: Request) -> JSONResponse:
+    hearing_id = request.path_params["hearing_id"]
+    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    court = _court(request)
+    await court.runtime(hearing_id)
+    report = await asyncio.to_thread(court.log.verify, hearing_id)
+    return JSONResponse(asdict(report), status_code=200 if report.ok else 409)
+
+
+async def status(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.state.status)
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(OPENAPI)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+def _errors(handler: Any) -> Any:
+    async def wrapped(request: Request) -> JSONResponse:
+        try:
+            response: JSONResponse = await handler(request)
+            return response
+        except ApiError as exc:
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        except UnknownHearing:
+            return JSONResponse(
+                {"error": "not_found", "message": "no such hearing"}, status_code=404
+            )
+        except CommandRefused as exc:
+            r = exc.rejection
+            status = 403 if r.code.value == "forbidden" else 409
+            return JSONResponse({"error": r.code.value, "message": r.reason}, status_code=status)
+
+    return wrapped
+
+
+routes = [
+    Route("/healthz", _errors(healthz), methods=["GET"]),
+    Route("/openapi.json", _errors(openapi), methods=["GET"]),
+    Route("/api/v1/status", _errors(status), methods=["GET"]),
+    Route("/api/v1/hearings", _errors(create_hearing), methods=["POST"]),
+    Route("/api/v1/hearings/{hearing_id}", _errors(get_hearing), methods=["GET"]),
+    Route("/api/v1/hearings/{hearing_id}/participants", _errors(add_participant), methods=["POST"]),
+    Route(
+        "/api/v1/hearings/{hearing_id}/participants/{participant_id}/join-code",
+        _errors(reissue_code),
+        methods=["POST"],
+    ),
+    Route("/api/v1/hearings/{hearing_id}/log", _errors(read_log), methods=["GET"]),
+    Route("/api/v1/hearings/{hearing_id}/log/verify", _errors(verify_log), methods=["GET"]),
+    Route("/api/v1/sessions", _errors(open_session), methods=["POST"]),
+]

@@ -1,0 +1,42 @@
+"""The Starlette application. The lifespan owns the long-lived resources."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from ..bus import open_bus
+from ..config import Settings
+from .api import routes as api_routes
+from .court import Court
+from .status import server_status
+from .ws import hearing_socket
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bus = open_bus(settings.redis_url)
+        court = Court(settings, bus)
+        status = server_status(settings)
+        app.state.court = court
+        app.state.status = status
+        court.status_for_clients = {"transcription": status["transcription"]}
+        try:
+            yield
+        finally:
+            await court.close()
+            await bus.close()
+
+    routes: list[Any] = [*api_routes, WebSocketRoute("/ws", hearing_socket)]
+    if STATIC.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,229 @@
+"""The court office: schedules hearings, invites participants, admits connections.
+
+Shared by the REST API, the websocket endpoint and the CLI, so that a hearing made by
+``courtroom demo`` is the same as one made over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..bus import Bus
+from ..config import Settings, load_or_create_secret
+from ..domain import commands as c
+from ..domain import events as ev
+from ..domain.errors import Rejected
+from ..domain.hearing import REGISTRY, Actor
+from ..domain.roles import Role
+from ..store.credentials import CredentialStore
+from ..store.engine import open_engine
+from ..store.log import EventLog
+from .auth import (
+    AuthError,
+    AuthFailure,
+    SessionClaims,
+    TokenIssuer,
+    code_digest,
+    new_join_code,
+    token_digest,
+)
+from .runtime import Clock, HearingRuntime, Outcome, Runtimes, UnknownHearing
+
+if TYPE_CHECKING:
+    from .ws import Connection
+
+log = logging.getLogger(__name__)
+
+SignalHandler = Callable[[HearingRuntime, Actor, dict[str, Any]], Awaitable[None]]
+
+# Refusals whose hearing cannot be trusted (a forged token names any hearing it likes)
+# go to a server-wide chain of their own.
+SECURITY_STREAM = "_security"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    hearing_id: str
+    participant_id: str
+    role: Role
+    code: str
+    join_url: str
+    expires_at: datetime
+
+
+class CommandRefused(Exception):
+    def __init__(self, rejection: Rejected) -> None:
+        super().__init__(rejection.reason)
+        self.rejection = rejection
+
+
+class Court:
+    def __init__(self, settings: Settings, bus: Bus, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        engine = open_engine(settings.effective_database_url)
+        self.log = EventLog(engine)
+        self.credentials = CredentialStore(engine)
+        self.bus = bus
+        self.runtimes = Runtimes(self.log, bus, clock)
+        self._secret = load_or_create_secret(
+            settings.data_dir / "session.secret", "COURTROOM_SECRET"
+        )
+        self.registry_key = load_or_create_secret(
+            settings.data_dir / "registry.key", "COURTROOM_REGISTRY_KEY"
+        )
+        self.tokens = TokenIssuer(self._secret, timedelta(seconds=settings.session_ttl_s))
+        # Live connections of this process, by (hearing, participant).
+        self.connections: dict[tuple[str, str], Connection] = {}
+        # Set by the media layer: handles WebRTC signalling from a participant.
+        self.signal_handler: SignalHandler | None = None
+        # What clients are told at welcome (e.g. that live transcription is off).
+        self.status_for_clients: dict[str, Any] = {}
+
+    async def close(self) -> None:
+        await self.runtimes.close()
+
+    async def runtime(self, hearing_id: str) -> HearingRuntime:
+        return await self.runtimes.get(hearing_id)
+
+    async def command(self, hearing_id: str, command: c.Command, actor: Actor) -> Outcome:
+        runtime = await self.runtimes.get(hearing_id, create=isinstance(command, c.ScheduleHearing))
+        outcome = await runtime.submit(command, actor)
+        if outcome.rejected is not None:
+            raise CommandRefused(outcome.rejected)
+        return outcome
+
+    async def schedule(
+        self, case_number: str, title: str, court: str, language: str, scheduled_for: str
+    ) -> str:
+        hearing_id = "h-" + secrets.token_hex(6)
+        await self.command(
+            hearing_id,
+            c.ScheduleHearing(case_number, title, court, language, scheduled_for),
+            REGISTRY,
+        )
+        return hearing_id
+
+    async def invite(
+        self,
+        hearing_id: str,
+        role: Role,
+        display_name: str,
+        actor: Actor = REGISTRY,
+        *,
+        base_url: str = "",
+    ) -> Invitation:
+        participant_id = "p-" + secrets.token_hex(5)
+        invite = c.InviteParticipant(participant_id, role, display_name)
+        await self.command(hearing_id, invite, actor)
+        return await self.issue_code(hearing_id, participant_id, actor, base_url=base_url)
+
+    async def issue_code(
+        self, hearing_id: str, participant_id: str, actor: Actor = REGISTRY, *, base_url: str = ""
+    ) -> Invitation:
+        """A new one-time code; ``base_url``: how the caller reached us, unless configured."""
+        runtime = await self.runtimes.get(hearing_id)
+        p = runtime.state.participant(participant_id)
+        if p is None:
+            raise LookupError("no such participant")
+        code = new_join_code()
+        now = self.clock()
+        expires = now + timedelta(seconds=self.settings.join_code_ttl_s)
+        digest = code_digest(self._secret, hearing_id, participant_id, code)
+        await asyncio.to_thread(
+            self.credentials.issue_join_code,
+            digest,
+            hearing_id,
+            participant_id,
+            expires,
+            issued_at=now,
+        )
+        await runtime.record([ev.JoinCodeIssued(participant_id, expires.isoformat())], actor.id)
+        base = (
+            self.settings.public_url.rstrip("/") or base_url.rstrip("/") or self.settings.base_url
+        )
+        url = f"{base}/join?h={hearing_id}&p={participant_id}"
+        return Invitation(hearing_id, participant_id, p.role, code, url, expires)
+
+    async def open_session(
+        self, hearing_id: str, participant_id: str, code: str
+    ) -> tuple[str, SessionClaims]:
+        """Exchange a join code for a session token. Every refusal is logged in the hearing."""
+        runtime = await self.runtimes.get(hearing_id)
+        p = runtime.state.participant(participant_id)
+        if p is None:
+            raise AuthError(AuthFailure.WRONG_CODE)
+        now = self.clock()
+        latest = await asyncio.to_thread(
+            self.credentials.latest_join_code, hearing_id, participant_id
+        )
+        failure: AuthFailure | None = None
+        if latest is None:
+            failure = AuthFailure.WRONG_CODE
+        elif (
+            self._failures_since(runtime, participant_id, latest.issued_at)
+            >= self.settings.max_failed_codes
+        ):
+            failure = AuthFailure.LOCKED
+        elif code_digest(self._secret, hearing_id, participant_id, code) != latest.code_hash:
+            failure = AuthFailure.WRONG_CODE
+        elif latest.expired(now):
+            failure = AuthFailure.EXPIRED_CODE
+        elif not await asyncio.to_thread(
+            self.credentials.consume_credential, "join_code", latest.code_hash
+        ):
+            failure = AuthFailure.USED_CODE
+        if failure is not None:
+            await runtime.record([ev.AccessRefused(participant_id, failure.value)])
+            raise AuthError(failure)
+        return self.tokens.issue(hearing_id, participant_id, p.role, now)
+
+    @staticmethod
+    def _failures_since(runtime: HearingRuntime, participant_id: str, since: datetime) -> int:
+        # Counted from the log's own refusals: the audit log is the single source of truth.
+        return runtime.failed_codes(participant_id, since)
+
+    async def admit_token(self, token: str) -> SessionClaims:
+        """Check a session token for opening a connection: genuine, unexpired, first use."""
+        now = self.clock()
+        try:
+            claims = self.tokens.verify(token, now)
+        except AuthError as exc:
+            await self._refuse(exc)
+            raise
+        digest = token_digest(claims.token_id)
+        if not await asyncio.to_thread(self.credentials.consume_credential, "session", digest):
+            replayed = AuthError(AuthFailure.REPLAYED, claims)
+            await self._refuse(replayed)
+            raise replayed
+        return claims
+
+    async def refresh_token(self, claims: SessionClaims) -> str:
+        token, _ = self.tokens.issue(
+            claims.hearing_id, claims.participant_id, claims.role, self.clock()
+        )
+        return token
+
+    async def _refuse(self, exc: AuthError) -> None:
+        claims = exc.claims
+        if claims is not None:
+            try:
+                runtime = await self.runtimes.get(claims.hearing_id)
+            except UnknownHearing:
+                pass
+            else:
+                await runtime.record([ev.AccessRefused(claims.participant_id, exc.failure.value)])
+                return
+        security = await self.runtimes.get(SECURITY_STREAM, create=True)
+        await security.record([ev.AccessRefused("", exc.failure.value)])
+        log.warning("refused a connection: %s", exc.failure.value)

@@ -1,0 +1,249 @@
+"""One runtime per hearing: the single writer of that hearing's log.
+
+Commands queue up and are decided one at a time against the current state, so two
+commands never race. The resulting events are appended under an optimistic sequence
+check (another node may have written: then the runtime catches up and decides again),
+folded into the state, published on the bus with the list of participants allowed to
+see them, and the media plan's change is handed to whoever applies it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..bus import Bus, SubscriptionLost
+from ..domain import events as ev
+from ..domain.codec import from_json, to_json
+from ..domain.commands import Command
+from ..domain.errors import Rejected
+from ..domain.hearing import Actor, HearingState, decide, evolve
+from ..domain.routing import MediaPlan, media_plan
+from ..domain.visibility import may_see
+from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+PlanListener = Callable[[MediaPlan, MediaPlan], Awaitable[None]]
+SERVER_ACTOR = "server"
+_MAX_ATTEMPTS = 5
+
+
+def topic(hearing_id: str) -> str:
+    return f"hearing.{hearing_id}"
+
+
+def decode_event(entry: LogEntry) -> ev.Event:
+    cls = ev.EVENT_TYPES.get(entry.type)
+    if cls is None:
+        raise ValueError(f"unknown event type {entry.type!r} at seq {entry.seq}")
+    return from_json(cls, entry.payload)
+
+
+def entry_message(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "event": {"type": entry.type, **entry.payload},
+    }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a command: the entries it appended, and the refusal if refused."""
+
+    entries: list[LogEntry] = field(default_factory=list)
+    rejected: Rejected | None = None
+
+
+@dataclass
+class _Job:
+    run: Callable[[], Awaitable[Any]]
+    done: asyncio.Future[Any]
+
+
+class HearingRuntime:
+    def __init__(self, hearing_id: str, log: EventLog, bus: Bus, clock: Clock) -> None:
+        self.hearing_id = hearing_id
+        self._log = log
+        self._bus = bus
+        self._clock = clock
+        self.state = HearingState(hearing_id)
+        self.head = 0
+        self._plan: MediaPlan = frozenset()
+        self._plan_listeners: list[PlanListener] = []
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._code_failures: list[tuple[datetime, str]] = []
+
+    @property
+    def plan(self) -> MediaPlan:
+        return self._plan
+
+    def failed_codes(self, participant_id: str, since: datetime) -> int:
+        """Wrong join codes for ``participant_id`` logged at or after ``since``."""
+        return sum(1 for at, pid in self._code_failures if pid == participant_id and at >= since)
+
+    def add_plan_listener(self, listener: PlanListener) -> None:
+        self._plan_listeners.append(listener)
+
+    async def start(self) -> None:
+        await self._catch_up(publish=False)
+        self._tasks = [
+            asyncio.create_task(self._writer(), name=f"hearing-writer-{self.hearing_id}"),
+            asyncio.create_task(self._follow_bus(), name=f"hearing-follow-{self.hearing_id}"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, command: Command, actor: Actor) -> Outcome:
+        """Decide ``command``; refusals are appended to the log as ``command_rejected``."""
+        result: Outcome = await self._enqueue(lambda: self._decide_and_append(command, actor))
+        return result
+
+    async def record(self, events: Sequence[ev.Event], actor: str = SERVER_ACTOR) -> list[LogEntry]:
+        """Append events that need no decision (e.g. refused credentials)."""
+        result: list[LogEntry] = await self._enqueue(lambda: self._append_as(list(events), actor))
+        return result
+
+    async def _enqueue(self, run: Callable[[], Awaitable[Any]]) -> Any:
+        job = _Job(run, asyncio.get_running_loop().create_future())
+        await self._queue.put(job)
+        return await job.done
+
+    async def _writer(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                job.done.set_result(await job.run())
+            except Exception as exc:  # the caller gets it; the writer keeps serving
+                if not job.done.done():
+                    job.done.set_exception(exc)
+
+    async def _decide_and_append(self, command: Command, actor: Actor) -> Outcome:
+        for _ in range(_MAX_ATTEMPTS):
+            decision = decide(self.state, command, actor, self._clock())
+            if isinstance(decision, Rejected):
+                refusal = ev.CommandRejected(command.NAME, decision.code.value, decision.reason)
+                events: list[ev.Event] = [refusal]
+            else:
+                events = decision
+            if not events:
+                return Outcome()
+            try:
+                entries = await self._append(events, actor.id)
+            except ConcurrencyConflict:
+                await self._catch_up(publish=False)
+                continue
+            return Outcome(entries, decision if isinstance(decision, Rejected) else None)
+        raise RuntimeError(
+            f"hearing {self.hearing_id}: could not append after {_MAX_ATTEMPTS} attempts"
+        )
+
+    async def _append_as(self, events: list[ev.Event], actor: str) -> list[LogEntry]:
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                return await self._append(events, actor)
+            except ConcurrencyConflict:
+                await self._catch_up(publish=False)
+        raise RuntimeError(
+            f"hearing {self.hearing_id}: could not append after {_MAX_ATTEMPTS} attempts"
+        )
+
+    async def _append(self, events: list[ev.Event], actor: str) -> list[LogEntry]:
+        now = self._clock()
+        new = [NewEntry(e.TYPE, actor, now, to_json(e)) for e in events]
+        entries = await asyncio.to_thread(self._log.append, self.hearing_id, self.head, new)
+        await self._apply(entries, publish=True)
+        return entries
+
+    async def _apply(self, entries: Sequence[LogEntry], *, publish: bool) -> None:
+        for entry in entries:
+            if entry.seq <= self.head:
+                continue
+            event = decode_event(entry)
+            self.state = evolve(self.state, event)
+            if isinstance(event, ev.AccessRefused) and event.reason == "wrong join code":
+                self._code_failures.append((entry.at, event.participant))
+            self.head = entry.seq
+            if publish:
+                audience = [
+                    p for p in self.state.participants if may_see(self.state, p, event, entry.actor)
+                ]
+                msg = {"kind": "event", "entry": entry_message(entry), "audience": audience}
+                await self._bus.publish(topic(self.hearing_id), msg)
+        old, new = self._plan, media_plan(self.state)
+        if old != new:
+            self._plan = new
+            for listener in self._plan_listeners:
+                try:
+                    await listener(old, new)
+                except Exception:
+                    log.exception("hearing %s: media plan listener failed", self.hearing_id)
+
+    async def _catch_up(self, *, publish: bool) -> None:
+        entries = await asyncio.to_thread(self._log.read, self.hearing_id, self.head)
+        await self._apply(entries, publish=publish)
+
+    async def _follow_bus(self) -> None:
+        """Another node may write this hearing: catch up when the bus shows a newer seq."""
+        while True:
+            try:
+                async with self._bus.subscribe(topic(self.hearing_id)) as sub:
+                    async for msg in sub:
+                        entry = msg.get("entry") if msg.get("kind") == "event" else None
+                        if isinstance(entry, dict) and int(entry.get("seq", 0)) > self.head:
+                            await self._enqueue(lambda: self._catch_up(publish=False))
+            except SubscriptionLost:
+                await self._enqueue(lambda: self._catch_up(publish=False))
+
+
+class UnknownHearing(LookupError):
+    pass
+
+
+class Runtimes:
+    """The runtimes of this process, started on first use."""
+
+    def __init__(self, log: EventLog, bus: Bus, clock: Clock) -> None:
+        self._log = log
+        self._bus = bus
+        self._clock = clock
+        self._runtimes: dict[str, HearingRuntime] = {}
+        self._lock = asyncio.Lock()
+        self.on_start: list[Callable[[HearingRuntime], Awaitable[None]]] = []
+
+    async def get(self, hearing_id: str, *, create: bool = False) -> HearingRuntime:
+        runtime = self._runtimes.get(hearing_id)
+        if runtime is not None:
+            return runtime
+        async with self._lock:
+            runtime = self._runtimes.get(hearing_id)
+            if runtime is not None:
+                return runtime
+            runtime = HearingRuntime(hearing_id, self._log, self._bus, self._clock)
+            await runtime.start()
+            if not runtime.state.scheduled and not create:
+                await runtime.close()
+                raise UnknownHearing(hearing_id)
+            for hook in self.on_start:
+                await hook(runtime)
+            self._runtimes[hearing_id] = runtime
+            return runtime
+
+    async def close(self) -> None:
+        for runtime in self._runtimes.values():
+            await runtime.close()
+        self._runtimes.clear()

@@ -1,0 +1,41 @@
+"""What the server can and cannot do right now, said plainly at start-up and to the judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Settings
+
+# Hearing languages a court is expected to use; others are reported when a model is present.
+EXPECTED_LANGUAGES = ("zh", "en")
+
+
+def transcription_status(settings: Settings) -> dict[str, dict[str, Any]]:
+    from asr.models import CANDIDATES, ModelRegistry
+
+    registry = ModelRegistry(settings.models_dir)
+    out: dict[str, dict[str, Any]] = {}
+    for language in [*EXPECTED_LANGUAGES, *sorted(set(CANDIDATES) - set(EXPECTED_LANGUAGES))]:
+        st = registry.status(language)
+        if st.available or language in EXPECTED_LANGUAGES:
+            out[language] = {"available": st.available, "message": st.message}
+    return out
+
+
+def server_status(settings: Settings) -> dict[str, Any]:
+    db = settings.effective_database_url.split(":", 1)[0]
+    return {
+        "database": db,
+        "bus": "redis" if settings.redis_url else "in-process",
+        "transcription": transcription_status(settings),
+    }
+
+
+def startup_lines(status: dict[str, Any]) -> list[str]:
+    lines = [f"database: {status['database']}; event bus: {status['bus']}"]
+    for language, st in sorted(status["transcription"].items()):
+        if st["available"]:
+            lines.append(f"live transcription ({language}): on. {st['message']}")
+        else:
+            lines.append(f"live transcription ({language}): OFF. {st['message']}")
+    return lines

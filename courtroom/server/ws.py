@@ -1,0 +1,267 @@
+"""The hearing websocket: authenticate, then commands in, events and state out.
+
+Each connection runs three small loops: the reader (client messages), the forwarder
+(bus events this participant may see) and the writer (the only task that sends, fed by
+a bounded queue, so a slow client is cut off instead of slowing the hearing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .. import protocol as proto
+from ..bus import SubscriptionLost
+from ..domain import commands as c
+from ..domain.hearing import Actor
+from ..domain.presence import Presence
+from ..domain.visibility import view_for
+from .auth import AuthError, SessionClaims
+from .court import Court
+from .runtime import HearingRuntime, UnknownHearing, topic
+
+log = logging.getLogger(__name__)
+
+_OUTBOX = 256
+_RATE = 40.0  # messages per second a client may send, with a burst of twice that
+
+
+class _Closed(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class Connection:
+    def __init__(self, court: Court, websocket: WebSocket) -> None:
+        self.court = court
+        self.ws = websocket
+        self.outbox: asyncio.Queue[dict[str, Any] | _Closed] = asyncio.Queue(_OUTBOX)
+        self._allowance = 2 * _RATE
+        self._last = time.monotonic()
+        self._closing = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._closing:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.close(1013, "client too slow; reconnect to resynchronise")
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is queued; the first close decides the code."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.outbox.full():
+            self.outbox.get_nowait()  # a slow client loses one message, not the close
+        self.outbox.put_nowait(_Closed(code, reason))
+
+    def _within_rate(self) -> bool:
+        now = time.monotonic()
+        self._allowance = min(2 * _RATE, self._allowance + (now - self._last) * _RATE)
+        self._last = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        writer = asyncio.create_task(self._writer())
+        try:
+            await self._session()
+        except _Closed as exc:
+            self.close(exc.code, exc.reason)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if not writer.done():
+                self.close(1000, "bye")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 5)
+
+    async def _writer(self) -> None:
+        while True:
+            item = await self.outbox.get()
+            if isinstance(item, _Closed):
+                if self.ws.client_state is WebSocketState.CONNECTED:
+                    with contextlib.suppress(Exception):
+                        await self.ws.close(item.code, item.reason)
+                return
+            try:
+                await self.ws.send_text(json.dumps(item, ensure_ascii=False))
+            except Exception:
+                return
+
+    async def _hello(self) -> SessionClaims:
+        try:
+            raw = await asyncio.wait_for(
+                self.ws.receive_text(), self.court.settings.hello_timeout_s
+            )
+        except TimeoutError:
+            raise _Closed(proto.CloseCode.HELLO_TIMEOUT, "no hello in time") from None
+        try:
+            msg = proto.parse(raw)
+        except proto.ProtocolError as exc:
+            self.send(proto.error(exc.code, exc.message, exc.msg_id))
+            raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello") from None
+        if not isinstance(msg, proto.Hello):
+            self.send(
+                proto.error(proto.ErrorCode.NOT_AUTHENTICATED, "send a hello with your token first")
+            )
+            raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
+        try:
+            return await self.court.admit_token(msg.token)
+        except AuthError as exc:
+            self.send(proto.error(proto.ErrorCode.NOT_AUTHENTICATED, exc.failure.value))
+            raise _Closed(proto.CloseCode.UNAUTHORIZED, exc.failure.value) from None
+
+    async def _session(self) -> None:
+        claims = await self._hello()
+        try:
+            runtime = await self.court.runtime(claims.hearing_id)
+        except UnknownHearing:
+            raise _Closed(proto.CloseCode.UNAUTHORIZED, "no such hearing") from None
+        actor = Actor(claims.participant_id, claims.role)
+        # Subscribe before connecting, so that no event between the two is missed.
+        async with self.court.bus.subscribe(topic(runtime.hearing_id)) as sub:
+            outcome = await runtime.submit(c.Connect(), actor)
+            if outcome.rejected is not None:
+                self.send(
+                    proto.message(
+                        "refused", code=outcome.rejected.code.value, reason=outcome.rejected.reason
+                    )
+                )
+                raise _Closed(proto.CloseCode.REFUSED, outcome.rejected.code.value)
+            previous = self.court.connections.get((runtime.hearing_id, actor.id))
+            self.court.connections[(runtime.hearing_id, actor.id)] = self
+            if previous is not None:
+                previous.close(proto.CloseCode.REPLACED, "connected again elsewhere")
+            try:
+                self.send(
+                    proto.message(
+                        "welcome",
+                        participant_id=actor.id,
+                        role=actor.role.value,
+                        head_seq=runtime.head,
+                        state=view_for(runtime.state, actor.id),
+                        token=await self.court.refresh_token(claims),
+                        status=self.court.status_for_clients,
+                    )
+                )
+                await self._serve(runtime, actor, claims, sub)
+            finally:
+                if self.court.connections.get((runtime.hearing_id, actor.id)) is self:
+                    del self.court.connections[(runtime.hearing_id, actor.id)]
+                    await runtime.submit(c.Disconnect(), actor)
+
+    async def _serve(
+        self, runtime: HearingRuntime, actor: Actor, claims: SessionClaims, sub: Any
+    ) -> None:
+        tasks = [
+            asyncio.create_task(self._reader(runtime, actor)),
+            asyncio.create_task(self._forwarder(runtime, actor, sub)),
+            asyncio.create_task(self._refresher(claims)),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raise _Closed / WebSocketDisconnect
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _reader(self, runtime: HearingRuntime, actor: Actor) -> None:
+        while True:
+            raw = await self.ws.receive()
+            if raw["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(raw.get("code", 1000))
+            text = raw.get("text")
+            data = text if text is not None else raw.get("bytes", b"")
+            if not self._within_rate():
+                self.send(
+                    proto.error(
+                        proto.ErrorCode.BUSY, f"more than {_RATE:.0f} messages a second; slow down"
+                    )
+                )
+                continue
+            try:
+                msg = proto.parse(data)
+            except proto.ProtocolError as exc:
+                self.send(proto.error(exc.code, exc.message, exc.msg_id))
+                continue
+            await self._handle(runtime, actor, msg)
+
+    async def _handle(
+        self, runtime: HearingRuntime, actor: Actor, msg: proto.ClientMessage
+    ) -> None:
+        if isinstance(msg, proto.Ping):
+            self.send(proto.message("pong", id=msg.id))
+        elif isinstance(msg, proto.Hello):
+            self.send(
+                proto.error(
+                    proto.ErrorCode.ALREADY_AUTHENTICATED,
+                    "this connection is already authenticated",
+                )
+            )
+        elif isinstance(msg, proto.CommandMessage):
+            outcome = await runtime.submit(msg.command, actor)
+            if outcome.rejected is not None:
+                self.send(proto.rejected(msg.id, outcome.rejected))
+            else:
+                self.send(proto.accepted(msg.id, [e.seq for e in outcome.entries]))
+        elif isinstance(msg, proto.SignalMessage):
+            handler = self.court.signal_handler
+            if handler is None:
+                self.send(
+                    proto.error(proto.ErrorCode.UNKNOWN_TYPE, "media is not enabled on this server")
+                )
+            else:
+                await handler(runtime, actor, msg.data)
+
+    async def _forwarder(self, runtime: HearingRuntime, actor: Actor, sub: Any) -> None:
+        try:
+            async for msg in sub:
+                if msg.get("kind") == "event" and actor.id in msg.get("audience", ()):
+                    entry = msg["entry"]
+                    self.send(proto.message("event", **entry))
+                    self.send(proto.message("state", state=view_for(runtime.state, actor.id)))
+                    event = entry["event"]
+                    if event.get("participant") == actor.id and event.get("presence") in (
+                        Presence.DISMISSED.value,
+                        Presence.REMOVED.value,
+                    ):
+                        raise _Closed(proto.CloseCode.REFUSED, event["presence"])
+                elif self._addressed_to(msg, actor.id):
+                    self.send(msg["message"])
+        except SubscriptionLost:
+            raise _Closed(1013, "fell behind; reconnect to resynchronise") from None
+
+    @staticmethod
+    def _addressed_to(msg: dict[str, Any], participant_id: str) -> bool:
+        """Transient messages (e.g. live partial transcript lines) for this participant."""
+        if msg.get("kind") == "direct":
+            return bool(msg.get("to") == participant_id)
+        return msg.get("kind") == "broadcast" and participant_id in msg.get("audience", ())
+
+    async def _refresher(self, claims: SessionClaims) -> None:
+        # A fresh single-use token for the next reconnect, well before the last one expires.
+        while True:
+            await asyncio.sleep(self.court.settings.session_ttl_s / 3)
+            self.send(proto.message("token", token=await self.court.refresh_token(claims)))
+
+
+async def hearing_socket(websocket: WebSocket) -> None:
+    court: Court = websocket.app.state.court
+    await Connection(court, websocket).run()
