@@ -166,6 +166,14 @@ class RestoreMedia(Targeted):
     kind: MediaKind
 
 
+@dataclass(frozen=True)
+class CorrectLine(Command):
+    NAME = "correct_line"
+    PERMISSION = Permission.CORRECT_TRANSCRIPT
+    line_id: str
+    text: str
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
@@ -188,6 +196,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         Remove,
         CutMedia,
         RestoreMedia,
+        CorrectLine,
     )
 }
 

@@ -13,6 +13,7 @@ from .phases import Phase
 from .presence import Presence, Reason
 from .roles import Role
 from .routing import MediaKind
+from .transcript import Word
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,29 @@ class JoinCodeIssued(Event):
     expires_at: str
 
 
+@dataclass(frozen=True)
+class TranscriptLineRecorded(Event):
+    """A final line from live speech recognition; times are on the hearing's recording clock."""
+
+    TYPE = "transcript_line"
+    line_id: str
+    speaker: str
+    text: str
+    t0: float
+    t1: float
+    words: tuple[Word, ...]
+    model: str
+
+
+@dataclass(frozen=True)
+class TranscriptLineCorrected(Event):
+    """The clerk's (or judge's) correction. The original stays in the log and in the state."""
+
+    TYPE = "transcript_correction"
+    line_id: str
+    text: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     e.TYPE: e
     for e in (
@@ -138,6 +162,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CommandRejected,
         AccessRefused,
         JoinCodeIssued,
+        TranscriptLineRecorded,
+        TranscriptLineCorrected,
     )
 }
 

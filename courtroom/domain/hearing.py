@@ -19,6 +19,7 @@ from .phases import OPEN_PHASES, PHASE_MOVES, Phase
 from .presence import MAY_CONNECT, Presence, Reason
 from .roles import STAFF, Permission, Role, may
 from .routing import MediaKind
+from .transcript import MAX_LINE_CHARS, TranscriptLine
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class HearingState:
     phase_before_close: Phase | None = None
     phase_control_delegated: bool = False
     participants: Mapping[str, ParticipantState] = field(default_factory=dict)
+    transcript: tuple[TranscriptLine, ...] = ()
+
+    @property
+    def transcript_open(self) -> bool:
+        """Lines are taken and corrected until the judge closes; then the transcript is frozen."""
+        return self.phase in OPEN_PHASES or self.phase is Phase.SCHEDULED
 
     def participant(self, participant_id: str) -> ParticipantState | None:
         return self.participants.get(participant_id)
@@ -69,6 +76,7 @@ Decision = list[e.Event] | Rejected
 _ACTIVE = frozenset({Presence.LOBBY, Presence.WAITING_ROOM, Presence.IN_HEARING})
 # Phases in which who is where may still change. After sealing, the hearing is history.
 _LIVE: frozenset[Phase] = frozenset(Phase) - {Phase.SEALED}
+_EDITABLE: frozenset[Phase] = OPEN_PHASES | {Phase.SCHEDULED}
 
 
 def decide(state: HearingState, command: c.Command, actor: Actor, now: datetime) -> Decision:
@@ -291,6 +299,20 @@ def _restore(state: HearingState, cmd: c.RestoreMedia, actor: Actor) -> Decision
     return [e.MediaRestored(target.participant_id, cmd.kind)]
 
 
+def _correct(state: HearingState, cmd: c.CorrectLine, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _EDITABLE, "correct the transcript")) is not None:
+        return err
+    line = next((x for x in state.transcript if x.line_id == cmd.line_id), None)
+    if line is None:
+        return Rejected(Refusal.INVALID, "no such transcript line")
+    text = cmd.text.strip()
+    if not text or len(text) > MAX_LINE_CHARS:
+        return Rejected(Refusal.INVALID, f"a line must have 1 to {MAX_LINE_CHARS} characters")
+    if text == line.text:
+        return []
+    return [e.TranscriptLineCorrected(line.line_id, text)]
+
+
 # Each handler takes its own command type; the dict pairs them, so its value type is loose.
 _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]] = {
     c.InviteParticipant: _invite,
@@ -322,6 +344,7 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     ),
     c.CutMedia: _cut,
     c.RestoreMedia: _restore,
+    c.CorrectLine: _correct,
 }
 
 
@@ -362,6 +385,25 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
             p = state.participants[event.participant]
             muted = p.self_muted | {event.kind} if event.muted else p.self_muted - {event.kind}
             return _update(state, event.participant, self_muted=muted)
+        case e.TranscriptLineRecorded():
+            line = TranscriptLine(
+                event.line_id,
+                event.speaker,
+                event.t0,
+                event.t1,
+                event.text,
+                event.text,
+                event.model,
+            )
+            return replace(state, transcript=(*state.transcript, line))
+        case e.TranscriptLineCorrected():
+            lines = tuple(
+                replace(x, text=event.text, earlier=(*x.earlier, x.text))
+                if x.line_id == event.line_id
+                else x
+                for x in state.transcript
+            )
+            return replace(state, transcript=lines)
     return state
 
 

@@ -42,6 +42,7 @@ class Permission(StrEnum):
     REMOVE = "remove"
     CUT_MEDIA = "cut_media"
     READ_AUDIT_LOG = "read_audit_log"
+    CORRECT_TRANSCRIPT = "correct_transcript"
 
 
 P = Permission
@@ -66,9 +67,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REMOVE,
             P.CUT_MEDIA,
             P.READ_AUDIT_LOG,
+            P.CORRECT_TRANSCRIPT,
         }
     ),
-    Role.CLERK: frozenset({P.INVITE, P.JOIN, P.PUBLISH_MEDIA, P.ADMIT, P.READ_AUDIT_LOG}),
+    Role.CLERK: frozenset(
+        {P.INVITE, P.JOIN, P.PUBLISH_MEDIA, P.ADMIT, P.READ_AUDIT_LOG, P.CORRECT_TRANSCRIPT}
+    ),
     Role.PLAINTIFF: _SPEAKER,
     Role.DEFENDANT: _SPEAKER,
     Role.LAWYER: _SPEAKER,

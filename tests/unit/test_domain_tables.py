@@ -49,6 +49,7 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "remove": ({"judge"}, LIVE, Presence.IN_HEARING, c.Remove("target")),
     "cut_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.CutMedia("target", MediaKind.VIDEO)),
     "restore_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.RestoreMedia("target", MediaKind.VIDEO)),
+    "correct_line": ({"judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None, c.CorrectLine("L1", "被告：我没有借过钱。")),
 }
 
 
@@ -57,7 +58,10 @@ def test_every_client_and_server_command_is_covered() -> None:
 
 
 def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
-    state = in_phase(with_cast(scheduled()), phase)
+    state = with_cast(scheduled())
+    if name == "correct_line":
+        state = evolve(state, e.TranscriptLineRecorded("L1", "defendant", "被告我没有接过钱", 1.0, 2.5, (), "vosk-test"))
+    state = in_phase(state, phase)
     if target is not None:
         state = add_target(state, target)
         if name == "restore_media":
