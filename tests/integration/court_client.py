@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -174,10 +175,8 @@ class Client:
             if remaining <= 0:
                 raise AssertionError(f"timed out; got {self.received}")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def closed(self, timeout: float = 10.0) -> tuple[int | None, str | None]:
         await asyncio.wait_for(self._reader, timeout)

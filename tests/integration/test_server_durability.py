@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from court_client import REPO, Client, read_log, registry, running_server, schedule, start_server, token_for
+from court_client import (
+    REPO,
+    Client,
+    read_log,
+    registry,
+    running_server,
+    schedule,
+    start_server,
+    token_for,
+)
 
 
 async def _setup(server: Any) -> tuple[str, dict[str, Any], Client, Client]:
@@ -108,7 +117,7 @@ async def test_two_nodes_share_events_through_redis(tmp_path: Path, redis_url: s
 
 async def test_postgresql_store(tmp_path: Path, fresh_postgres_url: str) -> None:
     with running_server(tmp_path, extra_env={"COURTROOM_DATABASE_URL": fresh_postgres_url}) as server:
-        hid, inv, _, _ = await _setup(server)
+        hid, _, _, _ = await _setup(server)
         with registry(server) as http:
             report = http.get(f"/api/v1/hearings/{hid}/log/verify").json()
         assert report["ok"] and report["checked"] >= 10

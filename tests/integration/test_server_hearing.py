@@ -9,8 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-
-from court_client import Client, Server, read_log, registry, running_server, schedule, session, token_for
+from court_client import (
+    Client,
+    Server,
+    read_log,
+    registry,
+    running_server,
+    schedule,
+    session,
+    token_for,
+)
 
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "witness": "witness"}
 
