@@ -1,0 +1,230 @@
+"""Every use of aiortc / aioice private internals, in one place.
+
+aiortc has no public API for packet passthrough, keyframe relay or loopback-only
+ICE, so the media layer reaches into a few private names. Each hook below is
+small, documented, and pinned by ``tests/unit/test_media_aiortc_pins.py``
+against the installed versions (aiortc 1.16, aioice 0.13; see pyproject.toml).
+
+Hooks:
+
+* :func:`tap_receiver` replaces ``RTCRtpReceiver.__decoder_queue`` so every
+  depayloaded encoded frame (a ``JitterFrame``: ``.data`` is the whole frame,
+  ``.timestamp`` the RTP timestamp re-based to 0 by the receiver) reaches us
+  instead of aiortc's decoder thread. The receiver never decodes any more.
+* :func:`install_low_latency_jitter_buffer` replaces ``RTCRtpReceiver.__jitter_buffer``:
+  aiortc's buffer holds a video frame until the next frame's first packet arrives
+  (one frame interval) and audio four frames deep (~80 ms). A forwarding hub
+  wants each frame the moment it is complete (marker bit / single-packet Opus).
+* :func:`relay_keyframe_requests` overrides a sender's ``_send_keyframe``: with
+  packet tracks aiortc would only set a flag that the (unused) encoder reads.
+* :func:`send_pli` calls ``RTCRtpReceiver._send_rtcp_pli`` to ask the publisher
+  for a keyframe.
+* :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
+  127.0.0.1 only and ignore datagrams from other addresses (aioice skips
+  loopback by default). Scoped by a context variable so production peers in the
+  same process keep gathering all interfaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import queue
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import aioice.ice
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.utils import uint16_gt
+
+LOOPBACK = "127.0.0.1"
+
+DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+RECEIVER_KIND_ATTR = "_RTCRtpReceiver__kind"
+
+# (mime type e.g. "video/VP8", clock rate, frame data, rtp timestamp from 0)
+FrameCallback = Callable[[str, int, bytes, int], None]
+
+
+class _TapQueue:
+    """Stands in for the receiver's decoder ``queue.Queue``.
+
+    ``_handle_rtp_packet`` calls ``put((codec, JitterFrame))`` on the event loop;
+    we hand the frame to the hub synchronously. ``None`` (the stop sentinel) still
+    goes to the original queue so aiortc's idle decoder thread exits cleanly.
+    """
+
+    def __init__(self, original: queue.Queue[Any], on_frame: FrameCallback) -> None:
+        self._original = original
+        self._on_frame = on_frame
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        # the decoder thread may be started after the swap and then reads from us
+        return self._original.get(block, timeout)
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            self._original.put(None)
+            return
+        codec, frame = item
+        self._on_frame(codec.mimeType, codec.clockRate, frame.data, frame.timestamp)
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_frame: FrameCallback) -> None:
+    """Route the receiver's encoded frames to ``on_frame`` instead of its decoder."""
+    original = getattr(receiver, DECODER_QUEUE_ATTR)
+    if isinstance(original, _TapQueue):
+        original = original._original
+    setattr(receiver, DECODER_QUEUE_ATTR, _TapQueue(original, on_frame))
+
+
+class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
+    """Emits each frame as soon as it is complete.
+
+    Video: contiguous packets from the buffer origin up to one with the marker
+    bit. Audio (one Opus frame per packet): every packet at once, dropping
+    reordered ones older than the last emitted (there is no NACK for audio).
+    Overflow handling (and the PLI it triggers) is aiortc's.
+    """
+
+    def __init__(self, capacity: int, is_video: bool) -> None:
+        super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self._last_audio_seq: int | None = None
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        if not self._is_video:
+            seq = packet.sequence_number
+            if self._last_audio_seq is not None and not uint16_gt(seq, self._last_audio_seq):
+                return False, None
+            self._last_audio_seq = seq
+            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+        pli, frame = super().add(packet)
+        return pli, frame
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        packets: list[Any] = []
+        timestamp: int | None = None
+        for count in range(self._capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None:
+                return None
+            if timestamp is None:
+                timestamp = packet.timestamp
+            elif packet.timestamp != timestamp:
+                # the previous frame ended without a marker bit: emit it anyway
+                self.remove(count)
+                return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+            packets.append(packet)
+            if packet.marker:
+                self.remove(count + 1)
+                return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+        return None
+
+
+def install_low_latency_jitter_buffer(receiver: RTCRtpReceiver) -> None:
+    kind = getattr(receiver, RECEIVER_KIND_ATTR)
+    buffer = LowLatencyJitterBuffer(capacity=16 if kind == "audio" else 256,
+                                    is_video=kind == "video")
+    setattr(receiver, JITTER_BUFFER_ATTR, buffer)
+
+
+def relay_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
+    """Call ``on_request`` when the remote receiver sends PLI or FIR for this sender."""
+    sender._send_keyframe = on_request
+
+
+async def send_pli(receiver: RTCRtpReceiver) -> bool:
+    """Send a Picture Loss Indication for every SSRC the receiver has seen recently.
+
+    Returns False when no SSRC was seen yet (the caller retries later).
+    """
+    sources = receiver.getSynchronizationSources()
+    for source in sources:
+        await receiver._send_rtcp_pli(source.source)
+    return bool(sources)
+
+
+# --- ICE: loopback-only mode -------------------------------------------------
+
+_loopback_only: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "courtroom_loopback_only", default=False
+)
+_MARK = "_courtroom_loopback_only"
+_installed = False
+
+
+def _install_ice_hooks() -> None:
+    """Wrap aioice once; the wrappers do nothing unless loopback mode is active."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+
+    original_get_host_addresses = aioice.ice.get_host_addresses
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        if _loopback_only.get():
+            return [LOOPBACK]
+        return list(original_get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+    original_gather = aioice.ice.Connection.gather_candidates
+
+    async def gather_candidates(self: Any) -> None:
+        if _loopback_only.get():
+            setattr(self, _MARK, True)
+        await original_gather(self)
+
+    aioice.ice.Connection.gather_candidates = gather_candidates
+
+    original_received = aioice.ice.StunProtocol.datagram_received
+
+    def datagram_received(self: Any, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if getattr(self.receiver, _MARK, False) and addr[0] != LOOPBACK:
+            return  # never answer (or learn peer-reflexive candidates from) off-host peers
+        original_received(self, data, addr)
+
+    aioice.ice.StunProtocol.datagram_received = datagram_received
+
+
+@contextlib.contextmanager
+def loopback_ice(enabled: bool = True) -> Iterator[None]:
+    """Within this scope, ICE gathering (and the tasks it spawns) uses 127.0.0.1 only.
+
+    Wrap ``setLocalDescription`` (where aiortc gathers) in it. Connections gathered
+    this way are marked and drop every datagram not from 127.0.0.1.
+    """
+    if not enabled:
+        yield
+        return
+    _install_ice_hooks()
+    token = _loopback_only.set(True)
+    try:
+        yield
+    finally:
+        _loopback_only.reset(token)
+
+
+def ice_connection_is_loopback_only(connection: Any) -> bool:
+    return bool(getattr(connection, _MARK, False))
+
+
+def selected_candidate_pairs(pc: Any) -> list[tuple[str, str]]:
+    """(local host, remote host) of every nominated ICE pair of ``pc`` (for checks/tests).
+
+    Uses ``RTCIceTransport._connection`` and aioice ``Connection._nominated``.
+    """
+    pairs: list[tuple[str, str]] = []
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        if id(connection) in seen:
+            continue
+        seen.add(id(connection))
+        for pair in connection._nominated.values():
+            pairs.append((pair.local_candidate.host, pair.remote_candidate.host))
+    return pairs

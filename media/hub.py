@@ -1,0 +1,286 @@
+"""MediaHub: the media side of one hearing, behind a small facade.
+
+The signalling server feeds client messages to :meth:`MediaHub.handle_signal`,
+sets :attr:`MediaHub.send_signal` to deliver the hub's messages, and calls
+:meth:`MediaHub.apply_plan` with every new ``media_plan(state)``. Everything
+else (peers, fan-out hubs, taps, recorders, counters) lives here.
+
+Per participant the hub keeps one :class:`~media.forward.SourceHub` per kind;
+it outlives the participant's connections, so subscribers, taps and recorders
+survive a reconnect (a reconnecting participant sends ``hello`` again, gets a
+new peer, and exactly the routes of the current plan).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCRtpReceiver
+
+from courtroom.domain.routing import Link, MediaKind, MediaPlan, Route
+from media import aiortc_internals as internals
+from media.config import MediaConfig
+from media.forward import EncodedFrame, SourceHub
+from media.peer import ServerPeer, Signal
+from media.recording import FinishedFile, RecordingClock, TrackRecorder
+from media.router import MediaRouter, PlanDiff
+from media.stages import AudioTap, DecodeWorker, LatestFrameTap
+
+SendSignal = Callable[[str, Signal], Awaitable[None] | None]
+
+
+@dataclass
+class _Source:
+    hub: SourceHub
+    audio_tap: AudioTap | None = None
+    video_tap: LatestFrameTap | None = None
+    decoder: DecodeWorker | None = None
+    recorder: TrackRecorder | None = None
+
+
+@dataclass
+class _StatsSample:
+    at: float
+    bytes_in: int
+    bytes_out: int
+
+
+@dataclass
+class HubCounters:
+    """Packets (encoded frames) handed to senders, per route (link included)."""
+
+    forwarded: dict[Route, int] = field(default_factory=dict)
+
+    def bump(self, route: Route) -> None:
+        self.forwarded[route] = self.forwarded.get(route, 0) + 1
+
+
+class MediaHub:
+    def __init__(self, config: MediaConfig, *, hearing: str = "hearing",
+                 send_signal: SendSignal | None = None,
+                 on_recording: Callable[[FinishedFile], None] | None = None) -> None:
+        self.config = config
+        self.hearing = hearing
+        self.send_signal: SendSignal | None = send_signal
+        self.on_recording = on_recording
+        self.clock = RecordingClock()
+        self.router = MediaRouter(self)
+        self.counters = HubCounters()
+        self.recordings: list[FinishedFile] = []
+        self._sources: dict[tuple[str, MediaKind], _Source] = {}
+        self._peers: dict[str, ServerPeer] = {}
+        self._stats: dict[str, _StatsSample] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # -- facade ---------------------------------------------------------------
+    async def handle_signal(self, participant: str, message: Signal) -> None:
+        kind = message.get("type")
+        if kind == "hello":
+            await self._connect(participant)
+            return
+        peer = self._peers.get(participant)
+        if peer is None:
+            return
+        if kind == "answer":
+            await peer.handle_answer(message)
+        elif kind == "renegotiate":
+            await peer.negotiate()
+        elif kind == "bye":
+            await self.disconnect(participant)
+
+    async def apply_plan(self, plan: MediaPlan) -> PlanDiff:
+        diff, renegotiate = self.router.apply(plan)
+        await asyncio.gather(*(self._peers[d].negotiate() for d in renegotiate
+                               if d in self._peers))
+        return diff
+
+    async def disconnect(self, participant: str) -> None:
+        peer = self._peers.pop(participant, None)
+        if peer is not None:
+            await self._close_peer(peer)
+
+    def audio_tap(self, participant: str) -> AudioTap | None:
+        return self._source(participant, MediaKind.AUDIO).audio_tap
+
+    def video_tap(self, participant: str) -> LatestFrameTap | None:
+        return self._source(participant, MediaKind.VIDEO).video_tap
+
+    def source_hub(self, participant: str, kind: MediaKind) -> SourceHub:
+        return self._source(participant, kind).hub
+
+    def peer(self, participant: str) -> ServerPeer | None:
+        return self._peers.get(participant)
+
+    def forwarded(self, source: str, kind: MediaKind, destination: str,
+                  link: Link | None = None) -> int:
+        """Packets forwarded from ``source``'s ``kind`` to ``destination`` (any link by default)."""
+        return sum(n for r, n in self.counters.forwarded.items()
+                   if r.source == source and r.kind is kind and r.destination == destination
+                   and (link is None or r.link is link))
+
+    def forwarded_to(self, destination: str, link: Link | None = None) -> int:
+        return sum(n for r, n in self.counters.forwarded.items()
+                   if r.destination == destination and (link is None or r.link is link))
+
+    def latencies(self) -> list[float]:
+        """Server-added latency samples (frame complete -> handed to sender), seconds."""
+        out: list[float] = []
+        for peer in self._peers.values():
+            for outlet in peer.outlets.values():
+                out.extend(outlet.track.latencies)
+        return out
+
+    async def stats(self) -> dict[str, dict[str, Any]]:
+        """Per participant: connection state, bitrate in/out (bit/s), loss, RTT (s)."""
+        result: dict[str, dict[str, Any]] = {}
+        now = time.monotonic()
+        for pid, peer in self._peers.items():
+            report = await peer.pc.getStats()
+            bytes_in = bytes_out = lost = received = 0
+            rtts: list[float] = []
+            fraction_lost: list[float] = []
+            for stat in report.values():
+                if stat.type == "transport":
+                    bytes_in = max(bytes_in, stat.bytesReceived)
+                    bytes_out = max(bytes_out, stat.bytesSent)
+                elif stat.type == "inbound-rtp":
+                    lost += stat.packetsLost
+                    received += stat.packetsReceived
+                elif stat.type == "remote-inbound-rtp":
+                    if stat.roundTripTime is not None:
+                        rtts.append(stat.roundTripTime)
+                    fraction_lost.append(stat.fractionLost / 256)
+            prev = self._stats.get(pid)
+            self._stats[pid] = _StatsSample(now, bytes_in, bytes_out)
+            span = now - prev.at if prev is not None else 0.0
+            result[pid] = {
+                "state": peer.connection_state,
+                "bitrate_in": (bytes_in - prev.bytes_in) * 8 / span if prev and span > 0 else None,
+                "bitrate_out": (bytes_out - prev.bytes_out) * 8 / span
+                if prev and span > 0 else None,
+                "packets_received": received,
+                "packets_lost": lost,
+                "loss_upstream": lost / (lost + received) if lost + received else 0.0,
+                "loss_downstream": max(fraction_lost) if fraction_lost else 0.0,
+                "rtt": sum(rtts) / len(rtts) if rtts else None,
+            }
+        return result
+
+    async def close(self) -> None:
+        self._closed = True
+        for pid in list(self._peers):
+            await self.disconnect(pid)
+        for task in list(self._tasks):
+            task.cancel()
+        for source in self._sources.values():
+            source.hub.close()
+            if source.decoder is not None:
+                await asyncio.to_thread(source.decoder.close)
+            if source.recorder is not None:
+                source.recorder.close()
+
+    # -- OutletPort (called by the router) ----------------------------------
+    def cut(self, route: Route) -> None:
+        peer = self._peers.get(route.destination)
+        outlet = peer.outlets.get((route.source, route.kind, route.link)) if peer else None
+        if outlet is not None:
+            outlet.track.set_enabled(False)
+
+    def open(self, route: Route) -> bool:
+        peer = self._peers.get(route.destination)
+        if peer is None:
+            return False  # applied when the destination connects
+        key = (route.source, route.kind, route.link)
+        outlet = peer.outlets.get(key)
+        if outlet is not None:
+            outlet.track.set_enabled(True)
+            return False
+        hub = self._source(route.source, route.kind).hub
+        track = hub.subscribe(label=f"{route.link.value}:{route.source}:{route.kind.value}")
+
+        def count(_frame: EncodedFrame, route: Route = route) -> None:
+            self.counters.bump(route)
+
+        track.on_forward = count
+        peer.add_outlet(key, track)
+        return True
+
+    # -- internals ------------------------------------------------------------
+    async def _connect(self, participant: str) -> None:
+        old = self._peers.pop(participant, None)
+        if old is not None:
+            await self._close_peer(old)
+        peer = ServerPeer(
+            participant, self.config,
+            send=lambda message: self._signal(participant, message),
+            on_receiver=lambda kind, receiver: self._attach_receiver(participant, kind, receiver),
+            on_state=self._on_state,
+        )
+        self._peers[participant] = peer
+        self.router.reattach(participant)  # outlets go into the first offer
+        await peer.start()
+
+    def _attach_receiver(self, participant: str, kind: MediaKind,
+                         receiver: RTCRtpReceiver) -> None:
+        hub = self._source(participant, kind).hub
+        internals.tap_receiver(receiver, hub.on_frame)
+        hub.attach(lambda: internals.send_pli(receiver))
+
+    def _on_state(self, peer: ServerPeer, state: str) -> None:
+        if state in ("failed", "closed") and self._peers.get(peer.participant) is peer:
+            # a dead connection: drop it; the client's next hello builds a fresh one
+            task = asyncio.ensure_future(self.disconnect(peer.participant))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _close_peer(self, peer: ServerPeer) -> None:
+        for kind in MediaKind:
+            source = self._sources.get((peer.participant, kind))
+            if source is not None:
+                source.hub.detach()
+        with contextlib.suppress(Exception):
+            await peer.close()
+
+    async def _signal(self, participant: str, message: Signal) -> None:
+        if self.send_signal is None:
+            return
+        result = self.send_signal(participant, message)
+        if inspect.isawaitable(result):
+            await result
+
+    def _source(self, participant: str, kind: MediaKind) -> _Source:
+        key = (participant, kind)
+        source = self._sources.get(key)
+        if source is not None:
+            return source
+        hub = SourceHub(participant, kind, min_keyframe_interval=self.config.min_keyframe_interval)
+        source = _Source(hub)
+        if self.config.taps:
+            if kind is MediaKind.AUDIO:
+                source.audio_tap = AudioTap()
+                source.decoder = DecodeWorker("audio", audio_tap=source.audio_tap)
+            else:
+                source.video_tap = LatestFrameTap()
+                source.decoder = DecodeWorker("video", video_tap=source.video_tap,
+                                              on_gap=hub.request_keyframe)
+            hub.sinks.append(source.decoder)
+        if self.config.recording_dir is not None:
+            source.recorder = TrackRecorder(
+                self.config.recording_dir / self.hearing, participant, kind.value, self.clock,
+                self._recorded, segment_seconds=self.config.segment_seconds,
+                request_keyframe=hub.request_keyframe)
+            hub.sinks.append(source.recorder)
+        self._sources[key] = source
+        return source
+
+    def _recorded(self, finished: FinishedFile) -> None:
+        self.recordings.append(finished)
+        if self.on_recording is not None:
+            self.on_recording(finished)

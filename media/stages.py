@@ -1,0 +1,168 @@
+"""Analysis taps: decode each source once, off the event loop, never holding up forwarding.
+
+A :class:`DecodeWorker` is a :class:`~media.forward.FrameSink` on a source hub. It
+takes encoded frames into a bounded queue (full: the frame is dropped and
+counted; video then skips to the next keyframe) and decodes them in its own
+thread (PyAV releases the GIL). Decoded output goes to:
+
+* :class:`AudioTap`: 16 kHz mono s16 frames in a bounded queue; a slow consumer
+  loses the oldest frames (counted in ``dropped``), the hub never waits.
+* :class:`LatestFrameTap`: only the newest decoded video frame; vision samples it
+  at 1–2 fps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import av
+
+from media.forward import EncodedFrame
+
+_DECODERS = {"video/vp8": "libvpx", "video/h264": "h264", "audio/opus": "libopus"}
+
+
+class AudioTap:
+    """Decoded audio resampled to 16 kHz mono s16, bounded, drop-oldest."""
+
+    def __init__(self, *, maxlen: int = 250) -> None:  # 250 x 20 ms = 5 s of audio
+        self._frames: deque[Any] = deque()
+        self._maxlen = maxlen
+        self._ready = asyncio.Event()
+        self.dropped = 0
+        self.delivered = 0
+
+    def _put(self, frame: Any) -> None:
+        if len(self._frames) >= self._maxlen:
+            self._frames.popleft()
+            self.dropped += 1
+        self._frames.append(frame)
+        self._ready.set()
+
+    def pending(self) -> int:
+        return len(self._frames)
+
+    async def get(self, timeout: float | None = None) -> Any:
+        """The next ``av.AudioFrame`` (s16, mono, 16 kHz); TimeoutError after ``timeout``."""
+        while not self._frames:
+            self._ready.clear()
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        self.delivered += 1
+        return self._frames.popleft()
+
+    def get_nowait(self) -> Any | None:
+        if not self._frames:
+            return None
+        self.delivered += 1
+        return self._frames.popleft()
+
+
+class LatestFrameTap:
+    """Keeps only the newest decoded video frame."""
+
+    def __init__(self) -> None:
+        self._frame: Any = None
+        self._at = 0.0
+        self.frames_seen = 0
+        self._lock = threading.Lock()
+
+    def _put(self, frame: Any) -> None:
+        with self._lock:
+            self._frame = frame
+            self._at = time.monotonic()
+            self.frames_seen += 1
+
+    def latest(self) -> tuple[Any, float] | None:
+        """(``av.VideoFrame``, monotonic time it was decoded) or None before the first."""
+        with self._lock:
+            return None if self._frame is None else (self._frame, self._at)
+
+
+class DecodeWorker:
+    """Decodes one source's frames in a thread and feeds a tap."""
+
+    def __init__(self, kind: str, *, audio_tap: AudioTap | None = None,
+                 video_tap: LatestFrameTap | None = None, maxsize: int | None = None,
+                 on_gap: Callable[[], None] | None = None) -> None:
+        self.kind = kind
+        self.audio_tap = audio_tap
+        self.video_tap = video_tap
+        self.dropped = 0
+        self.decoded = 0
+        self.errors = 0
+        self._on_gap = on_gap
+        self._loop = asyncio.get_running_loop()
+        self._queue: queue.Queue[EncodedFrame | None] = queue.Queue(
+            maxsize=maxsize or (100 if kind == "audio" else 8))
+        self._need_keyframe = kind == "video"
+        self._thread = threading.Thread(target=self._run, name=f"tap-{kind}", daemon=True)
+        self._thread.start()
+
+    def offer(self, frame: EncodedFrame) -> None:
+        try:
+            self._queue.put_nowait(frame)
+        except queue.Full:
+            self.dropped += 1
+            if self.kind == "video":
+                # the reference chain is broken: the thread resumes at a keyframe
+                self._need_keyframe = True
+                if self._on_gap is not None:
+                    self._on_gap()
+
+    def _run(self) -> None:
+        codec: Any = None
+        codec_mime = ""
+        resampler: Any = None
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._need_keyframe:
+                if not frame.keyframe:
+                    continue
+                self._need_keyframe = False
+            if frame.mime_type.lower() != codec_mime:
+                codec_mime = frame.mime_type.lower()
+                name = _DECODERS.get(codec_mime)
+                if name is None:
+                    continue
+                codec = av.CodecContext.create(name, "r")
+                resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+            packet = av.Packet(frame.data)
+            packet.pts = frame.timestamp
+            packet.time_base = fractions.Fraction(1, frame.clock_rate)
+            try:
+                decoded = codec.decode(packet)
+            except av.FFmpegError:
+                self.errors += 1
+                self._need_keyframe = self.kind == "video"
+                continue
+            for out in decoded:
+                self.decoded += 1
+                if self.audio_tap is not None:
+                    for resampled in resampler.resample(out):
+                        try:
+                            self._loop.call_soon_threadsafe(self.audio_tap._put, resampled)
+                        except RuntimeError:  # loop closed during shutdown
+                            return
+                elif self.video_tap is not None:
+                    self.video_tap._put(out)
+
+    def close(self) -> None:
+        # unblock the thread even when the queue is full
+        while True:
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()
+        self._thread.join(timeout=2)

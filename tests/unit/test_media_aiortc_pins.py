@@ -1,0 +1,103 @@
+"""Pins the aiortc / aioice private names and behaviours media/aiortc_internals.py relies on."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import aioice.ice
+import pytest
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtpPacket
+
+from media import aiortc_internals as internals
+
+
+def test_versions_are_the_pinned_ones() -> None:
+    assert version("aiortc").startswith("1.16.")
+    assert version("aioice").startswith("0.13.")
+
+
+def test_receiver_private_names() -> None:
+    init = inspect.getsource(RTCRtpReceiver.__init__)
+    assert "self.__decoder_queue: queue.Queue = queue.Queue()" in init
+    assert "self.__jitter_buffer = JitterBuffer(" in init
+    assert "self.__kind = kind" in init
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    # frames go through the jitter buffer, get a re-based timestamp, then onto the queue
+    assert "self.__jitter_buffer.add(packet)" in handle
+    assert "self.__timestamp_mapper.map(" in handle
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in handle
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    assert "self.__decoder_queue" in receive  # the thread reads the (swapped) attribute
+    assert inspect.iscoroutinefunction(RTCRtpReceiver._send_rtcp_pli)
+    assert list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters) == ["self", "media_ssrc"]
+    assert internals.DECODER_QUEUE_ATTR == "_RTCRtpReceiver__decoder_queue"
+
+
+def test_sender_keyframe_and_pack_path() -> None:
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "self._send_keyframe()" in rtcp  # PLI and FIR both land here
+    nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    assert "self.__encoder.pack(data)" in nxt  # non-Frame data is only packetised
+    for encoder in (Vp8Encoder, OpusEncoder, H264Encoder):
+        assert callable(encoder.pack)
+
+
+def test_jitter_frame_semantics() -> None:
+    frame = JitterFrame(data=b"abc", timestamp=42)
+    assert (frame.data, frame.timestamp) == (b"abc", 42)
+    for name in ("_remove_frame", "remove", "smart_remove"):
+        assert hasattr(JitterBuffer, name)
+    buf = JitterBuffer(capacity=16, prefetch=0, is_video=True)
+    for name in ("_packets", "_origin", "_capacity", "_is_video", "_prefetch"):
+        assert hasattr(buf, name)
+
+
+def _rtp(seq: int, ts: int, marker: int, data: bytes) -> RtpPacket:
+    packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts)
+    packet.marker = marker
+    packet._data = data
+    return packet
+
+
+def test_low_latency_buffer_emits_on_marker_and_audio_at_once() -> None:
+    video = internals.LowLatencyJitterBuffer(capacity=16, is_video=True)
+    assert video.add(_rtp(1, 100, 0, b"a")) == (False, None)
+    _pli, frame = video.add(_rtp(2, 100, 1, b"b"))
+    assert frame is not None and (frame.data, frame.timestamp) == (b"ab", 100)
+    audio = internals.LowLatencyJitterBuffer(capacity=16, is_video=False)
+    _, frame = audio.add(_rtp(7, 960, 1, b"x"))
+    assert frame is not None and frame.data == b"x"
+    assert audio.add(_rtp(6, 0, 1, b"late")) == (False, None)  # reordered: dropped
+
+
+def test_aioice_hooks_exist() -> None:
+    assert list(inspect.signature(aioice.ice.get_host_addresses).parameters) == [
+        "use_ipv4", "use_ipv6"]
+    assert "get_host_addresses(" in inspect.getsource(aioice.ice.Connection.gather_candidates)
+    assert "self.receiver" in inspect.getsource(aioice.ice.StunProtocol.__init__)
+    assert "self._nominated" in inspect.getsource(aioice.ice.Connection.__init__)
+    assert "self._connection = gatherer._connection" in inspect.getsource(RTCIceTransport.__init__)
+
+
+@pytest.mark.timeout(10)
+async def test_loopback_scope_gathers_only_127() -> None:
+    conn = aioice.ice.Connection(ice_controlling=True)
+    with internals.loopback_ice():
+        await conn.gather_candidates()
+    assert {c.host for c in conn.local_candidates} == {"127.0.0.1"}
+    assert internals.ice_connection_is_loopback_only(conn)
+    assert "127.0.0.1" not in aioice.ice.get_host_addresses(True, False)  # outside the scope
+    protocol = conn._protocols[0]
+    protocol.datagram_received(b"\x80not-stun", ("10.1.2.3", 5000))
+    assert conn._queue.qsize() == 0  # off-host datagram ignored
+    protocol.datagram_received(b"\x80not-stun", ("127.0.0.1", 5000))
+    assert conn._queue.qsize() == 1
+    await conn.close()
