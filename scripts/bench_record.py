@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Benchmark the sealed record: render, render + seal (PAdES B-T, local TSA), verify.
+
+A synthetic 2,000-line zh/en transcript with three record signatures and a witness oath.
+Goals (issue 6): render + seal <= 2 s, verify <= 0.5 s. Times are the median of --runs
+warm runs (font already parsed; its one-off load is reported separately). The last line
+of output is one JSON object with the figures.
+
+    .venv/bin/python scripts/bench_record.py [--lines 2000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T], runs: int) -> tuple[float, T]:
+    times: list[float] = []
+    result: T | None = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    assert result is not None
+    return statistics.median(times), result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--distinct",
+        type=int,
+        default=0,
+        help="spread this many extra distinct CJK characters over the lines (stresses the "
+        "font subsetter; SIGNING-NOTES used ~3,700)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the sealed PDF here")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    from courtroom.record.keys import init_keys, load_court_keys
+    from courtroom.record.pdf import render_pdf
+    from courtroom.record.sample import build_sample
+    from courtroom.record.seal import seal_record
+    from courtroom.record.tsa import LocalTimeStamper, TimeStampAuthority
+    from courtroom.record.verify import verify_record
+
+    import_s = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        init_keys(tmp)
+        keys = load_court_keys(tmp)
+    assert keys.tsa_cert is not None and keys.tsa_key is not None
+    stamper = LocalTimeStamper(TimeStampAuthority(keys.tsa_cert, keys.tsa_key, chain=[keys.root]))
+    from courtroom.record.pdf import _load_font, font_spec
+    from courtroom.record.sample import transcript_text
+
+    t0 = time.perf_counter()
+    cmap = _load_font(*font_spec()).cmap  # parses and registers the font once per process
+    font_load_s = time.perf_counter() - t0
+    pool = [chr(c) for c in range(0x4E00, 0x9FA6) if c in cmap][: args.distinct]
+    per_line = -(-len(pool) // args.lines) if pool else 0
+
+    def text(i: int) -> str:
+        return transcript_text(i) + "".join(pool[i * per_line : (i + 1) * per_line])
+
+    sample = build_sample(args.lines, text=text)
+
+    def render() -> bytes:
+        return render_pdf(sample.doc, sample.signatures, sample.refusals, sample.strokes)
+
+    def render_and_seal() -> bytes:
+        return seal_record(
+            render(),
+            sample.doc,
+            sample.entries,
+            sample.signatures,
+            keys,
+            stamper,
+            refusals=sample.refusals,
+            strokes=sample.strokes,
+        )
+
+    render_s, rendered = timed(render, args.runs)
+    render_seal_s, sealed = timed(render_and_seal, args.runs)
+    verify_s, report = timed(lambda: verify_record(sealed, trust_root=keys.root), args.runs)
+    if not report.ok:
+        for c in report.failures:
+            print(f"FAILED {c.name}: {c.message}")
+        return 1
+    if args.out:
+        args.out.write_bytes(sealed)
+    figures = {
+        "lines": args.lines,
+        "distinct_chars": len({c for t in sample.doc.transcript for c in t.text}),
+        "runs": args.runs,
+        "import_s": round(import_s, 3),
+        "font_load_s": round(font_load_s, 3),
+        "render_s": round(render_s, 3),
+        "render_seal_s": round(render_seal_s, 3),
+        "seal_only_s": round(render_seal_s - render_s, 3),
+        "verify_s": round(verify_s, 3),
+        "rendered_bytes": len(rendered),
+        "sealed_bytes": len(sealed),
+        "goal_render_seal_s": 2.0,
+        "goal_verify_s": 0.5,
+        "render_seal_ok": render_seal_s <= 2.0,
+        "verify_ok": verify_s <= 0.5,
+    }
+    print(
+        f"render {render_s:.3f} s, render+seal {render_seal_s:.3f} s (goal 2 s), "
+        f"verify {verify_s:.3f} s (goal 0.5 s), {len(sealed)} bytes"
+    )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
