@@ -129,6 +129,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     vlog.add_argument("hearing")
     _common(vlog)
 
+    sub.add_parser(
+        "init-keys", help="make a development CA, court seal and TSA certificate", add_help=False
+    )
+    sub.add_parser(
+        "verify",
+        help="verify a sealed record offline: courtroom verify <record.pdf>",
+        add_help=False,
+    )
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # These two own their options (courtroom.record); hand them the rest of the line.
+    if argv and argv[0] == "init-keys":
+        from .record.keys import main_init_keys
+
+        return main_init_keys(argv[1:])
+    if argv and argv[0] == "verify":
+        from .record.verify import main_verify
+
+        return main_verify(argv[1:])
     args = parser.parse_args(argv)
     if args.cmd == "serve":
         return _serve(args)
