@@ -25,6 +25,9 @@ class Settings:
     max_failed_codes: int = 5
     # Tests run on loopback only; production gathers every interface.
     ice_loopback_only: bool = False
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None  # coturn use-auth-secret: clients get expiring credentials
 
     @property
     def effective_database_url(self) -> str:
@@ -45,6 +48,12 @@ class Settings:
             env["public_url"] = v
         if v := os.environ.get("COURTROOM_SESSION_TTL_S"):
             env["session_ttl_s"] = int(v)
+        if v := os.environ.get("COURTROOM_STUN_URLS"):
+            env["stun_urls"] = tuple(v.split(","))
+        if v := os.environ.get("COURTROOM_TURN_URLS"):
+            env["turn_urls"] = tuple(v.split(","))
+        if v := os.environ.get("COURTROOM_TURN_SECRET"):
+            env["turn_secret"] = v
         if os.environ.get("COURTROOM_ICE_LOOPBACK_ONLY", "") in ("1", "true", "yes"):
             env["ice_loopback_only"] = True
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -146,6 +146,20 @@ class TranscriptLineCorrected(Event):
     text: str
 
 
+@dataclass(frozen=True)
+class RecordingFinished(Event):
+    """A finished recording file and its hash; times are on the hearing's recording clock."""
+
+    TYPE = "recording_finished"
+    participant: str
+    kind: MediaKind
+    file: str
+    sha256: str
+    bytes: int
+    start: float
+    end: float
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     e.TYPE: e
     for e in (
@@ -164,6 +178,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JoinCodeIssued,
         TranscriptLineRecorded,
         TranscriptLineCorrected,
+        RecordingFinished,
     )
 }
 

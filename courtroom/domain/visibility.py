@@ -15,7 +15,12 @@ from .roles import STAFF
 # Events anyone admitted to the hearing's door may see.
 _PUBLIC: tuple[type[e.Event], ...] = (e.HearingScheduled, e.PhaseChanged)
 # Refusals and security events are for the bench's eyes (and the subject's own).
-_STAFF_ONLY: tuple[type[e.Event], ...] = (e.CommandRejected, e.AccessRefused, e.JoinCodeIssued)
+_STAFF_ONLY: tuple[type[e.Event], ...] = (
+    e.CommandRejected,
+    e.AccessRefused,
+    e.JoinCodeIssued,
+    e.RecordingFinished,
+)
 
 
 def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> bool:

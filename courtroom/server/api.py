@@ -199,6 +199,18 @@ async def verify_log(request: Request) -> JSONResponse:
     return JSONResponse(asdict(report), status_code=200 if report.ok else 409)
 
 
+async def media_counters(request: Request) -> JSONResponse:
+    """Packets the server forwarded per route: what isolation looks like on the wire."""
+    hearing_id = request.path_params["hearing_id"]
+    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    court = _court(request)
+    await court.runtime(hearing_id)
+    room = court.media.get(hearing_id)
+    return JSONResponse(
+        {"routes": room.counters() if room else [], "stats": await room.hub.stats() if room else {}}
+    )
+
+
 async def status(request: Request) -> JSONResponse:
     return JSONResponse(request.app.state.status)
 
@@ -244,5 +256,6 @@ routes = [
     ),
     Route("/api/v1/hearings/{hearing_id}/log", _errors(read_log), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/log/verify", _errors(verify_log), methods=["GET"]),
+    Route("/api/v1/hearings/{hearing_id}/media", _errors(media_counters), methods=["GET"]),
     Route("/api/v1/sessions", _errors(open_session), methods=["POST"]),
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from .auth import (
     new_join_code,
     token_digest,
 )
+from .media_bridge import MediaRooms
 from .runtime import Clock, HearingRuntime, Outcome, Runtimes, UnknownHearing
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SignalHandler = Callable[[HearingRuntime, Actor, dict[str, Any]], Awaitable[None]]
 
 # Refusals whose hearing cannot be trusted (a forged token names any hearing it likes)
 # go to a server-wide chain of their own.
@@ -85,12 +84,12 @@ class Court:
         self.tokens = TokenIssuer(self._secret, timedelta(seconds=settings.session_ttl_s))
         # Live connections of this process, by (hearing, participant).
         self.connections: dict[tuple[str, str], Connection] = {}
-        # Set by the media layer: handles WebRTC signalling from a participant.
-        self.signal_handler: SignalHandler | None = None
+        self.media = MediaRooms(settings)
         # What clients are told at welcome (e.g. that live transcription is off).
         self.status_for_clients: dict[str, Any] = {}
 
     async def close(self) -> None:
+        await self.media.close()
         await self.runtimes.close()
 
     async def runtime(self, hearing_id: str) -> HearingRuntime:

@@ -214,6 +214,16 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/hearings/{hearing_id}/media": {
+            "get": {
+                "summary": "Packets forwarded per route and per-participant connection stats",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S}
+                ],
+                "responses": {"200": _resp("Counters", {"type": "object"}), **_ERRORS},
+            }
+        },
         "/api/v1/status": {
             "get": {
                 "summary": "Server status: live transcription per language, bus, database kind",

@@ -73,7 +73,7 @@ class HearingRuntime:
     def __init__(self, hearing_id: str, log: EventLog, bus: Bus, clock: Clock) -> None:
         self.hearing_id = hearing_id
         self._log = log
-        self._bus = bus
+        self.bus = bus
         self._clock = clock
         self.state = HearingState(hearing_id)
         self.head = 0
@@ -183,7 +183,7 @@ class HearingRuntime:
                     p for p in self.state.participants if may_see(self.state, p, event, entry.actor)
                 ]
                 msg = {"kind": "event", "entry": entry_message(entry), "audience": audience}
-                await self._bus.publish(topic(self.hearing_id), msg)
+                await self.bus.publish(topic(self.hearing_id), msg)
         old, new = self._plan, media_plan(self.state)
         if old != new:
             self._plan = new
@@ -201,7 +201,7 @@ class HearingRuntime:
         """Another node may write this hearing: catch up when the bus shows a newer seq."""
         while True:
             try:
-                async with self._bus.subscribe(topic(self.hearing_id)) as sub:
+                async with self.bus.subscribe(topic(self.hearing_id)) as sub:
                     async for msg in sub:
                         entry = msg.get("entry") if msg.get("kind") == "event" else None
                         if isinstance(entry, dict) and int(entry.get("seq", 0)) > self.head:

@@ -161,6 +161,9 @@ class Connection:
             finally:
                 if self.court.connections.get((runtime.hearing_id, actor.id)) is self:
                     del self.court.connections[(runtime.hearing_id, actor.id)]
+                    room = self.court.media.get(runtime.hearing_id)
+                    if room is not None:
+                        await room.disconnect(actor.id)
                     await runtime.submit(c.Disconnect(), actor)
 
     async def _serve(
@@ -222,13 +225,10 @@ class Connection:
             else:
                 self.send(proto.accepted(msg.id, [e.seq for e in outcome.entries]))
         elif isinstance(msg, proto.SignalMessage):
-            handler = self.court.signal_handler
-            if handler is None:
-                self.send(
-                    proto.error(proto.ErrorCode.UNKNOWN_TYPE, "media is not enabled on this server")
-                )
-            else:
-                await handler(runtime, actor, msg.data)
+            room = await self.court.media.room(runtime)
+            problem = await room.handle_signal(actor, msg.data)
+            if problem is not None:
+                self.send(proto.error(proto.ErrorCode.MALFORMED, problem))
 
     async def _forwarder(self, runtime: HearingRuntime, actor: Actor, sub: Any) -> None:
         try:

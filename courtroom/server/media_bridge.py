@@ -1,0 +1,169 @@
+"""Joins a hearing's runtime to its media hub.
+
+The runtime's media plan is applied to the hub on every change, so the log alone
+decides who hears and sees whom. The hub's signalling travels to the participant
+through the bus (as a direct message on the hearing's topic), finished recordings
+are logged with their hashes, and connection stats are pushed to the bench.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from media.config import IceMode, MediaConfig
+from media.hub import MediaHub
+from media.recording import FinishedFile
+
+from ..config import Settings
+from ..domain import events as ev
+from ..domain.hearing import Actor
+from ..domain.roles import STAFF
+from ..domain.routing import MediaKind, MediaPlan
+from .runtime import HearingRuntime, topic
+
+log = logging.getLogger(__name__)
+
+_SIGNAL_TYPES = frozenset({"hello", "answer", "renegotiate", "bye"})
+STATS_INTERVAL_S = 2.0
+
+
+def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
+    return MediaConfig(
+        ice_mode=IceMode.LOOPBACK_ONLY if settings.ice_loopback_only else IceMode.ALL_INTERFACES,
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        recording_dir=settings.data_dir / "recordings",  # the hub adds /<hearing>
+    )
+
+
+class HearingMedia:
+    def __init__(self, runtime: HearingRuntime, settings: Settings) -> None:
+        self.runtime = runtime
+        self.hub = MediaHub(
+            media_config(settings, runtime.hearing_id),
+            hearing=runtime.hearing_id,
+            send_signal=self._send,
+            on_recording=self._recorded,
+        )
+        self._bus = runtime.bus
+        self._tasks: set[asyncio.Task[Any]] = set()
+        runtime.add_plan_listener(self._plan_changed)
+        self._stats_task = asyncio.create_task(self._push_stats())
+
+    async def start(self) -> None:
+        await self.hub.apply_plan(self.runtime.plan)
+
+    async def _plan_changed(self, old: MediaPlan, new: MediaPlan) -> None:
+        await self.hub.apply_plan(new)
+
+    async def handle_signal(self, actor: Actor, data: dict[str, Any]) -> str | None:
+        """Hand a client's signalling to the hub; returns an error message if malformed."""
+        kind = data.get("type")
+        if kind not in _SIGNAL_TYPES:
+            return f"signal type must be one of: {', '.join(sorted(_SIGNAL_TYPES))}"
+        if kind == "answer" and not (
+            isinstance(data.get("sdp"), str) and isinstance(data.get("seq"), int)
+        ):
+            return "an answer needs sdp (string) and seq (integer)"
+        await self.hub.handle_signal(actor.id, data)
+        return None
+
+    async def disconnect(self, participant_id: str) -> None:
+        await self.hub.disconnect(participant_id)
+
+    def _send(self, participant_id: str, message: dict[str, Any]) -> None:
+        msg = {
+            "kind": "direct",
+            "to": participant_id,
+            "message": {"v": 1, "type": "signal", "data": message},
+        }
+        self._spawn(self._bus.publish(topic(self.runtime.hearing_id), msg))
+
+    def _recorded(self, finished: FinishedFile) -> None:
+        event = ev.RecordingFinished(
+            finished.participant,
+            MediaKind(finished.kind),
+            Path(finished.path).name,
+            finished.sha256,
+            finished.size,
+            round(finished.start, 3),
+            round(finished.end, 3),
+        )
+        self._spawn(self.runtime.record([event]))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_stats(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_INTERVAL_S)
+            try:
+                stats = await self.hub.stats()
+            except Exception:
+                log.exception("hearing %s: media stats failed", self.runtime.hearing_id)
+                continue
+            bench = [
+                p.participant_id
+                for p in self.runtime.state.participants.values()
+                if p.role in STAFF
+            ]
+            msg = {"v": 1, "type": "media_stats", "stats": stats}
+            await self._bus.publish(
+                topic(self.runtime.hearing_id),
+                {"kind": "broadcast", "audience": bench, "message": msg},
+            )
+
+    def counters(self) -> list[dict[str, Any]]:
+        """Packets forwarded per route, as the server counted them."""
+        return [
+            {
+                "source": r.source,
+                "kind": r.kind.value,
+                "destination": r.destination,
+                "link": r.link.value,
+                "packets": n,
+            }
+            for r, n in sorted(self.hub.counters.forwarded.items())
+        ]
+
+    async def close(self) -> None:
+        self._stats_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._stats_task
+        await self.hub.close()
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await task
+
+
+class MediaRooms:
+    """The media hubs of this process, one per hearing, made on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._rooms: dict[str, HearingMedia] = {}
+        self._lock = asyncio.Lock()
+
+    def get(self, hearing_id: str) -> HearingMedia | None:
+        return self._rooms.get(hearing_id)
+
+    async def room(self, runtime: HearingRuntime) -> HearingMedia:
+        async with self._lock:
+            room = self._rooms.get(runtime.hearing_id)
+            if room is None:
+                room = HearingMedia(runtime, self._settings)
+                await room.start()
+                self._rooms[runtime.hearing_id] = room
+            return room
+
+    async def close(self) -> None:
+        for room in self._rooms.values():
+            await room.close()
+        self._rooms.clear()
