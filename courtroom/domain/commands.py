@@ -174,6 +174,70 @@ class CorrectLine(Command):
     text: str
 
 
+@dataclass(frozen=True)
+class RegisterIdPhoto(Targeted):
+    """Issued by the server once the uploaded photo is stored and has exactly one face."""
+
+    NAME = "register_id_photo"
+    PERMISSION = Permission.REGISTER_ID_PHOTO
+    sha256: str
+
+
+@dataclass(frozen=True)
+class OverrideIdentity(Targeted):
+    """The judge admits despite a failed face match, for the record."""
+
+    NAME = "override_identity"
+    PERMISSION = Permission.OVERRIDE_IDENTITY
+    reason: str
+
+
+@dataclass(frozen=True)
+class RegisterSigningKey(Command):
+    NAME = "register_signing_key"
+    PERMISSION = Permission.SIGN
+    public_key: str  # JWK, as JSON text
+
+
+@dataclass(frozen=True)
+class SignDocument(Command):
+    """The server checks the signature against the registered key before deciding."""
+
+    NAME = "sign_document"
+    PERMISSION = Permission.SIGN
+    purpose: str  # "oath" or "record"
+    signed_hash: str
+    signature: str  # base64 raw r||s (WebCrypto)
+    stroke_sha256: str
+
+
+@dataclass(frozen=True)
+class RefuseToSign(Command):
+    NAME = "refuse_to_sign"
+    PERMISSION = Permission.SIGN
+    purpose: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SealRecord(Command):
+    """Issued for the judge by the server once it has built and sealed the PDF."""
+
+    NAME = "seal_record"
+    PERMISSION = Permission.SEAL
+    document_hash: str
+    sealed_sha256: str
+
+
+@dataclass(frozen=True)
+class ReviewFlag(Command):
+    NAME = "review_flag"
+    PERMISSION = Permission.REVIEW_FLAGS
+    flag_id: str
+    disposition: str  # "confirmed" or "dismissed"
+    note: str
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
@@ -197,6 +261,13 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CutMedia,
         RestoreMedia,
         CorrectLine,
+        RegisterIdPhoto,
+        OverrideIdentity,
+        RegisterSigningKey,
+        SignDocument,
+        RefuseToSign,
+        SealRecord,
+        ReviewFlag,
     )
 }
 
@@ -207,4 +278,7 @@ CLIENT_COMMANDS: frozenset[str] = frozenset(COMMAND_TYPES) - {
     Disconnect.NAME,
     ScheduleHearing.NAME,
     InviteParticipant.NAME,
+    RegisterIdPhoto.NAME,  # REST upload: the server stores and checks the photo first
+    SealRecord.NAME,  # REST: the server builds the PDF first
+    ReviewFlag.NAME,  # REST: inspectors are not hearing participants
 }

@@ -17,6 +17,8 @@ class Refusal(StrEnum):
     NOT_SCHEDULED = "not_scheduled"
     ALREADY_EXISTS = "already_exists"
     INVALID = "invalid"  # the command itself is malformed for this hearing
+    IDENTITY_UNCONFIRMED = "identity_unconfirmed"  # the face did not match the ID photo
+    NO_SIGNING_KEY = "no_signing_key"
 
 
 @dataclass(frozen=True)

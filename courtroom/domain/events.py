@@ -160,6 +160,114 @@ class RecordingFinished(Event):
     end: float
 
 
+# --- identity -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdPhotoRegistered(Event):
+    """The clerk (or a kiosk supervisor) registered an ID photo; the image is kept by hash."""
+
+    TYPE = "id_photo_registered"
+    participant: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class IdentityChecked(Event):
+    """The live face against the ID photo. ``stage``: entry, testimony or patrol."""
+
+    TYPE = "identity_checked"
+    participant: str
+    stage: str
+    matched: bool
+    distance: float | None
+    reason: str
+    model: str
+
+
+@dataclass(frozen=True)
+class IdentityOverridden(Event):
+    TYPE = "identity_overridden"
+    participant: str
+    reason: str
+
+
+# --- signatures and the seal -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKeyRegistered(Event):
+    """A device-generated ECDSA P-256 public key (JWK text), bound to a checked person."""
+
+    TYPE = "signing_key_registered"
+    participant: str
+    public_key: str
+
+
+@dataclass(frozen=True)
+class DocumentSigned(Event):
+    """A participant's signature, verified by the server. ``purpose``: oath or record."""
+
+    TYPE = "document_signed"
+    participant: str
+    purpose: str
+    signed_hash: str
+    signature: str
+    stroke_sha256: str
+
+
+@dataclass(frozen=True)
+class SigningRefused(Event):
+    TYPE = "signing_refused"
+    participant: str
+    purpose: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordSealed(Event):
+    """The court sealed the record: the sealed PDF's hash and the document hash it carries."""
+
+    TYPE = "record_sealed"
+    document_hash: str
+    sealed_sha256: str
+
+
+# --- discipline watch ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagRaised(Event):
+    """A debounced discipline flag, with a reference to its evidence snapshot."""
+
+    TYPE = "flag_raised"
+    flag_id: str
+    participant: str
+    kind: str
+    t0: float
+    confidence: float
+    model_versions: dict[str, str]
+    evidence_sha256: str
+    evidence_t: float
+
+
+@dataclass(frozen=True)
+class FlagClosed(Event):
+    TYPE = "flag_closed"
+    flag_id: str
+    t1: float
+
+
+@dataclass(frozen=True)
+class FlagReviewed(Event):
+    """An inspector confirmed or dismissed a flag after reviewing the recording."""
+
+    TYPE = "flag_reviewed"
+    flag_id: str
+    disposition: str
+    note: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     e.TYPE: e
     for e in (
@@ -179,6 +287,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TranscriptLineRecorded,
         TranscriptLineCorrected,
         RecordingFinished,
+        IdPhotoRegistered,
+        IdentityChecked,
+        IdentityOverridden,
+        SigningKeyRegistered,
+        DocumentSigned,
+        SigningRefused,
+        RecordSealed,
+        FlagRaised,
+        FlagClosed,
+        FlagReviewed,
     )
 }
 

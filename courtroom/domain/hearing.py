@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from . import commands as c
 from . import events as e
@@ -33,6 +33,12 @@ class Actor:
 REGISTRY = Actor("registry", Role.REGISTRY)
 
 
+Identity = Literal["unchecked", "matched", "mismatched", "overridden"]
+PURPOSES = frozenset({"oath", "record"})
+DISPOSITIONS = frozenset({"confirmed", "dismissed"})
+_MAX_TEXT = 2000
+
+
 @dataclass(frozen=True)
 class ParticipantState:
     participant_id: str
@@ -42,9 +48,34 @@ class ParticipantState:
     connected: bool = False
     cut: frozenset[MediaKind] = frozenset()
     self_muted: frozenset[MediaKind] = frozenset()
+    id_photo: str | None = None  # sha256 of the registered ID photo
+    identity: Identity = "unchecked"
+    identity_reason: str = ""
+    signing_key: str | None = None  # JWK text
+    signed: frozenset[str] = frozenset()  # purposes: "oath", "record"
+    refused: frozenset[str] = frozenset()
 
     def silenced(self, kind: MediaKind) -> bool:
         return kind in self.cut or kind in self.self_muted
+
+    @property
+    def identity_ok(self) -> bool:
+        """No ID photo to check against, or the last check matched, or the judge overrode it."""
+        return self.id_photo is None or self.identity in ("matched", "overridden")
+
+
+@dataclass(frozen=True)
+class FlagState:
+    flag_id: str
+    participant: str
+    kind: str
+    t0: float
+    confidence: float
+    evidence_sha256: str
+    evidence_t: float
+    t1: float | None = None
+    disposition: str | None = None  # "confirmed" / "dismissed" after review
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,8 @@ class HearingState:
     phase_control_delegated: bool = False
     participants: Mapping[str, ParticipantState] = field(default_factory=dict)
     transcript: tuple[TranscriptLine, ...] = ()
+    flags: Mapping[str, FlagState] = field(default_factory=dict)
+    sealed_sha256: str | None = None
 
     @property
     def transcript_open(self) -> bool:
@@ -265,6 +298,13 @@ def _move(
                 Refusal.WRONG_PRESENCE,
                 f"that participant is {target.presence.value.replace('_', ' ')}",
             )
+        witness_called = isinstance(cmd, c.CallIn) and target.role is Role.WITNESS
+        if (isinstance(cmd, c.Admit) or witness_called) and not target.identity_ok:
+            why = target.identity_reason or "not yet checked against the ID photo"
+            return Rejected(
+                Refusal.IDENTITY_UNCONFIRMED,
+                f"identity not confirmed: {why}; the judge may override",
+            )
         destination = to
         if (
             isinstance(cmd, c.Admit)
@@ -313,6 +353,94 @@ def _correct(state: HearingState, cmd: c.CorrectLine, actor: Actor) -> Decision:
     return [e.TranscriptLineCorrected(line.line_id, text)]
 
 
+def _register_photo(state: HearingState, cmd: c.RegisterIdPhoto, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "register an ID photo")) is not None:
+        return err
+    target = _target(state, cmd.participant)
+    if isinstance(target, Rejected):
+        return target
+    if len(cmd.sha256) != 64:
+        return Rejected(Refusal.INVALID, "sha256 must be 64 hex digits")
+    return [e.IdPhotoRegistered(target.participant_id, cmd.sha256)]
+
+
+def _override_identity(state: HearingState, cmd: c.OverrideIdentity, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "override an identity check")) is not None:
+        return err
+    target = _target(state, cmd.participant)
+    if isinstance(target, Rejected):
+        return target
+    if target.identity_ok:
+        return Rejected(Refusal.INVALID, "that participant's identity is not in doubt")
+    if not cmd.reason.strip() or len(cmd.reason) > _MAX_TEXT:
+        return Rejected(Refusal.INVALID, "an override needs a reason for the record")
+    return [e.IdentityOverridden(target.participant_id, cmd.reason.strip())]
+
+
+def _register_key(state: HearingState, cmd: c.RegisterSigningKey, actor: Actor) -> Decision:
+    if (err := _in_phase(state, _LIVE, "register a signing key")) is not None:
+        return err
+    me = state.participants[actor.id]
+    if not me.identity_ok:
+        return Rejected(Refusal.IDENTITY_UNCONFIRMED, "your identity must be confirmed first")
+    if me.signing_key is not None:
+        return Rejected(Refusal.ALREADY_EXISTS, "a signing key is already registered for you")
+    if not cmd.public_key.strip() or len(cmd.public_key) > _MAX_TEXT:
+        return Rejected(Refusal.INVALID, "public_key must be a JWK")
+    return [e.SigningKeyRegistered(actor.id, cmd.public_key)]
+
+
+def _sign_phase(state: HearingState, purpose: str) -> Rejected | None:
+    if purpose not in PURPOSES:
+        return Rejected(Refusal.INVALID, "purpose must be oath or record")
+    # The oath is sworn before testimony; the record is signed once the transcript is frozen.
+    phases = _EDITABLE if purpose == "oath" else frozenset({Phase.CLOSED})
+    return _in_phase(state, phases, f"sign the {purpose}")
+
+
+def _sign(state: HearingState, cmd: c.SignDocument, actor: Actor) -> Decision:
+    if (err := _sign_phase(state, cmd.purpose)) is not None:
+        return err
+    me = state.participants[actor.id]
+    if me.signing_key is None:
+        return Rejected(Refusal.NO_SIGNING_KEY, "register your signing key first")
+    if cmd.purpose in me.signed | me.refused:
+        return Rejected(Refusal.ALREADY_EXISTS, f"you have already answered the {cmd.purpose}")
+    sig = e.DocumentSigned(actor.id, cmd.purpose, cmd.signed_hash, cmd.signature, cmd.stroke_sha256)
+    return [sig]
+
+
+def _refuse(state: HearingState, cmd: c.RefuseToSign, actor: Actor) -> Decision:
+    if (err := _sign_phase(state, cmd.purpose)) is not None:
+        return err
+    me = state.participants[actor.id]
+    if cmd.purpose in me.signed | me.refused:
+        return Rejected(Refusal.ALREADY_EXISTS, f"you have already answered the {cmd.purpose}")
+    if not cmd.reason.strip() or len(cmd.reason) > _MAX_TEXT:
+        return Rejected(Refusal.INVALID, "a refusal needs a reason for the record")
+    return [e.SigningRefused(actor.id, cmd.purpose, cmd.reason.strip())]
+
+
+def _seal(state: HearingState, cmd: c.SealRecord, actor: Actor) -> Decision:
+    if state.phase is not Phase.CLOSED:
+        return Rejected(Refusal.WRONG_PHASE, f"cannot seal a hearing that is {state.phase.value}")
+    return [
+        e.RecordSealed(cmd.document_hash, cmd.sealed_sha256),
+        e.PhaseChanged(Phase.SEALED, Phase.CLOSED, "sealed"),
+    ]
+
+
+def _review(state: HearingState, cmd: c.ReviewFlag, actor: Actor) -> Decision:
+    flag = state.flags.get(cmd.flag_id)
+    if flag is None:
+        return Rejected(Refusal.INVALID, "no such flag")
+    if cmd.disposition not in DISPOSITIONS:
+        return Rejected(Refusal.INVALID, "disposition must be confirmed or dismissed")
+    if len(cmd.note) > _MAX_TEXT:
+        return Rejected(Refusal.INVALID, f"a note has at most {_MAX_TEXT} characters")
+    return [e.FlagReviewed(cmd.flag_id, cmd.disposition, cmd.note.strip())]
+
+
 # Each handler takes its own command type; the dict pairs them, so its value type is loose.
 _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]] = {
     c.InviteParticipant: _invite,
@@ -345,6 +473,13 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.CutMedia: _cut,
     c.RestoreMedia: _restore,
     c.CorrectLine: _correct,
+    c.RegisterIdPhoto: _register_photo,
+    c.OverrideIdentity: _override_identity,
+    c.RegisterSigningKey: _register_key,
+    c.SignDocument: _sign,
+    c.RefuseToSign: _refuse,
+    c.SealRecord: _seal,
+    c.ReviewFlag: _review,
 }
 
 
@@ -404,6 +539,42 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
                 for x in state.transcript
             )
             return replace(state, transcript=lines)
+        case e.IdPhotoRegistered():
+            return _update(state, event.participant, id_photo=event.sha256, identity="unchecked")
+        case e.IdentityChecked():
+            verdict = "matched" if event.matched else "mismatched"
+            return _update(state, event.participant, identity=verdict, identity_reason=event.reason)
+        case e.IdentityOverridden():
+            return _update(state, event.participant, identity="overridden")
+        case e.SigningKeyRegistered():
+            return _update(state, event.participant, signing_key=event.public_key)
+        case e.DocumentSigned():
+            p = state.participants[event.participant]
+            return _update(state, event.participant, signed=p.signed | {event.purpose})
+        case e.SigningRefused():
+            p = state.participants[event.participant]
+            return _update(state, event.participant, refused=p.refused | {event.purpose})
+        case e.RecordSealed():
+            return replace(state, sealed_sha256=event.sealed_sha256)
+        case e.FlagRaised():
+            flag = FlagState(
+                event.flag_id,
+                event.participant,
+                event.kind,
+                event.t0,
+                event.confidence,
+                event.evidence_sha256,
+                event.evidence_t,
+            )
+            return replace(state, flags={**state.flags, flag.flag_id: flag})
+        case e.FlagClosed():
+            flag = replace(state.flags[event.flag_id], t1=event.t1)
+            return replace(state, flags={**state.flags, flag.flag_id: flag})
+        case e.FlagReviewed():
+            flag = replace(
+                state.flags[event.flag_id], disposition=event.disposition, note=event.note
+            )
+            return replace(state, flags={**state.flags, flag.flag_id: flag})
     return state
 
 

@@ -43,10 +43,15 @@ class Permission(StrEnum):
     CUT_MEDIA = "cut_media"
     READ_AUDIT_LOG = "read_audit_log"
     CORRECT_TRANSCRIPT = "correct_transcript"
+    REGISTER_ID_PHOTO = "register_id_photo"
+    OVERRIDE_IDENTITY = "override_identity"
+    SIGN = "sign"
+    SEAL = "seal"
+    REVIEW_FLAGS = "review_flags"
 
 
 P = Permission
-_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA})
+_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA, P.SIGN})
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.JUDGE: frozenset(
@@ -68,19 +73,32 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CUT_MEDIA,
             P.READ_AUDIT_LOG,
             P.CORRECT_TRANSCRIPT,
+            P.REGISTER_ID_PHOTO,
+            P.OVERRIDE_IDENTITY,
+            P.SIGN,
+            P.SEAL,
         }
     ),
     Role.CLERK: frozenset(
-        {P.INVITE, P.JOIN, P.PUBLISH_MEDIA, P.ADMIT, P.READ_AUDIT_LOG, P.CORRECT_TRANSCRIPT}
+        {
+            P.INVITE,
+            P.JOIN,
+            P.PUBLISH_MEDIA,
+            P.ADMIT,
+            P.READ_AUDIT_LOG,
+            P.CORRECT_TRANSCRIPT,
+            P.REGISTER_ID_PHOTO,
+            P.SIGN,
+        }
     ),
     Role.PLAINTIFF: _SPEAKER,
     Role.DEFENDANT: _SPEAKER,
     Role.LAWYER: _SPEAKER,
     Role.WITNESS: _SPEAKER,
     Role.INTERPRETER: _SPEAKER,
-    Role.KIOSK_SUPERVISOR: frozenset({P.JOIN}),
+    Role.KIOSK_SUPERVISOR: frozenset({P.JOIN, P.REGISTER_ID_PHOTO}),
     Role.OBSERVER: frozenset({P.JOIN}),
-    Role.INSPECTOR: frozenset({P.READ_AUDIT_LOG}),
+    Role.INSPECTOR: frozenset({P.READ_AUDIT_LOG, P.REVIEW_FLAGS}),
     Role.REGISTRY: frozenset({P.SCHEDULE, P.INVITE, P.READ_AUDIT_LOG}),
 }
 

@@ -14,12 +14,17 @@ from .roles import STAFF
 
 # Events anyone admitted to the hearing's door may see.
 _PUBLIC: tuple[type[e.Event], ...] = (e.HearingScheduled, e.PhaseChanged)
-# Refusals and security events are for the bench's eyes (and the subject's own).
+# Discipline flags are for the bench (and inspectors, over REST), not for the one flagged.
+_BENCH_ONLY: tuple[type[e.Event], ...] = (e.FlagRaised, e.FlagClosed, e.FlagReviewed)
+# Refusals, security and identity events are for the bench's eyes (and the subject's own).
 _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.CommandRejected,
     e.AccessRefused,
     e.JoinCodeIssued,
     e.RecordingFinished,
+    e.IdPhotoRegistered,
+    e.IdentityChecked,
+    e.IdentityOverridden,
 )
 
 
@@ -32,6 +37,8 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
         return True
     if isinstance(event, _PUBLIC):
         return True
+    if isinstance(event, _BENCH_ONLY):
+        return False
     subject = getattr(event, "participant", None)
     if isinstance(event, _STAFF_ONLY):
         return subject == viewer or (isinstance(event, e.CommandRejected) and actor == viewer)

@@ -50,6 +50,13 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "cut_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.CutMedia("target", MediaKind.VIDEO)),
     "restore_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.RestoreMedia("target", MediaKind.VIDEO)),
     "correct_line": ({"judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None, c.CorrectLine("L1", "被告：我没有借过钱。")),
+    "register_id_photo": ({"judge", "clerk", "kiosk"}, LIVE, Presence.LOBBY, c.RegisterIdPhoto("target", "a" * 64)),
+    "override_identity": ({"judge"}, LIVE, Presence.LOBBY, c.OverrideIdentity("target", "the clerk knows her")),
+    "register_signing_key": (SPEAKERS, LIVE, None, c.RegisterSigningKey('{"kty":"EC"}')),
+    "sign_document": (SPEAKERS, {Phase.CLOSED}, None, c.SignDocument("record", "ab" * 32, "c2ln", "cd" * 32)),
+    "refuse_to_sign": (SPEAKERS, {Phase.CLOSED}, None, c.RefuseToSign("record", "the transcript is wrong")),
+    "seal_record": ({"judge"}, {Phase.CLOSED}, None, c.SealRecord("ab" * 32, "ef" * 32)),
+    "review_flag": ({"inspector"}, set(Phase), None, c.ReviewFlag("F1", "dismissed", "drinking water")),
 }
 
 
@@ -61,11 +68,19 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
     state = with_cast(scheduled())
     if name == "correct_line":
         state = evolve(state, e.TranscriptLineRecorded("L1", "defendant", "被告我没有接过钱", 1.0, 2.5, (), "vosk-test"))
+    if name == "sign_document":
+        for pid in SPEAKERS:
+            state = evolve(state, e.SigningKeyRegistered(pid, '{"kty":"EC"}'))
+    if name == "review_flag":
+        state = evolve(state, e.FlagRaised("F1", "defendant", "phone", 12.0, 0.8, {"yolox": "nano"}, "ab" * 32, 12.5))
     state = in_phase(state, phase)
     if target is not None:
         state = add_target(state, target)
         if name == "restore_media":
             state = evolve(state, e.MediaCut("target", MediaKind.VIDEO))
+        if name == "override_identity":
+            state = evolve(state, e.IdPhotoRegistered("target", "a" * 64))
+            state = evolve(state, e.IdentityChecked("target", "entry", False, 0.71, "the face does not match", "dlib"))
     return state
 
 
