@@ -14,6 +14,8 @@ from starlette.staticfiles import StaticFiles
 from ..bus import open_bus
 from ..config import Settings
 from .api import routes as api_routes
+from .api_record import routes as record_routes
+from .api_vision import routes as vision_routes
 from .court import Court
 from .status import server_status
 from .ws import hearing_socket
@@ -36,7 +38,12 @@ def create_app(settings: Settings) -> Starlette:
             await court.close()
             await bus.close()
 
-    routes: list[Any] = [*api_routes, WebSocketRoute("/ws", hearing_socket)]
+    routes: list[Any] = [
+        *api_routes,
+        *record_routes,
+        *vision_routes,
+        WebSocketRoute("/ws", hearing_socket),
+    ]
     if STATIC.is_dir():
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
     return Starlette(routes=routes, lifespan=lifespan)

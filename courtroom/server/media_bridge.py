@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ class HearingMedia:
         self._tasks: set[asyncio.Task[Any]] = set()
         runtime.add_plan_listener(self._plan_changed)
         self._stats_task = asyncio.create_task(self._push_stats())
+        # Pipelines attached to this room (transcript, discipline watch) stop here first.
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
         await self.hub.apply_plan(self.runtime.plan)
@@ -134,6 +137,9 @@ class HearingMedia:
         ]
 
     async def close(self) -> None:
+        for closer in self.on_close:
+            with contextlib.suppress(Exception):
+                await closer()
         self._stats_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._stats_task
@@ -143,13 +149,21 @@ class HearingMedia:
                 await task
 
 
+RoomHook = Callable[[HearingMedia], Awaitable[None]]
+
+
 class MediaRooms:
-    """The media hubs of this process, one per hearing, made on first use."""
+    """The media hubs of this process, one per hearing, made on first use.
+
+    ``on_room`` hooks run once for each new room: the live transcript and the
+    discipline watch attach to its taps there.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._rooms: dict[str, HearingMedia] = {}
         self._lock = asyncio.Lock()
+        self.on_room: list[RoomHook] = []
 
     def get(self, hearing_id: str) -> HearingMedia | None:
         return self._rooms.get(hearing_id)
@@ -161,6 +175,8 @@ class MediaRooms:
                 room = HearingMedia(runtime, self._settings)
                 await room.start()
                 self._rooms[runtime.hearing_id] = room
+                for hook in self.on_room:
+                    await hook(room)
             return room
 
     async def close(self) -> None:

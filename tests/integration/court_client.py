@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from media_clients import LoopbackClient
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from media.config import IceMode, MediaConfig
 
 REGISTRY_KEY = "test-registry-key-0123456789abcdef0123456789"
 REPO = Path(__file__).resolve().parents[2]
@@ -198,3 +201,39 @@ class Client:
     async def close(self) -> None:
         await self.ws.close()
         self._reader.cancel()
+
+
+# --- media over the hearing websocket -----------------------------------------------------
+
+LOOPBACK = MediaConfig(ice_mode=IceMode.LOOPBACK_ONLY)
+
+
+class WsUplink:
+    """What a LoopbackClient needs of a hub, carried over the hearing websocket instead."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.config = LOOPBACK
+
+    async def handle_signal(self, pid: str, message: dict[str, Any]) -> None:
+        await self.client.send({"v": 1, "type": "signal", "data": message})
+
+
+async def media_for(client: Client, pid: str, **kw: Any) -> LoopbackClient:
+    """A real aiortc peer for ``pid`` whose signalling rides ``client``'s websocket."""
+    peer = LoopbackClient(pid, WsUplink(client), config=LOOPBACK, **kw)  # type: ignore[arg-type]
+
+    async def pump() -> None:
+        seen = 0
+        while True:
+            for m in client.received[seen:]:
+                if m["type"] == "signal":
+                    peer.inbox.put_nowait(m["data"])
+            seen = len(client.received)
+            await asyncio.sleep(0.01)
+
+    peer._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
+    await peer.connect(15)
+    return peer
+
+

@@ -6,43 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from court_client import Client, Server, registry, running_server, schedule, token_for
+from court_client import Client, Server, media_for, registry, running_server, schedule, token_for
 from media_clients import LoopbackClient
-
-from media.config import IceMode, MediaConfig
-
-LOOPBACK = MediaConfig(ice_mode=IceMode.LOOPBACK_ONLY)
-
-
-class WsUplink:
-    """What a LoopbackClient needs of a hub, carried over the hearing websocket instead."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.config = LOOPBACK
-
-    async def handle_signal(self, pid: str, message: dict[str, Any]) -> None:
-        await self.client.send({"v": 1, "type": "signal", "data": message})
-
-
-async def media_for(client: Client, pid: str) -> LoopbackClient:
-    peer = LoopbackClient(pid, WsUplink(client), config=LOOPBACK)  # type: ignore[arg-type]
-
-    async def pump() -> None:
-        seen = 0
-        while True:
-            for m in client.received[seen:]:
-                if m["type"] == "signal":
-                    peer.inbox.put_nowait(m["data"])
-            seen = len(client.received)
-            await asyncio.sleep(0.01)
-
-    peer._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
-    await peer.connect(15)
-    return peer
 
 
 def counters(server: Server, hid: str) -> dict[tuple[str, str, str, str], int]:
