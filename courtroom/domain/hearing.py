@@ -284,7 +284,7 @@ def _move(
     """A judge/clerk command that moves another participant from one presence to another."""
 
     def handle(state: HearingState, cmd: c.Targeted, actor: Actor) -> Decision:
-        if (err := _in_phase(state, phases, reason.value.replace("_", " "))) is not None:
+        if (err := _in_phase(state, phases, cmd.NAME.replace("_", " "))) is not None:
             return err
         target = _target(state, cmd.participant)
         if isinstance(target, Rejected):

@@ -137,9 +137,9 @@ async def reissue_code(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
     actor = _actor(request, hearing_id, Permission.INVITE)
     try:
-        inv = await _court(request).issue_code(
-            hearing_id, request.path_params["participant_id"], actor
-        )
+        participant_id = request.path_params["participant_id"]
+        base = str(request.base_url)
+        inv = await _court(request).issue_code(hearing_id, participant_id, actor, base_url=base)
     except LookupError:
         raise ApiError(404, "not_found", "no such participant in this hearing") from None
     return JSONResponse(_invitation(inv), status_code=201)
@@ -155,11 +155,8 @@ async def open_session(request: Request) -> JSONResponse:
     except (AuthError, UnknownHearing) as exc:
         failure = exc.failure if isinstance(exc, AuthError) else AuthFailure.WRONG_CODE
         status = 429 if failure is AuthFailure.LOCKED else 401
-        hint = (
-            "ask the court clerk for a new code"
-            if status == 429
-            else "check the code and try again"
-        )
+        retry = failure is AuthFailure.WRONG_CODE
+        hint = "check the code and try again" if retry else "ask the court clerk for a new code"
         raise ApiError(status, "refused", f"{failure.value}: {hint}") from None
     return JSONResponse(
         {

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from ..bus import open_bus
@@ -45,5 +47,10 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/ws", hearing_socket),
     ]
     if STATIC.is_dir():
+        # Join links read /join?h=...&p=...: the participant app.
+        async def join_page(request: Request) -> FileResponse:
+            return FileResponse(STATIC / "join.html")
+
+        routes.append(Route("/join", join_page, methods=["GET"]))
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
     return Starlette(routes=routes, lifespan=lifespan)
