@@ -103,7 +103,11 @@ class LoopbackClient:
 
     def __init__(self, pid: str, hub: MediaHub, *, video: bool = True, audio: bool = True,
                  width: int = 160, height: int = 120, fps: int = 15,
-                 config: MediaConfig | None = None) -> None:
+                 config: MediaConfig | None = None,
+                 audio_track: Callable[[], MediaStreamTrack] | None = None,
+                 video_track: Callable[[], MediaStreamTrack] | None = None) -> None:
+        """``audio_track`` / ``video_track``: factories for real media to publish (e.g. a
+        speech clip or fixture frames) instead of the synthetic tone and pattern."""
         self.pid = pid
         self.hub = hub
         self.config = config or hub.config
@@ -120,6 +124,8 @@ class LoopbackClient:
         self._consumers: list[asyncio.Task[None]] = []
         self._published = False
         self.on_frame: Callable[[str, Any], None] | None = None
+        self._audio_track = audio_track or SyntheticAudio
+        self._video_track = video_track or (lambda: SyntheticVideo(*self.size))
 
     async def connect(self, timeout: float = 10.0) -> None:
         """hello -> offer -> answer; returns once the connection is up."""
@@ -165,9 +171,9 @@ class LoopbackClient:
             if not self._published:
                 self._published = True
                 if self.publish_audio:
-                    pc.addTrack(SyntheticAudio())
+                    pc.addTrack(self._audio_track())
                 if self.publish_video:
-                    pc.addTrack(SyntheticVideo(*self.size))
+                    pc.addTrack(self._video_track())
             answer = await pc.createAnswer()
             with internals.loopback_ice(self.config.loopback_only):
                 await pc.setLocalDescription(answer)
