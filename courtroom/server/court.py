@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from asr.models import ModelRegistry
 
 from ..bus import Bus
 from ..config import Settings, load_or_create_secret
@@ -32,8 +35,9 @@ from .auth import (
     new_join_code,
     token_digest,
 )
-from .media_bridge import MediaRooms
+from .media_bridge import HearingMedia, MediaRooms
 from .runtime import Clock, HearingRuntime, Outcome, Runtimes, UnknownHearing
+from .transcription import AudioListener, LiveTranscript
 
 if TYPE_CHECKING:
     from .ws import Connection
@@ -85,11 +89,21 @@ class Court:
         # Live connections of this process, by (hearing, participant).
         self.connections: dict[tuple[str, str], Connection] = {}
         self.media = MediaRooms(settings)
+        # Live transcript: one shared model per language, decoding in worker threads.
+        self.models = ModelRegistry(settings.models_dir)
+        self._asr_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="asr")
+        self.audio_listeners: list[AudioListener] = []  # e.g. the loudness check
+        self.media.on_room.append(self._start_transcript)
         # What clients are told at welcome (e.g. that live transcription is off).
         self.status_for_clients: dict[str, Any] = {}
 
+    async def _start_transcript(self, room: HearingMedia) -> None:
+        transcript = LiveTranscript(room, self.models, self._asr_threads, self.audio_listeners)
+        room.on_close.append(transcript.close)
+
     async def close(self) -> None:
         await self.media.close()
+        self._asr_threads.shutdown(wait=False, cancel_futures=True)
         await self.runtimes.close()
 
     async def runtime(self, hearing_id: str) -> HearingRuntime:

@@ -1,0 +1,188 @@
+"""The live transcript: one recognizer per participant's audio, so every line has its speaker.
+
+Attached to each hearing's media room. For every participant who publishes audio, a
+task reads the room's audio tap (16 kHz mono), keeps the stream on the hearing's
+recording clock (silence is filled in where no audio arrived, e.g. while muted), and
+hands it to a ``TranscriptStream`` that decodes in worker threads. Partial lines go
+live to those allowed to hear the hearing and are not logged; final lines become
+``transcript_line`` events while the transcript is open. A missing model turns live
+transcription off for that hearing and says so to the bench, plainly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from asr.events import Final, Partial
+from asr.models import ModelMissing, ModelRegistry
+from asr.stream import TranscriptStream
+
+from ..domain import events as ev
+from ..domain.presence import Presence
+from ..domain.roles import STAFF, Permission, may
+from ..domain.transcript import Word
+from .media_bridge import HearingMedia
+from .runtime import HearingRuntime, topic
+
+log = logging.getLogger(__name__)
+
+RATE = 16_000
+# Fill silence for gaps longer than this, so that line times stay on the recording clock.
+_GAP_S = 0.25
+_MAX_FILL_S = 30.0
+_SCAN_S = 0.5
+
+AudioListener = Callable[[str, float, bytes], None]
+
+
+def listeners_of(state: Any) -> list[str]:
+    """Who may follow the transcript live: the bench, and those in the hearing."""
+    return [
+        p.participant_id
+        for p in state.participants.values()
+        if p.role in STAFF or p.presence is Presence.IN_HEARING
+    ]
+
+
+class LiveTranscript:
+    def __init__(
+        self,
+        room: HearingMedia,
+        models: ModelRegistry,
+        executor: Executor,
+        audio_listeners: list[AudioListener],
+    ) -> None:
+        self.room = room
+        self.runtime: HearingRuntime = room.runtime
+        self._models = models
+        self._executor = executor
+        self._audio_listeners = audio_listeners
+        self._tracks: dict[str, asyncio.Task[None]] = {}
+        self._model: Any = None
+        self._model_id = ""
+        self.off_reason: str | None = None
+        self._task = asyncio.create_task(self._watch())
+        self._line_no = 0
+
+    async def _load_model(self) -> bool:
+        language = self.runtime.state.language or "zh"
+        try:
+            self._model = await asyncio.to_thread(self._models.load, language)
+        except ModelMissing as exc:
+            self.off_reason = str(exc)
+            log.warning(
+                "hearing %s: live transcription off: no model for %s",
+                self.runtime.hearing_id,
+                language,
+            )
+            await self._tell_bench(
+                {"v": 1, "type": "transcript_status", "available": False, "message": str(exc)}
+            )
+            return False
+        self._model_id = self._models.status(language).model_id or language
+        return True
+
+    async def _watch(self) -> None:
+        if not await self._load_model():
+            return
+        while True:
+            for p in self.runtime.state.participants.values():
+                if p.participant_id in self._tracks or not may(p.role, Permission.PUBLISH_MEDIA):
+                    continue
+                if p.presence is Presence.INVITED or not p.connected:
+                    continue
+                tap = self.room.hub.audio_tap(p.participant_id)
+                if tap is not None:
+                    self._tracks[p.participant_id] = asyncio.create_task(
+                        self._track(p.participant_id, tap)
+                    )
+            await asyncio.sleep(_SCAN_S)
+
+    async def _track(self, speaker: str, tap: Any) -> None:
+        clock = self.room.hub.clock
+        frame = await tap.get()
+        origin = clock.now()
+        stream = TranscriptStream(self._model, origin=origin, executor=self._executor)
+        reader = asyncio.create_task(self._results(speaker, stream))
+        fed = 0  # samples pushed since origin
+        try:
+            while True:
+                pcm = _pcm(frame)
+                if pcm:
+                    now = clock.now()
+                    start = now - len(pcm) / (2 * RATE)
+                    gap = start - (origin + fed / RATE)
+                    if gap > _GAP_S:  # nothing arrived for a while: muted, cut or a network gap
+                        silence = int(min(gap, _MAX_FILL_S) * RATE)
+                        stream.push(bytes(2 * silence))
+                        fed += silence
+                    t = origin + fed / RATE
+                    stream.push(pcm)
+                    fed += len(pcm) // 2
+                    for listener in self._audio_listeners:
+                        listener(speaker, t, pcm)
+                frame = await tap.get()
+        finally:
+            stream.end_input()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(reader, 5)
+            await stream.aclose()
+
+    async def _results(self, speaker: str, stream: TranscriptStream) -> None:
+        async for event in stream:
+            if isinstance(event, Partial):
+                msg = {
+                    "v": 1,
+                    "type": "transcript_partial",
+                    "speaker": speaker,
+                    "text": event.text,
+                    "at": event.at,
+                }
+                await self._tell(listeners_of(self.runtime.state), msg)
+            elif isinstance(event, Final):
+                await self._final(speaker, event)
+
+    async def _final(self, speaker: str, final: Final) -> None:
+        if not self.runtime.state.transcript_open:
+            return  # closed: the transcript is frozen; the recording still has the audio
+        self._line_no += 1
+        line = ev.TranscriptLineRecorded(
+            line_id=f"{speaker}-{self._line_no}",
+            speaker=speaker,
+            text=final.text,
+            t0=round(final.t0, 3),
+            t1=round(final.t1, 3),
+            words=tuple(
+                Word(w.text, round(w.t0, 3), round(w.t1, 3), round(w.conf, 3)) for w in final.words
+            ),
+            model=self._model_id,
+        )
+        await self.runtime.record([line])
+
+    async def _tell_bench(self, message: dict[str, Any]) -> None:
+        bench = [
+            p.participant_id for p in self.runtime.state.participants.values() if p.role in STAFF
+        ]
+        await self._tell(bench, message)
+
+    async def _tell(self, audience: list[str], message: dict[str, Any]) -> None:
+        msg = {"kind": "broadcast", "audience": audience, "message": message}
+        await self.runtime.bus.publish(topic(self.runtime.hearing_id), msg)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        for task in self._tracks.values():
+            task.cancel()
+        for task in [self._task, *self._tracks.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _pcm(frame: Any) -> bytes:
+    """16 kHz mono s16 bytes of one tap frame."""
+    return bytes(frame.planes[0])[: frame.samples * 2]

