@@ -97,6 +97,23 @@ def _verify_log(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _transcribe(args: argparse.Namespace) -> int:
+    from asr.batch import transcribe_file
+    from asr.models import ModelMissing, ModelRegistry
+
+    from .paths import models_dir
+
+    registry = ModelRegistry(Path(args.models_dir) if args.models_dir else models_dir())
+    try:
+        finals = transcribe_file(Path(args.recording), registry, args.language, show_progress=True)
+    except ModelMissing as exc:
+        print(f"courtroom transcribe: {exc}", file=sys.stderr)
+        return 2
+    for f in finals:
+        print(f"[{f.t0:8.2f} - {f.t1:8.2f}] {f.text}")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--database-url", help="default: SQLite in the data dir (env COURTROOM_DATABASE_URL)"
@@ -129,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     vlog.add_argument("hearing")
     _common(vlog)
 
+    tr = sub.add_parser("transcribe", help="re-transcribe a stored recording (WAV, WebM/Opus)")
+    tr.add_argument("recording")
+    tr.add_argument("--language", default="zh", help="zh, en, ko ... (default zh)")
+    tr.add_argument("--models-dir", help="default ../shared/models (env COURTROOM_MODELS_DIR)")
+
     sub.add_parser(
         "init-keys", help="make a development CA, court seal and TSA certificate", add_help=False
     )
@@ -156,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.cmd == "verify-log":
         return _verify_log(args)
+    if args.cmd == "transcribe":
+        return _transcribe(args)
     parser.error(f"unknown command {args.cmd}")
     return 2
 

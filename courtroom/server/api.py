@@ -9,11 +9,12 @@ from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..domain.hearing import REGISTRY, Actor
 from ..domain.roles import Permission, Role, may
+from ..domain.transcript import to_plain_text, to_srt, to_webvtt
 from ..domain.visibility import view_for
 from .auth import AuthError, AuthFailure
 from .court import CommandRefused, Court, Invitation
@@ -208,6 +209,25 @@ async def media_counters(request: Request) -> JSONResponse:
     )
 
 
+async def transcript_export(request: Request) -> Response:
+    """The current transcript (corrections applied) as WebVTT, SRT or a plain court transcript."""
+    hearing_id = request.path_params["hearing_id"]
+    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    runtime = await _court(request).runtime(hearing_id)
+    state = runtime.state
+    names = {pid: f"{p.display_name} ({p.role.value})" for pid, p in state.participants.items()}
+    fmt = request.path_params["fmt"]
+    if fmt == "vtt":
+        return Response(to_webvtt(state.transcript, names), media_type="text/vtt; charset=utf-8")
+    if fmt == "srt":
+        return Response(
+            to_srt(state.transcript, names), media_type="application/x-subrip; charset=utf-8"
+        )
+    heading = [f"{state.court}  {state.case_number}", state.title, f"phase: {state.phase.value}"]
+    text = to_plain_text(state.transcript, names, heading)
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
 async def status(request: Request) -> JSONResponse:
     return JSONResponse(request.app.state.status)
 
@@ -221,9 +241,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def _errors(handler: Any) -> Any:
-    async def wrapped(request: Request) -> JSONResponse:
+    async def wrapped(request: Request) -> Response:
         try:
-            response: JSONResponse = await handler(request)
+            response: Response = await handler(request)
             return response
         except ApiError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
@@ -254,5 +274,10 @@ routes = [
     Route("/api/v1/hearings/{hearing_id}/log", _errors(read_log), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/log/verify", _errors(verify_log), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/media", _errors(media_counters), methods=["GET"]),
+    Route(
+        "/api/v1/hearings/{hearing_id}/transcript.{fmt:str}",
+        _errors(transcript_export),
+        methods=["GET"],
+    ),
     Route("/api/v1/sessions", _errors(open_session), methods=["POST"]),
 ]

