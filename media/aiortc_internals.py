@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import queue
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -165,6 +166,7 @@ def _install_ice_hooks() -> None:
 
     original_get_host_addresses = aioice.ice.get_host_addresses
 
+    @functools.wraps(original_get_host_addresses)
     def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         if _loopback_only.get():
             return [LOOPBACK]
@@ -174,6 +176,7 @@ def _install_ice_hooks() -> None:
 
     original_gather = aioice.ice.Connection.gather_candidates
 
+    @functools.wraps(original_gather)
     async def gather_candidates(self: Any) -> None:
         if _loopback_only.get():
             setattr(self, _MARK, True)
@@ -183,6 +186,7 @@ def _install_ice_hooks() -> None:
 
     original_received = aioice.ice.StunProtocol.datagram_received
 
+    @functools.wraps(original_received)
     def datagram_received(self: Any, data: bytes | str, addr: tuple[Any, ...]) -> None:
         if getattr(self.receiver, _MARK, False) and addr[0] != LOOPBACK:
             return  # never answer (or learn peer-reflexive candidates from) off-host peers
