@@ -11,6 +11,11 @@ Phases (default run ~2-3 min on 2 cores; --clips / --all / --window tune it):
   3. silence: 20 s of room noise with the gate on vs off (vosk frames fed, CPU).
   4. concurrency: the process pinned to one core, N streams paced in real time (clips back to
      back, no gaps); N keeps up if no stream's backlog exceeds 1 s and all drain within 1 s.
+  5. live (the whole path): a real courtroom server (loopback ICE) and a real aiortc client
+     sending each clip as its microphone, in real time, over WebRTC; the judge's websocket
+     receives partials and final transcript lines. Measured on the client's clock: end of the
+     last word (offline word times of the same clip) -> final line, and speech onset -> first
+     partial.
 Last line: one JSON object with all figures.
 """
 
@@ -277,6 +282,103 @@ async def phase_concurrency(
             "trials": trials}
 
 
+async def phase_live(model: Any, clips: list[Clip], pcms: list[bytes]) -> dict[str, Any]:
+    """Clips through WebRTC, the server's media hub, vosk and the websocket, one after another."""
+    import fractions
+    import tempfile
+
+    import av
+    from aiortc import MediaStreamTrack
+
+    repo = Path(__file__).resolve().parent.parent
+    sys.path[:0] = [str(repo / "tests"), str(repo / "tests" / "integration")]
+    from court_client import Client, media_for, registry, running_server, token_for
+
+    lead = 1.0
+    tail = 3.0
+    sent: dict[str, float] = {}  # wall time each clip's audio started
+
+    class Mic(MediaStreamTrack):  # type: ignore[misc]
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.audio = b"".join(bytes(2 * int(lead * RATE)) + p + bytes(2 * int(tail * RATE)) for p in pcms)
+            self.n = 0
+            self.start = 0.0
+
+        async def recv(self) -> Any:
+            if self.n == 0:
+                self.start = time.monotonic()
+                offset = 0.0
+                for c, p in zip(clips, pcms, strict=True):
+                    sent[c.path.name] = self.start + offset + lead
+                    offset += lead + len(p) / 2 / RATE + tail
+            await asyncio.sleep(max(0.0, self.start + self.n * FRAME / RATE - time.monotonic()))
+            chunk = self.audio[self.n * FRAME * 2 : (self.n + 1) * FRAME * 2].ljust(FRAME * 2, b"\0")
+            frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
+            frame.planes[0].update(chunk)
+            frame.sample_rate = RATE
+            frame.pts, frame.time_base = self.n * FRAME, fractions.Fraction(1, RATE)
+            self.n += 1
+            return frame
+
+    # Offline word times of each clip: where speech starts and ends inside it.
+    spans = []
+    for c in clips:
+        rec = Recognizer(model, gate=GateConfig(enabled=False))
+        events = rec.accept(read_pcm16k(c.path)) + rec.end()
+        words = [w for e in events if isinstance(e, Final) for w in e.words]
+        spans.append((words[0].t0, words[-1].t1) if words else None)
+
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), args=["--ice-loopback-only"]) as server:
+        with registry(server) as http:
+            hid = http.post("/api/v1/hearings", json={
+                "case_number": "bench", "court": "bench", "language": "ko",
+                "scheduled_for": "2026-11-23T09:00:00+09:00"}).json()["hearing_id"]
+            inv = http.post(f"/api/v1/hearings/{hid}/participants",
+                            json={"role": "judge", "display_name": "judge"}).json()
+        judge = await Client.join(server, token_for(server, inv))
+        arrivals: list[tuple[float, dict[str, Any]]] = []
+        seen = 0
+
+        async def watch() -> None:
+            nonlocal seen
+            while True:
+                for m in judge.received[seen:]:
+                    arrivals.append((time.monotonic(), m))
+                seen = len(judge.received)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        peer = await media_for(judge, inv["participant_id"], video=False, audio_track=Mic)
+        total_s = sum(lead + len(p) / 2 / RATE + tail for p in pcms)
+        await asyncio.sleep(total_s + 2)
+        watcher.cancel()
+        await peer.close()
+        await judge.close()
+
+    finals = [(t, m["event"]) for t, m in arrivals if m["type"] == "event" and m["event"]["type"] == "transcript_line"]
+    partials = [t for t, m in arrivals if m["type"] == "transcript_partial"]
+    final_lat, first_partial = [], []
+    for c, span in zip(clips, spans, strict=True):
+        if span is None:
+            continue
+        onset, end = sent[c.path.name] + span[0], sent[c.path.name] + span[1]
+        after_end = [t for t, _ in finals if t >= end - 0.5]
+        if after_end:
+            final_lat.append(min(after_end) - end)
+        after_onset = [t for t in partials if t >= onset]
+        if after_onset:
+            first_partial.append(min(after_onset) - onset)
+    return {
+        "clips": len(clips),
+        "finals": len(finals),
+        "final_after_last_word_s": stats(final_lat),
+        "first_partial_after_onset_s": stats(first_partial),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fixtures", type=Path,
@@ -323,6 +425,9 @@ def main() -> int:
         out["concurrency"] = asyncio.run(phase_concurrency(model, pcms, a.window, ns))
         print("concurrency:", {k: v for k, v in out["concurrency"].items() if k != "trials"},
               flush=True)
+    if "live" not in skip:
+        out["live"] = asyncio.run(phase_live(model, clips, pcms))
+        print("live (WebRTC -> server -> websocket):", out["live"], flush=True)
     print(json.dumps(out, ensure_ascii=False))
     return 0
 
