@@ -507,7 +507,15 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
             return _update(state, event.participant, presence=event.presence)
         case e.PhaseChanged():
             before = state.phase if event.phase is Phase.CLOSED else state.phase_before_close
-            return replace(state, phase=event.phase, phase_before_close=before)
+            state = replace(state, phase=event.phase, phase_before_close=before)
+            if event.previous is Phase.CLOSED and event.phase in OPEN_PHASES:
+                # Reopened: the next close freezes a new record, to be answered afresh.
+                people = {
+                    pid: replace(p, signed=p.signed - {"record"}, refused=p.refused - {"record"})
+                    for pid, p in state.participants.items()
+                }
+                state = replace(state, participants=people)
+            return state
         case e.PhaseControlDelegated():
             return replace(state, phase_control_delegated=event.delegated)
         case e.MediaCut():

@@ -99,7 +99,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.KIOSK_SUPERVISOR: frozenset({P.JOIN, P.REGISTER_ID_PHOTO}),
     Role.OBSERVER: frozenset({P.JOIN}),
     Role.INSPECTOR: frozenset({P.READ_AUDIT_LOG, P.REVIEW_FLAGS}),
-    Role.REGISTRY: frozenset({P.SCHEDULE, P.INVITE, P.READ_AUDIT_LOG}),
+    Role.REGISTRY: frozenset({P.SCHEDULE, P.INVITE, P.READ_AUDIT_LOG, P.REGISTER_ID_PHOTO}),
 }
 
 # Permissions the judge can lend to the clerk for the length of a hearing.

@@ -640,8 +640,15 @@ def main_verify(argv: Sequence[str] | None = None) -> int:
     if args.recordings is not None and not args.recordings.is_dir():
         print(f"courtroom verify: not a directory: {args.recordings}", file=sys.stderr)
         return 2
+    # Records sealed by the server carry transcript_line/transcript_correction events.
+    from courtroom.record.hearing_log import transcript_from_log
+
     report = verify_record(
-        pdf, trust_root=root, recordings_dir=args.recordings, source=str(args.record)
+        pdf,
+        trust_root=root,
+        recordings_dir=args.recordings,
+        transcript_from_log=transcript_from_log,
+        source=str(args.record),
     )
     print(render_report(report))
     return 0 if report.ok else 1

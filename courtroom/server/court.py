@@ -35,8 +35,10 @@ from .auth import (
     new_join_code,
     token_digest,
 )
+from .discipline import DisciplineWatch
 from .media_bridge import HearingMedia, MediaRooms
-from .runtime import Clock, HearingRuntime, Outcome, Runtimes, UnknownHearing
+from .runtime import Clock, HearingRuntime, Outcome, PreCheck, Runtimes, UnknownHearing
+from .sealing import RecordOffice
 from .transcription import AudioListener, LiveTranscript
 
 if TYPE_CHECKING:
@@ -85,6 +87,10 @@ class Court:
         self.registry_key = load_or_create_secret(
             settings.data_dir / "registry.key", "COURTROOM_REGISTRY_KEY"
         )
+        # Inspectors review flags across hearings; they are not hearing participants.
+        self.inspector_key = load_or_create_secret(
+            settings.data_dir / "inspector.key", "COURTROOM_INSPECTOR_KEY"
+        )
         self.tokens = TokenIssuer(self._secret, timedelta(seconds=settings.session_ttl_s))
         # Live connections of this process, by (hearing, participant).
         self.connections: dict[tuple[str, str], Connection] = {}
@@ -94,8 +100,18 @@ class Court:
         self._asr_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="asr")
         self.audio_listeners: list[AudioListener] = []  # e.g. the loudness check
         self.media.on_room.append(self._start_transcript)
+        # Discipline watch and identity checks (vision); loudness rides the transcript's audio.
+        self.vision = DisciplineWatch(settings)
+        self.media.on_room.append(self.vision.on_room)
+        self.audio_listeners.append(self.vision.on_audio)
         # What clients are told at welcome (e.g. that live transcription is off).
         self.status_for_clients: dict[str, Any] = {}
+        # The sealed record (server/sealing.py). Pre-checks run before the runtime decides a
+        # command; a failed one is logged as command_rejected and answered by its reason.
+        self.records = RecordOffice(settings, self.log, clock)
+        self.pre_checks: dict[type[c.Command], PreCheck] = {
+            c.SignDocument: self.records.check_signature
+        }
 
     async def _start_transcript(self, room: HearingMedia) -> None:
         transcript = LiveTranscript(room, self.models, self._asr_threads, self.audio_listeners)
@@ -103,6 +119,7 @@ class Court:
 
     async def close(self) -> None:
         await self.media.close()
+        await self.vision.close()
         self._asr_threads.shutdown(wait=False, cancel_futures=True)
         await self.runtimes.close()
 

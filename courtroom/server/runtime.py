@@ -21,7 +21,7 @@ from ..bus import Bus, SubscriptionLost
 from ..domain import events as ev
 from ..domain.codec import from_json, to_json
 from ..domain.commands import Command
-from ..domain.errors import Rejected
+from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.routing import MediaPlan, media_plan
 from ..domain.visibility import may_see
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 PlanListener = Callable[[MediaPlan, MediaPlan], Awaitable[None]]
+# A check a command must pass before it is decided (e.g. a signature against the registered
+# key). It runs inside the writer, so it sees exactly the state the decision will see.
+PreCheck = Callable[["HearingRuntime", Command, Actor], Awaitable[tuple[str, str] | None]]
 SERVER_ACTOR = "server"
 _MAX_ATTEMPTS = 5
 
@@ -108,9 +111,13 @@ class HearingRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def submit(self, command: Command, actor: Actor) -> Outcome:
+    async def submit(
+        self, command: Command, actor: Actor, check: PreCheck | None = None
+    ) -> Outcome:
         """Decide ``command``; refusals are appended to the log as ``command_rejected``."""
-        result: Outcome = await self._enqueue(lambda: self._decide_and_append(command, actor))
+        result: Outcome = await self._enqueue(
+            lambda: self._decide_and_append(command, actor, check)
+        )
         return result
 
     async def record(self, events: Sequence[ev.Event], actor: str = SERVER_ACTOR) -> list[LogEntry]:
@@ -132,9 +139,16 @@ class HearingRuntime:
                 if not job.done.done():
                     job.done.set_exception(exc)
 
-    async def _decide_and_append(self, command: Command, actor: Actor) -> Outcome:
+    async def _decide_and_append(
+        self, command: Command, actor: Actor, check: PreCheck | None = None
+    ) -> Outcome:
         for _ in range(_MAX_ATTEMPTS):
-            decision = decide(self.state, command, actor, self._clock())
+            checked = await check(self, command, actor) if check is not None else None
+            if checked is not None:
+                code, reason = checked
+                decision: list[ev.Event] | Rejected = Rejected(Refusal(code), reason)
+            else:
+                decision = decide(self.state, command, actor, self._clock())
             if isinstance(decision, Rejected):
                 refusal = ev.CommandRejected(command.NAME, decision.code.value, decision.reason)
                 events: list[ev.Event] = [refusal]

@@ -22,12 +22,30 @@ def transcription_status(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+def discipline_status(settings: Settings) -> dict[str, Any]:
+    model = settings.models_dir / "vision" / "yolox_nano.onnx"
+    if model.is_file():
+        return {
+            "available": True,
+            "message": "all checks on (left the frame, extra person, phone, identity, loud noise)",
+        }
+    return {
+        "available": False,
+        "message": (
+            f"YOLOX model not found at {model}: the extra-person and phone checks are OFF; "
+            "left the frame, identity and loud noise stay on. Put yolox_nano.onnx there "
+            "(see docs/vision.md)"
+        ),
+    }
+
+
 def server_status(settings: Settings) -> dict[str, Any]:
     db = settings.effective_database_url.split(":", 1)[0]
     return {
         "database": db,
         "bus": "redis" if settings.redis_url else "in-process",
         "transcription": transcription_status(settings),
+        "discipline": discipline_status(settings),
     }
 
 
@@ -38,4 +56,8 @@ def startup_lines(status: dict[str, Any]) -> list[str]:
             lines.append(f"live transcription ({language}): on. {st['message']}")
         else:
             lines.append(f"live transcription ({language}): OFF. {st['message']}")
+    watch = status["discipline"]
+    lines.append(
+        f"discipline watch: {'on' if watch['available'] else 'PARTIAL'}. {watch['message']}"
+    )
     return lines

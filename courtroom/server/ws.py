@@ -219,7 +219,8 @@ class Connection:
                 )
             )
         elif isinstance(msg, proto.CommandMessage):
-            outcome = await runtime.submit(msg.command, actor)
+            check = self.court.pre_checks.get(type(msg.command))
+            outcome = await runtime.submit(msg.command, actor, check)
             if outcome.rejected is not None:
                 self.send(proto.rejected(msg.id, outcome.rejected))
             else:

@@ -50,7 +50,7 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "cut_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.CutMedia("target", MediaKind.VIDEO)),
     "restore_media": ({"judge"}, LIVE, Presence.IN_HEARING, c.RestoreMedia("target", MediaKind.VIDEO)),
     "correct_line": ({"judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None, c.CorrectLine("L1", "被告：我没有借过钱。")),
-    "register_id_photo": ({"judge", "clerk", "kiosk"}, LIVE, Presence.LOBBY, c.RegisterIdPhoto("target", "a" * 64)),
+    "register_id_photo": ({"registry", "judge", "clerk", "kiosk"}, LIVE, Presence.LOBBY, c.RegisterIdPhoto("target", "a" * 64)),
     "override_identity": ({"judge"}, LIVE, Presence.LOBBY, c.OverrideIdentity("target", "the clerk knows her")),
     "register_signing_key": (SPEAKERS, LIVE, None, c.RegisterSigningKey('{"kty":"EC"}')),
     "sign_document": (SPEAKERS, {Phase.CLOSED}, None, c.SignDocument("record", "ab" * 32, "c2ln", "cd" * 32)),
