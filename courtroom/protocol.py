@@ -40,7 +40,7 @@ class CloseCode(IntEnum):
 
     BAD_HELLO = 4400
     UNAUTHORIZED = 4401  # forged, expired or replayed token
-    REFUSED = 4403  # dismissed, removed, or the record is sealed
+    REFUSED = 4403  # dismissed or removed
     HELLO_TIMEOUT = 4408
     REPLACED = 4409  # the same participant connected again elsewhere
     SERVER_SHUTDOWN = 1001

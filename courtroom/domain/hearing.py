@@ -188,8 +188,8 @@ def _invite(state: HearingState, cmd: c.InviteParticipant, actor: Actor) -> Deci
 
 def _connect(state: HearingState, cmd: c.Connect, actor: Actor) -> Decision:
     me = state.participants[actor.id]
-    if state.phase is Phase.SEALED:
-        return Rejected(Refusal.WRONG_PHASE, "the hearing record is sealed")
+    # A sealed hearing may still be visited (to read or download the record); it has no
+    # media routes, and nothing it decides can change the sealed record.
     if me.presence is Presence.DISMISSED:
         return Rejected(
             Refusal.DISMISSED, "you were dismissed; only a new call from the judge lets you back"
@@ -293,6 +293,9 @@ def _move(
             return Rejected(Refusal.INVALID, "you cannot do that to yourself")
         if target.role is Role.JUDGE:
             return Rejected(Refusal.FORBIDDEN, "the presiding judge cannot be moved")
+        if isinstance(cmd, c.Admit | c.CallIn) and target.role is Role.KIOSK_SUPERVISOR:
+            # They attend the terminal, not the hearing: nothing of the hearing reaches them.
+            return Rejected(Refusal.INVALID, "a kiosk supervisor is not admitted to the hearing")
         if target.presence not in want_from:
             return Rejected(
                 Refusal.WRONG_PRESENCE,

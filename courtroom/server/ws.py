@@ -28,7 +28,7 @@ from .runtime import HearingRuntime, UnknownHearing, topic
 
 log = logging.getLogger(__name__)
 
-_OUTBOX = 256
+_OUTBOX = 1024
 _RATE = 40.0  # messages per second a client may send, with a burst of twice that
 
 

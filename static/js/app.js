@@ -4,11 +4,14 @@
 
 import { openSession } from './api.js';
 import { CourtConnection } from './connection.js';
-import { renderConsole } from './console.js';
+import { renderConsole, updateQuality } from './console.js';
 import { h, replace } from './dom.js';
 import { applyStatic, onLangChange, t, toggleLang } from './i18n.js';
 import { createMedia } from './media.js';
 import { renderSelfTest } from './selftest.js';
+import { forgetSigner, newSigner, signingCard } from './signing.js';
+import { newTranscript, onTranscriptMessage, transcriptView } from './transcript.js';
+import * as kiosk from './kiosk.js';
 
 const STAFF = new Set(['judge', 'clerk']);
 const OUT = new Set(['dismissed', 'removed', 'left']);
@@ -28,13 +31,28 @@ const S = {
   status: null, // welcome.status
   alerts: [], // newest first: {key, params, at, kind}
   notice: null, // the participant's last refused action
-  ui: { confirmLeave: false, confirmClose: false, reopenReason: '' },
+  ui: { confirmLeave: false, confirmClose: false, reopenReason: '', editLine: null, editText: '' },
+  transcript: newTranscript(),
+  mediaStats: {}, // participant -> {state, bitrate_in, ...} (bench only)
+  flags: new Map(), // flag_id -> {participant, kind, at, closedAt}
+  signing: {}, // participant -> {oath: 'signed'|'refused', record: ...}
+  sealed: null, // {document_hash, sealed_sha256} or the seal endpoint's answer
+  kiosk: params.get('kiosk') === '1' ? kiosk.newKiosk() : null,
 };
+const signer = newSigner();
 let session = null; // {token, role, ...} between the code and the websocket — memory only
 let stopSelfTest = null;
 let media = null;
 
 const root = document.getElementById('app');
+let kioskBarEl = null;
+function kioskBar() {
+  if (!kioskBarEl) {
+    kioskBarEl = h('div', { class: 'kiosk-bar', testid: 'kiosk-bar', hidden: true });
+    root.before(kioskBarEl);
+  }
+  return kioskBarEl;
+}
 const connBadge = document.getElementById('conn');
 const caseLine = document.getElementById('case-line');
 
@@ -79,6 +97,7 @@ export function alertText(alert) {
   if (p.command !== undefined) p.command = cmdLabel(p.command);
   if (p.refusal !== undefined) p.reason = refusalText(p.refusal, p.reason);
   if (p.access !== undefined) p.reason = accessText(p.access);
+  if (p.flag !== undefined) p.flag = t(`flag.${p.flag}`) === `flag.${p.flag}` ? p.flag : t(`flag.${p.flag}`);
   return t(alert.key, p);
 }
 
@@ -111,11 +130,15 @@ function connect() {
     token,
     onStatus: (status, detail) => {
       S.connStatus = status;
-      if (status === 'stopped') S.stopDetail = detail;
+      if (status === 'stopped') {
+        S.stopDetail = detail;
+        media?.close();
+      }
       render();
     },
     onMessage: (msg) => {
       handleMessage(msg);
+      if (msg.type === 'media_stats' && S.screen === 'live' && isStaff() && updateQuality(root, S)) return;
       // Excused, removed or left: this session is over; stop before the server closes.
       if (OUT.has(myEntry()?.presence) && S.conn && S.conn.status !== 'stopped') {
         media?.close();
@@ -125,7 +148,7 @@ function connect() {
       render();
     },
   });
-  media = createMedia({ sendSignal: (data) => S.conn?.signal(data) });
+  media = createMedia({ sendSignal: (data) => S.conn?.signal(data), onChange: () => scheduleRender() });
   S.screen = 'live';
   render();
   S.conn.start();
@@ -137,15 +160,27 @@ function handleMessage(msg) {
       S.me = { participant_id: msg.participant_id, role: msg.role };
       S.view = msg.state;
       S.status = msg.status ?? null;
+      syncMute();
+      media?.hello(); // a new websocket: (re)start the media peer
       break;
     case 'state':
       S.view = msg.state;
+      syncMute();
       break;
     case 'event':
+      onTranscriptMessage(S.transcript, msg);
       onEvent(msg);
       break;
     case 'signal':
-      media?.handleSignal(msg.data);
+      if (msg.data?.type === 'media_stats') S.mediaStats = msg.data.stats ?? {};
+      else media?.handleSignal(msg.data);
+      break;
+    case 'media_stats':
+      S.mediaStats = msg.stats ?? {};
+      break;
+    case 'transcript_partial':
+    case 'transcript_status':
+      onTranscriptMessage(S.transcript, msg);
       break;
     case 'error':
       if (isStaff()) addAlert('alert.error', { message: `${msg.code}: ${msg.message}` });
@@ -155,9 +190,33 @@ function handleMessage(msg) {
   }
 }
 
+/** Keep the local tracks' `enabled` in step with the server's view of the self-mute. */
+function syncMute() {
+  const me = myEntry();
+  if (!me || !media) return;
+  for (const kind of ['audio', 'video']) media.setMuted(kind, !!me.self_muted?.includes(kind));
+}
+
 function onEvent(msg) {
   const ev = msg.event;
+  if (ev.type === 'document_signed' || ev.type === 'signing_refused') {
+    const entry = (S.signing[ev.participant] ??= {});
+    entry[ev.purpose] = ev.type === 'document_signed' ? 'signed' : 'refused';
+    if (ev.type === 'signing_refused') entry[`${ev.purpose}Reason`] = ev.reason;
+  }
+  if (ev.type === 'record_sealed') S.sealed = { ...(S.sealed ?? {}), ...ev };
   if (!isStaff()) return;
+  if (ev.type === 'flag_raised') {
+    S.flags.set(ev.flag_id, { participant: ev.participant, kind: ev.kind, at: msg.at ? new Date(msg.at) : new Date() });
+    addAlert('alert.flag', { who: personName(ev.participant), flag: ev.kind }, 'flag');
+    S.alerts[0].flagId = ev.flag_id;
+  } else if (ev.type === 'flag_closed') {
+    const f = S.flags.get(ev.flag_id);
+    if (f) {
+      f.closedAt = msg.at ? new Date(msg.at) : new Date();
+      addAlert('alert.flagClosed', { who: personName(f.participant), flag: f.kind }, 'flag-closed');
+    }
+  }
   if (ev.type === 'command_rejected' && msg.actor !== S.me?.participant_id) {
     addAlert('alert.rejected', { who: personName(msg.actor), command: ev.command, refusal: ev.code, reason: ev.reason });
   } else if (ev.type === 'access_refused') {
@@ -177,7 +236,55 @@ function guardUnload(on) {
 
 // ---------------------------------------------------------------- rendering
 
+let renderQueued = false;
+/** Coalesce bursts (media callbacks, partial lines) into one render per frame. */
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+/** What a re-render must not lose: focus, the caret, and the scroll position of lists. */
+function keepView(fn) {
+  const active = document.activeElement;
+  const focusId = active?.dataset?.testid;
+  const caret = (active?.tagName === 'INPUT' || active?.tagName === 'TEXTAREA') && active.type !== 'checkbox'
+    ? [active.selectionStart, active.selectionEnd] : null;
+  const scrolls = new Map();
+  for (const el of root.querySelectorAll('[data-scroll-keep]')) {
+    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+    scrolls.set(el.dataset.scrollKeep, { top: el.scrollTop, atEnd });
+  }
+  fn();
+  for (const el of root.querySelectorAll('[data-scroll-keep]')) {
+    const was = scrolls.get(el.dataset.scrollKeep);
+    // New lines keep a list that was at its end at its end; otherwise stay where the reader is.
+    if (was) el.scrollTop = was.atEnd && el.dataset.stick === 'end' ? el.scrollHeight : was.top;
+    else if (el.dataset.stick === 'end') el.scrollTop = el.scrollHeight;
+  }
+  if (focusId && document.activeElement !== active) {
+    const el = root.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
+    if (el) {
+      el.focus({ preventScroll: true });
+      if (caret && el.setSelectionRange) {
+        try {
+          el.setSelectionRange(caret[0], caret[1]);
+        } catch {
+          /* not a text field */
+        }
+      }
+    }
+  }
+}
+
 function render() {
+  keepView(renderNow);
+}
+
+function renderNow() {
   applyStatic();
   renderBadge();
   renderCaseLine();
@@ -193,7 +300,11 @@ function render() {
   netBanner.textContent = t('reconnect.banner');
   document.body.classList.toggle('reconnecting', S.connStatus === 'reconnecting');
   document.body.classList.toggle('console', S.screen === 'live' && isStaff() && !!S.me);
+  document.body.classList.toggle('kiosk', !!S.kiosk);
+  if (S.kiosk) kiosk.renderBar(kioskBar(), kioskContext());
   switch (S.screen) {
+    case 'kiosk':
+      return kiosk.renderSupervisor(root, kioskContext());
     case 'badlink':
       return replace(root, messageCard('screen-badlink', 'link.badTitle', 'link.badBody'));
     case 'code':
@@ -363,18 +474,114 @@ function lobby(me) {
     h('p', { class: 'muted', text: t('lobby.hint') }));
 }
 
+const SIGNERS = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'witness', 'interpreter']);
+
 function waitingRoom(me) {
   const rules = ['waiting.rule1', 'waiting.rule2', 'waiting.rule3', 'waiting.rule4', 'waiting.rule5'];
-  return h('section', { class: 'card narrow', testid: 'screen-waiting' },
-    h('h1', { text: t('waiting.title') }),
-    whoAmI(me),
-    h('p', { class: 'lead', text: t('waiting.body') }),
-    h('div', { class: 'video-slot', testid: 'supervision-slot', 'aria-label': t('waiting.supervision') },
-      h('span', { class: 'slot-label', text: t('waiting.supervision') }),
-      h('span', { class: 'slot-empty', text: t('waiting.supervisionNone') })),
-    h('h2', { text: t('waiting.rulesTitle') }),
-    h('ol', { class: 'rules' }, rules.map((k) => h('li', { text: t(k) }))),
-    noticeLine());
+  // Only what the server sends on the supervision link (the clerk's camera) is shown here.
+  const supervision = (media?.remote() ?? []).filter((r) => r.link === 'supervision');
+  const video = supervision.find((r) => r.kind === 'video' && !r.track.muted);
+  const phase = S.view.hearing.phase;
+  const oathOpen = S.me.role === 'witness' && phase !== 'closed' && phase !== 'sealed';
+  return h('div', { class: 'stack narrow', testid: 'screen-waiting' },
+    h('section', { class: 'card' },
+      h('h1', { text: t('waiting.title') }),
+      whoAmI(me),
+      h('p', { class: 'lead', text: t('waiting.body') }),
+      h('div', { class: `video-slot${video ? ' live' : ''}`, testid: 'supervision-slot', 'aria-label': t('waiting.supervision'),
+        dataset: { tracks: String(supervision.length) } },
+      video ? video.element : h('span', { class: 'slot-empty', text: t(supervision.length ? 'waiting.supervisionAudio' : 'waiting.supervisionNone') }),
+      h('span', { class: 'slot-label', text: t('waiting.supervision') })),
+      selfView(me),
+      h('h2', { text: t('waiting.rulesTitle') }),
+      h('ol', { class: 'rules' }, rules.map((k) => h('li', { text: t(k) }))),
+      noticeLine()),
+    oathOpen ? signingCard(signContext('oath'), 'oath') : null,
+    recordCardFor(me));
+}
+
+function signContext(purpose) {
+  const mine = S.signing[S.me.participant_id] ?? {};
+  return {
+    S, run, render, signer, hid: S.hearingId, token: () => S.conn?.token ?? null,
+    answered: mine[purpose],
+    onAnswered: (what) => {
+      (S.signing[S.me.participant_id] ??= {})[purpose] = what;
+    },
+  };
+}
+
+/** After the close: the frozen record to read and sign (or refuse), for those who sign. */
+function recordCardFor(me) {
+  if (!me || !SIGNERS.has(S.me.role) || S.view.hearing.phase !== 'closed') return null;
+  if (S.me.role === 'witness' && me.presence !== 'in_hearing') {
+    // The server gives a witness the record only in the hearing (isolation); say so plainly.
+    return h('section', { class: 'card', testid: 'sign-record-outside' },
+      h('h2', { text: t('sign.record.title') }),
+      h('p', { class: 'notice', text: t('sign.witnessOutside') }));
+  }
+  return signingCard(signContext('record'), 'record');
+}
+
+/** The own camera, small, so a participant knows what the court sees. */
+function selfView(me) {
+  const el = media?.localVideo();
+  const off = me?.self_muted?.includes('video') || me?.cut?.includes('video');
+  if (!el) {
+    const err = media?.state().localError;
+    return err ? h('p', { class: 'notice error', testid: 'media-error', text: t('media.localFailed', { name: err }) }) : null;
+  }
+  return h('figure', { class: `tile self${off ? ' off' : ''}`, testid: 'self-view' },
+    off ? h('div', { class: 'tile-off', text: t('media.camOff') }) : el,
+    h('figcaption', { text: t('media.you') }));
+}
+
+/**
+ * Tiles for what the hub forwards on the hearing link, one per source, labelled with the
+ * source's display name. A source the state shows as not in the hearing, or with the camera
+ * off or cut, shows a plain placeholder instead of a frozen picture.
+ */
+export function hearingTiles({ compact = false } = {}) {
+  const byId = new Map((S.view?.participants ?? []).map((p) => [p.participant_id, p]));
+  const groups = new Map();
+  const sealed = S.view?.hearing?.phase === 'sealed'; // no routes any more: no frozen pictures
+  for (const r of sealed ? [] : media?.remote() ?? []) {
+    if (r.link !== 'hearing') continue;
+    const p = byId.get(r.source);
+    if (p && p.presence !== 'in_hearing') continue;
+    const g = groups.get(r.source) ?? {};
+    g[r.kind] = r;
+    groups.set(r.source, g);
+  }
+  const tiles = [...groups].map(([source, g]) => {
+    const p = byId.get(source);
+    const camOff = !g.video || p?.cut?.includes('video') || p?.self_muted?.includes('video') || g.video.track.muted;
+    const micOff = !g.audio || p?.cut?.includes('audio') || p?.self_muted?.includes('audio');
+    return h('figure', { class: `tile${camOff ? ' off' : ''}`, testid: `tile-${source}`, dataset: { source } },
+      camOff ? h('div', { class: 'tile-off', text: t('media.camOff') }) : g.video.element,
+      h('figcaption', {},
+        h('span', { class: 'tile-name', text: p ? p.display_name : t('media.unknown') }),
+        p ? h('span', { class: 'tile-role', text: t(`role.${p.role}`) }) : null,
+        micOff ? h('span', { class: 'tile-mic-off', text: t('media.micOff') }) : null));
+  });
+  const state = media?.state().connection;
+  let status = null;
+  if (sealed) {
+    status = h('p', { class: 'slot-empty', testid: 'media-status', text: t('media.ended') });
+  } else if (!tiles.length) {
+    status = h('p', { class: 'slot-empty', testid: 'media-status', dataset: { state: state ?? 'none' },
+      text: t(state === 'connected' ? 'media.nobody' : 'media.connecting') });
+  }
+  return h('div', { class: `tiles${compact ? ' compact' : ''}`, testid: 'hearing-tiles', dataset: { count: String(tiles.length) } },
+    tiles, status);
+}
+
+function hearingTranscript() {
+  const lang = S.view?.hearing?.language;
+  const off = S.status?.transcription?.[lang]?.available === false;
+  return h('section', { class: 'card' },
+    h('h2', { text: t('console.transcript') }),
+    transcriptView(S.transcript, personName, { offNotice: off, testid: 'hearing-transcript' }));
 }
 
 function noticeLine() {
@@ -414,26 +621,77 @@ function hearingView(me) {
         onclick: () => { S.ui.confirmLeave = false; render(); } }))
     : h('div', { class: 'actions' }, h('button', { class: 'btn secondary', type: 'button', testid: 'leave',
       text: t('hearing.leave'), onclick: () => { S.ui.confirmLeave = true; render(); } }));
-  return h('section', { class: 'card narrow hearing', testid: 'screen-hearing' },
-    h('h1', { text: t('hearing.title') }),
-    whoAmI(me),
-    h('p', { class: 'phase-line' }, `${t('hearing.phase')}: `,
-      h('strong', { testid: 'phase', text: t(`phase.${S.view.hearing.phase}`) })),
-    h('div', { class: 'video-slot', testid: 'hearing-video-slot' },
-      h('span', { class: 'slot-empty', text: t('hearing.mediaPending') })),
-    h('h2', { text: t('hearing.myMedia') }),
-    muteControls(me),
-    noticeLine(),
-    h('h2', { text: t('hearing.participants') }),
-    h('ul', { class: 'people', testid: 'hearing-participants' }, people.map((p) => h('li', {},
-      h('span', { class: 'name', text: p.display_name }),
-      h('span', { class: 'role', text: t(`role.${p.role}`) }),
-      p.connected ? null : h('span', { class: 'tag', text: t('offline') })))),
-    leave);
+  const phase = S.view.hearing.phase;
+  const closed = phase === 'closed';
+  return h('div', { class: 'stack wide', testid: 'screen-hearing' },
+    closed ? recordCardFor(me) : null,
+    h('section', { class: 'card hearing' },
+      h('h1', { text: t(phase === 'closed' ? 'hearing.closedTitle' : 'hearing.title') }),
+      whoAmI(me),
+      h('p', { class: 'phase-line' }, `${t('hearing.phase')}: `,
+        h('strong', { testid: 'phase', text: t(`phase.${phase}`) })),
+      hearingTiles(),
+      selfView(me),
+      h('h2', { text: t('hearing.myMedia') }),
+      muteControls(me),
+      noticeLine(),
+      h('h2', { text: t('hearing.participants') }),
+      h('ul', { class: 'people', testid: 'hearing-participants' }, people.map((p) => h('li', {},
+        h('span', { class: 'name', text: p.display_name }),
+        h('span', { class: 'role', text: t(`role.${p.role}`) }),
+        p.connected ? null : h('span', { class: 'tag', text: t('offline') })))),
+      leave),
+    closed ? null : hearingTranscript());
 }
 
 function consoleContext() {
-  return { S, run, render, personName, muteControls, myEntry, alertText };
+  return { S, run, render, personName, muteControls, myEntry, alertText, hearingTiles, selfView,
+    signingCard: () => (SIGNERS.has(S.me.role) ? signingCard(signContext('record'), 'record') : null),
+    token: () => S.conn?.token ?? null, signer };
+}
+
+// ---------------------------------------------------------------- kiosk
+
+function kioskContext() {
+  return { S, render, startParticipant, endSession };
+}
+
+/** The kiosk hosts one participant: their code was typed by the supervisor. */
+function startParticipant(participantId, code) {
+  S.participantId = participantId;
+  S.screen = 'code';
+  S.lastCode = code;
+  render();
+  submitCode(code);
+}
+
+/** End the hosted session: nothing of that participant stays in this browser. */
+function endSession() {
+  media?.close();
+  media = null;
+  S.conn?.stop({ why: 'ended' });
+  S.conn = null;
+  if (stopSelfTest) { stopSelfTest(); stopSelfTest = null; }
+  session = null;
+  forgetSigner(signer);
+  Object.assign(S, {
+    participantId: null, codeError: null, busy: false, connStatus: 'idle', stopDetail: null, me: null,
+    view: null, status: null, alerts: [], notice: null, lastCode: null,
+    ui: { confirmLeave: false, confirmClose: false, reopenReason: '', editLine: null, editText: '' },
+    transcript: newTranscript(), mediaStats: {}, flags: new Map(), signing: {}, sealed: null,
+  });
+  try { localStorage.clear(); } catch { /* none */ }
+  try { sessionStorage.clear(); } catch { /* none */ }
+  for (const c of document.cookie.split(';')) {
+    const name = c.split('=')[0].trim();
+    if (name) document.cookie = `${name}=; Max-Age=0; path=/`;
+  }
+  guardUnload(false);
+  root.replaceChildren();
+  caseLine.textContent = '';
+  S.screen = 'kiosk';
+  kiosk.afterReset(S.kiosk);
+  render();
 }
 
 // ---------------------------------------------------------------- start
@@ -448,8 +706,14 @@ onLangChange(() => {
   }
   render();
 });
-// For tests and support staff: drop the socket as a network blip would. Exposes no token.
-window.__courtroomTest = Object.freeze({ dropSocket: () => S.conn?.ws?.close() });
+// For tests and support staff: drop the socket as a network blip would; inbound media bytes
+// per link (from getStats). Exposes no token.
+window.__courtroomTest = Object.freeze({
+  dropSocket: () => S.conn?.ws?.close(),
+  inboundByLink: () => (media ? media.inboundByLink() : Promise.resolve({ hearing: 0, supervision: 0 })),
+  mediaState: () => (media ? media.state() : null),
+});
 
-if (!S.hearingId || !S.participantId) S.screen = 'badlink';
+if (S.kiosk) S.screen = S.hearingId && S.participantId ? 'kiosk' : 'badlink';
+else if (!S.hearingId || !S.participantId) S.screen = 'badlink';
 render();

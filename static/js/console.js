@@ -4,6 +4,8 @@
 
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
+import { api, apiProblem } from './signing.js';
+import { transcriptView } from './transcript.js';
 
 // Mirrors courtroom/domain/phases.py PHASE_MOVES, only to offer the right buttons;
 // the server decides.
@@ -16,30 +18,42 @@ const PHASE_MOVES = {
 };
 const OPEN_PHASES = new Set(Object.keys(PHASE_MOVES));
 const STAFF = new Set(['judge', 'clerk']);
+const SIGN_ROLES = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'witness', 'interpreter']);
 
+// Focus, caret and list scroll positions are kept across re-renders by app.js (keepView).
 export function renderConsole(root, ctx) {
   const { S } = ctx;
-  // Keep focus (and the caret in the reason field) across re-renders.
-  const active = document.activeElement;
-  const focusId = active?.dataset?.testid;
-  const caret = active?.tagName === 'INPUT' ? [active.selectionStart, active.selectionEnd] : null;
-
   const isJudge = S.me.role === 'judge';
+  const phase = S.view.hearing.phase;
+  const after = phase === 'closed' || phase === 'sealed';
   replace(root, h('section', { class: 'console-wrap', testid: 'screen-console', dataset: { role: S.me.role } },
     h('h1', { class: 'visually-hidden', text: t(isJudge ? 'console.title' : 'console.clerkTitle') }),
     banners(S),
     h('div', { class: 'console-grid' },
-      h('div', { class: 'col' }, phasePanel(ctx), waitingPanel(ctx), myMediaPanel(ctx)),
-      h('div', { class: 'col' }, participantsPanel(ctx)),
-      h('div', { class: 'col' }, alertsPanel(ctx), transcriptPanel()))));
+      h('div', { class: 'col' }, phasePanel(ctx), after ? signingPanel(ctx) : null, waitingPanel(ctx), myMediaPanel(ctx)),
+      h('div', { class: 'col' }, videoPanel(ctx), participantsPanel(ctx)),
+      h('div', { class: 'col' }, alertsPanel(ctx), transcriptPanel(ctx)))));
+}
 
-  if (focusId) {
-    const el = root.querySelector(`[data-testid="${CSS.escape(focusId)}"]`);
-    if (el) {
-      el.focus();
-      if (caret && el.setSelectionRange) el.setSelectionRange(caret[0], caret[1]);
-    }
-  }
+function videoPanel({ hearingTiles }) {
+  return panel('panel-video', t('console.videoPanel'), hearingTiles({ compact: true }));
+}
+
+/** Connection quality from the hub's `media_stats` (every 2 s): bitrate, loss, RTT. */
+function quality(stats) {
+  if (!stats) return null;
+  const kbps = (b) => (b == null ? '–' : `${Math.round(b / 1000)}`);
+  const loss = Math.max(stats.loss_upstream ?? 0, stats.loss_downstream ?? 0);
+  const rtt = stats.rtt == null ? null : Math.max(0, Math.round(stats.rtt * 1000));
+  let level = 'good';
+  if (stats.state && stats.state !== 'connected') level = 'bad';
+  else if (loss > 0.08 || (rtt ?? 0) > 600) level = 'bad';
+  else if (loss > 0.02 || (rtt ?? 0) > 250) level = 'fair';
+  const text = stats.state && stats.state !== 'connected'
+    ? t('quality.state', { state: t(`quality.s.${stats.state}`) === `quality.s.${stats.state}` ? stats.state : t(`quality.s.${stats.state}`) })
+    : t('quality.line', { up: kbps(stats.bitrate_in), down: kbps(stats.bitrate_out),
+      loss: (loss * 100).toFixed(1), rtt: rtt == null ? '–' : rtt });
+  return { level, text };
 }
 
 function banners(S) {
@@ -139,7 +153,7 @@ function waitingPanel({ S, run }) {
     const actions = [];
     if (p.presence === 'lobby') {
       actions.push(btn(`act-admit-${p.participant_id}`, t('console.admit'), () => run('admit', { participant: p.participant_id }), 'primary'));
-    } else if (isJudge) {
+    } else if (isJudge && !['closed', 'sealed'].includes(S.view.hearing.phase)) {
       actions.push(btn(`act-call_in-${p.participant_id}`, t('console.callIn'), () => run('call_in', { participant: p.participant_id }), 'primary'));
     }
     if (isJudge) {
@@ -170,7 +184,36 @@ function personCell(p, S, withIds = false) {
       h('span', { class: `presence p-${p.presence}`, testid: withIds ? `presence-${p.participant_id}` : null, text: t(`presence.${p.presence}`) }),
       h('span', { class: `conn ${p.connected ? 'on' : 'off'}`, testid: withIds ? `connected-${p.participant_id}` : null,
         text: t(p.connected ? 'online' : 'offline') }),
-      media.length ? h('span', { class: 'media-state', text: media.join('；') }) : null));
+      media.length ? h('span', { class: 'media-state', text: media.join('；') }) : null),
+    qualityLine(p, S, withIds));
+}
+
+/**
+ * Refresh the quality lines in place (media_stats arrive every 2 s): a full re-render that
+ * often would replace buttons under the judge's pointer. Returns false when a full render is
+ * needed (a line to add or remove).
+ */
+export function updateQuality(root, S) {
+  for (const p of S.view?.participants ?? []) {
+    const el = root.querySelector(`[data-testid="quality-${CSS.escape(p.participant_id)}"]`);
+    const q = p.connected ? quality(S.mediaStats?.[p.participant_id]) : null;
+    if (!el && !q) continue;
+    if (!el || !q) return false;
+    el.className = `quality q-${q.level}`;
+    el.dataset.level = q.level;
+    el.lastChild.textContent = `${t(`quality.level.${q.level}`)} · ${q.text}`;
+  }
+  return true;
+}
+
+function qualityLine(p, S, withIds) {
+  if (!withIds || !p.connected) return null;
+  const q = quality(S.mediaStats?.[p.participant_id]);
+  if (!q) return null;
+  return h('div', { class: `quality q-${q.level}`, testid: `quality-${p.participant_id}`, dataset: { level: q.level },
+    title: t('quality.title') },
+  h('span', { class: 'q-dot', 'aria-hidden': 'true' }),
+  h('span', { text: `${t(`quality.level.${q.level}`)} · ${q.text}` }));
 }
 
 function kinds(list) {
@@ -185,7 +228,7 @@ function participantsPanel({ S, run }) {
   const rows = people.map((p) => {
     const id = p.participant_id;
     const actions = [];
-    if (isJudge && p.presence === 'in_hearing' && p.role !== 'judge') {
+    if (isJudge && p.presence === 'in_hearing' && p.role !== 'judge' && S.view.hearing.phase !== 'sealed') {
       for (const kind of ['audio', 'video']) {
         const cut = p.cut?.includes(kind);
         const cap = kind === 'audio' ? 'Audio' : 'Video';
@@ -214,17 +257,81 @@ function myMediaPanel({ S, muteControls, myEntry }) {
 }
 
 function alertsPanel({ S, alertText }) {
-  const items = S.alerts.map((a) => h('li', { class: `alert ${a.kind}`, dataset: { kind: a.kind } },
-    h('time', { text: a.at.toLocaleTimeString() }),
-    h('span', { text: alertText(a) })));
+  const items = S.alerts.map((a) => {
+    const open = a.kind === 'flag' && a.flagId && !S.flags.get(a.flagId)?.closedAt;
+    return h('li', { class: `alert ${a.kind}${open ? ' open' : ''}`, dataset: { kind: a.kind },
+      testid: a.flagId ? `flag-${a.flagId}` : null },
+    h('time', { text: a.at.toLocaleTimeString([], { hour12: false }) }),
+    h('span', { text: alertText(a) }),
+    open ? h('span', { class: 'tag live-tag', text: t('flag.ongoing') }) : null);
+  });
   return panel('panel-alerts', t('console.alerts'),
     items.length
       ? h('ul', { class: 'alerts', testid: 'alerts', 'aria-live': 'polite' }, items)
       : h('p', { class: 'muted', testid: 'alerts-empty', text: t('console.alertsEmpty') }));
 }
 
-function transcriptPanel() {
+function transcriptPanel({ S, run, render, personName }) {
+  const lang = S.view?.hearing?.language;
+  const off = S.status?.transcription?.[lang]?.available === false;
+  const open = !['closed', 'sealed'].includes(S.view.hearing.phase);
   return panel('panel-transcript', t('console.transcript'),
-    h('div', { class: 'transcript', testid: 'transcript' },
-      h('p', { class: 'muted', text: t('console.transcriptPending') })));
+    transcriptView(S.transcript, personName, {
+      edit: { canEdit: open && STAFF.has(S.me.role), ui: S.ui, run, render },
+      offNotice: off,
+      frozen: !open,
+    }),
+    open && STAFF.has(S.me.role) ? h('p', { class: 'small muted', text: t('transcript.editHint') }) : null);
+}
+
+/** After the close: who has signed or refused the record; the judge seals. */
+function signingPanel(ctx) {
+  const { S, render } = ctx;
+  const isJudge = S.me.role === 'judge';
+  const signers = S.view.participants.filter((p) => SIGN_ROLES.has(p.role) && p.presence !== 'invited');
+  const rows = signers.map((p) => {
+    const st = S.signing[p.participant_id] ?? {};
+    const status = st.record ?? 'pending';
+    return h('li', { class: 'row sign-row', testid: `signing-${p.participant_id}`, dataset: { status } },
+      h('strong', { text: p.display_name }), ' ',
+      h('span', { class: 'role muted', text: t(`role.${p.role}`) }), ' ',
+      h('span', { class: `sign-status s-${status}`, text: t(`sign.status.${status}`) }),
+      st.recordReason ? h('div', { class: 'small muted', text: t('sign.refusedBecause', { reason: st.recordReason }) }) : null,
+      st.oath === 'signed' ? h('div', { class: 'small muted', text: t('sign.oathSigned') }) : null);
+  });
+  S.ui.seal ??= { busy: false, problem: null, pdfUrl: null };
+  const ui = S.ui.seal;
+  const body = [h('ul', { class: 'rows' }, rows)];
+  const phase = S.view.hearing.phase;
+  if (isJudge && phase === 'closed') {
+    body.push(h('div', { class: 'actions wrap' }, h('button', { type: 'button', class: 'btn primary', testid: 'act-seal',
+      disabled: ui.busy, text: t(ui.busy ? 'sign.sealing' : 'sign.seal'), onclick: async () => {
+        ui.busy = true; ui.problem = null; render();
+        const res = await api(ctx.token(), 'POST', `/api/v1/hearings/${encodeURIComponent(S.hearingId)}/seal`);
+        ui.busy = false;
+        if (res.ok) S.sealed = { ...(S.sealed ?? {}), ...(res.body ?? {}) };
+        else ui.problem = apiProblem(res);
+        render();
+      } })));
+  }
+  if (phase === 'sealed' || S.sealed) {
+    body.push(h('p', { class: 'notice ok', testid: 'sealed', text: t('sign.sealed') }));
+    if (ui.pdfUrl) {
+      body.push(h('a', { class: 'btn secondary', href: ui.pdfUrl, download: `record-${S.hearingId}.pdf`, testid: 'record-pdf',
+        text: t('sign.pdf') }));
+    } else {
+      body.push(h('button', { type: 'button', class: 'btn secondary', testid: 'record-pdf-fetch', text: t('sign.pdfFetch'),
+        onclick: async () => {
+          const res = await api(ctx.token(), 'GET', `/api/v1/hearings/${encodeURIComponent(S.hearingId)}/record.pdf`, { blob: true });
+          if (res.ok && res.blob) {
+            ui.pdfUrl = URL.createObjectURL(res.blob);
+            ctx.signer.objectUrls.push(ui.pdfUrl);
+          } else ui.problem = apiProblem(res);
+          render();
+        } }));
+    }
+  }
+  if (ui.problem) body.push(h('p', { class: 'notice error', testid: 'seal-problem', text: ui.problem }));
+  const mine = ctx.signingCard();
+  return h('div', { class: 'col-inner' }, panel('panel-signing', t('sign.panel'), ...body), phase === 'closed' ? mine : null);
 }

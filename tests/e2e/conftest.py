@@ -33,6 +33,8 @@ FLAGS = [
     "--no-first-run",
     "--disable-gpu",
     "--disable-quic",
+    "--allow-loopback-in-peer-connection",  # media is loopback-only (BROWSER-E2E.md §5)
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 WAIT_MS = 10_000
@@ -71,8 +73,10 @@ def browser_without_media_permission(playwright: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path / "data") as s:
+    with running_server(tmp_path / "data", args=["--ice-loopback-only"]) as s:
         yield s
+        # Kept for diagnosis: pytest shows it with the failure report (-rA or on error).
+        print("".join(s.output[-200:]))
 
 
 class Pages:

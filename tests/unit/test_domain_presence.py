@@ -158,3 +158,10 @@ def test_target_fixture_in_every_presence_has_consistent_routes() -> None:
             assert touching and all(r.link is Link.SUPERVISION for r in touching)
         else:
             assert not touching, presence
+
+
+def test_a_kiosk_supervisor_is_never_admitted_to_the_hearing() -> None:
+    state = in_phase(with_cast(scheduled()), Phase.EVIDENCE)
+    for command in (c.Admit("kiosk"), c.CallIn("kiosk")):
+        out = decide(state, command, actor("judge"), NOW)
+        assert isinstance(out, Rejected) and "kiosk supervisor" in out.reason

@@ -33,7 +33,7 @@ NEXT = {Phase.OPENING: Phase.INVESTIGATION, Phase.INVESTIGATION: Phase.EVIDENCE,
 CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "invite_participant": ({"registry", "judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None,
                            c.InviteParticipant("newcomer", c.Role.LAWYER, "New Lawyer")),
-    "connect": (JOINERS, LIVE, None, c.Connect()),
+    "connect": (JOINERS, set(Phase), None, c.Connect()),
     "disconnect": (JOINERS, set(Phase), None, c.Disconnect()),
     "leave": (JOINERS, LIVE, None, c.Leave()),
     "set_self_mute": (SPEAKERS, LIVE, None, c.SetSelfMute(MediaKind.AUDIO, True)),

@@ -1,0 +1,69 @@
+"""Fake camera and microphone files for Chromium, made at test time (never committed).
+
+Video: a single-frame 4:2:0 y4m from a fixture photo (Chromium loops it). Audio: 16 kHz
+mono s16 WAV, either a real speech clip followed by silence (so speech recognition sees the
+end of each utterance when the file loops), or plain silence.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+
+SHARED = Path("/work/shared")
+IMAGES = SHARED / "fixtures" / "vision" / "images"
+KO = SHARED / "fixtures" / "asr" / "ko"
+
+
+def face_y4m(image: Path, out: Path, size: tuple[int, int] = (640, 360)) -> Path:
+    """One 4:2:0 frame, letterboxed to ``size``."""
+    with av.open(str(image)) as src:
+        frame = next(src.decode(video=0))
+    w, h = size
+    scale = min(w / frame.width, h / frame.height)
+    sw, sh = (int(frame.width * scale) // 2 * 2, int(frame.height * scale) // 2 * 2)
+    scaled = frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray()
+    import numpy as np
+
+    canvas = np.zeros((h, w, 3), dtype=np.uint8)
+    y0, x0 = (h - sh) // 2, (w - sw) // 2
+    canvas[y0 : y0 + sh, x0 : x0 + sw] = scaled
+    with av.open(str(out), "w", format="yuv4mpegpipe") as dst:
+        stream = dst.add_stream("rawvideo", rate=15)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        vf = av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")
+        for packet in stream.encode(vf):
+            dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+    return out
+
+
+def speech_wav(clip: Path, out: Path, silence_s: float = 1.5) -> Path:
+    """The clip as it is (16 kHz mono s16), then ``silence_s`` of silence."""
+    with wave.open(str(clip)) as src:
+        assert (src.getframerate(), src.getnchannels(), src.getsampwidth()) == (16000, 1, 2)
+        pcm = src.readframes(src.getnframes())
+    return _write(out, pcm + bytes(2 * int(16000 * silence_s)))
+
+
+def silence_wav(out: Path, seconds: float = 2.0) -> Path:
+    return _write(out, bytes(2 * int(16000 * seconds)))
+
+
+def _write(out: Path, pcm: bytes) -> Path:
+    with wave.open(str(out), "wb") as dst:
+        dst.setnchannels(1)
+        dst.setsampwidth(2)
+        dst.setframerate(16000)
+        dst.writeframes(pcm)
+    return out
+
+
+def media_flags(video: Path, audio: Path) -> list[str]:
+    return [
+        f"--use-file-for-fake-video-capture={video}",
+        f"--use-file-for-fake-audio-capture={audio}",
+    ]
