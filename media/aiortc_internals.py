@@ -31,10 +31,12 @@ import contextlib
 import contextvars
 import functools
 import queue
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import aioice.ice
+from aiortc import rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -146,6 +148,102 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     for source in sources:
         await receiver._send_rtcp_pli(source.source)
     return bool(sources)
+
+
+# --- socket buffers and retransmission history ----------------------------------
+
+SOCKET_BUFFER_BYTES = 4 << 20
+RTX_HISTORY_PACKETS = 1024
+
+
+def enlarge_socket_buffers(pc: Any, size: int = SOCKET_BUFFER_BYTES) -> list[int]:
+    """Raise SO_RCVBUF/SO_SNDBUF of every ICE socket of ``pc`` (call after gathering).
+
+    The Linux default (~208 KiB, about 90 loopback datagrams of 1.2 KB) is smaller than
+    one 640x360 VP8 keyframe sent as a burst, so a busy event loop lets the kernel drop
+    the tail of keyframes. The kernel caps the value at ``net.core.rmem_max``; returns
+    the receive sizes it granted (it reports twice the bookkeeping size). Uses
+    ``RTCIceTransport._connection`` and aioice ``Connection._protocols``.
+    """
+    granted: list[int] = []
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        connection = getattr(ice, "_connection", None)
+        if connection is None or id(connection) in seen:
+            continue
+        seen.add(id(connection))
+        for protocol in getattr(connection, "_protocols", []):
+            transport = getattr(protocol, "transport", None)
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None:
+                continue
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+                granted.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    return granted
+
+
+def enlarge_rtx_history(packets: int = RTX_HISTORY_PACKETS) -> None:
+    """Keep ``packets`` sent RTP packets per sender for NACK repair (aiortc keeps 128).
+
+    128 packets is less than one large keyframe: a NACK for its first packets arrives
+    after they left the history, the loss is never repaired, and the receiver's jitter
+    buffer stalls until it overflows. aiortc's sender indexes its history by
+    ``seq % RTP_HISTORY_SIZE``, a module global read at every use. Process-wide; the
+    receivers' NACK window (``rtcrtpreceiver.RTP_HISTORY_SIZE``) is left as it is.
+    """
+    rtcrtpsender.RTP_HISTORY_SIZE = max(packets, rtcrtpsender.RTP_HISTORY_SIZE)
+
+
+# --- diagnostics (benches): RTCP feedback and retransmissions ---------------------
+
+RTP_HISTORY_ATTR = "_RTCRtpSender__rtp_history"
+
+
+class FeedbackCounter:
+    """What one side sent or served in RTCP feedback (counts only)."""
+
+    def __init__(self) -> None:
+        self.plis = 0  # PLIs this receiver sent
+        self.nacked = 0  # sequence numbers this receiver NACKed
+        self.retransmit_requests = 0  # NACKed sequence numbers this sender was asked for
+        self.retransmit_misses = 0  # ... that were no longer in its RTP history
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def count_receiver_feedback(receiver: RTCRtpReceiver, counter: FeedbackCounter) -> None:
+    """Count the PLIs and NACKed packets ``receiver`` sends (wraps ``_send_rtcp_*``)."""
+    send_pli, send_nack = receiver._send_rtcp_pli, receiver._send_rtcp_nack
+
+    async def pli(media_ssrc: int) -> None:
+        counter.plis += 1
+        await send_pli(media_ssrc)
+
+    async def nack(media_ssrc: int, lost: list[int]) -> None:
+        counter.nacked += len(lost)
+        await send_nack(media_ssrc, lost)
+
+    receiver._send_rtcp_pli = pli
+    receiver._send_rtcp_nack = nack
+
+
+def count_retransmissions(sender: RTCRtpSender, counter: FeedbackCounter) -> None:
+    """Count NACKed packets ``sender`` was asked to resend, and history misses."""
+    retransmit = sender._retransmit
+    history: dict[int, Any] = getattr(sender, RTP_HISTORY_ATTR)
+
+    async def counted(sequence_number: int) -> None:
+        counter.retransmit_requests += 1
+        packet = history.get(sequence_number % rtcrtpsender.RTP_HISTORY_SIZE)
+        if packet is None or packet.sequence_number != sequence_number:
+            counter.retransmit_misses += 1
+        await retransmit(sequence_number)
+
+    sender._retransmit = counted
 
 
 # --- ICE: loopback-only mode -------------------------------------------------

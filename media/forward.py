@@ -146,7 +146,10 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
         self._enabled = True
         self.gated = hub.kind is MediaKind.VIDEO
         self.forwarded = 0  # packets handed to the sender
-        self.dropped = 0
+        self.dropped = 0  # frames dropped from this subscriber's queue (slow sender)
+        self.regates = 0  # times a drop left this subscriber waiting for a keyframe
+        self.gated_drops = 0  # frames not forwarded while gated
+        self.keyframe_requests = 0  # PLI/FIR from this subscriber, relayed upstream
         self.latencies: deque[float] = deque(maxlen=2048)
         self.on_forward: Callable[[EncodedFrame], None] | None = None
         # timestamps are rebased so a publisher reconnect stays monotonic downstream
@@ -174,6 +177,7 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
             return
         if self.gated:
             if not frame.keyframe:
+                self.gated_drops += 1
                 return
             self.gated = False
         if len(self._queue) >= self._maxsize:
@@ -182,10 +186,17 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
             self._queue.clear()
             if self.hub.kind is MediaKind.VIDEO and not frame.keyframe:
                 self.gated = True
+                self.regates += 1
+                self.gated_drops += 1
                 self.hub.request_keyframe()
                 return
         self._queue.append(frame)
         self._wakeup.set()
+
+    def on_keyframe_request(self) -> None:
+        """The subscriber sent PLI or FIR for this track: ask the publisher."""
+        self.keyframe_requests += 1
+        self.hub.request_keyframe()
 
     async def recv(self) -> Any:
         while True:
@@ -234,6 +245,9 @@ class SourceHub:
         self.sinks: list[FrameSink] = []
         self.frames_in = 0
         self.keyframes_in = 0
+        self.keyframe_requests = 0  # request_keyframe() calls (gates, PLI/FIR, taps, recorder)
+        self.keyframe_waits: deque[float] = deque(maxlen=256)  # first request -> keyframe, s
+        self._wait_since: float | None = None
         self.epoch = 0
         self.mime_type: str | None = None
         self._queue_frames = queue_frames or (8 if kind is MediaKind.VIDEO else 25)
@@ -262,6 +276,9 @@ class SourceHub:
         self.frames_in += 1
         if frame.keyframe and self.kind is MediaKind.VIDEO:
             self.keyframes_in += 1
+            if self._wait_since is not None:
+                self.keyframe_waits.append(frame.arrival - self._wait_since)
+                self._wait_since = None
         for track in self.subscribers:
             track.push(frame)
         if frame.keyframe:
@@ -282,6 +299,9 @@ class SourceHub:
 
     def request_keyframe(self) -> None:
         if self.kind is MediaKind.VIDEO:
+            self.keyframe_requests += 1
+            if self._wait_since is None:
+                self._wait_since = time.monotonic()
             self.keyframes.request()
 
     def _anyone_waiting(self) -> bool:

@@ -137,6 +137,43 @@ class MediaHub:
                 out.extend(outlet.track.latencies)
         return out
 
+    async def diagnostics(self) -> dict[str, Any]:
+        """Where frames go: per source hub and per forwarded route (for benches and logs).
+
+        ``sources``: frames and keyframes in, keyframe requests made and PLIs sent
+        upstream, request->keyframe waits, tap drops, and the server receiver's RTP
+        packets received/lost. ``routes``: per outlet, frames forwarded, dropped from
+        the queue, re-gates, frames skipped while gated, and PLI/FIR relayed.
+        """
+        sources: dict[str, dict[str, Any]] = {}
+        for (pid, kind), source in self._sources.items():
+            hub = source.hub
+            waits = sorted(hub.keyframe_waits)
+            entry: dict[str, Any] = {
+                "frames_in": hub.frames_in, "keyframes_in": hub.keyframes_in,
+                "keyframe_requests": hub.keyframe_requests, "plis_sent": hub.keyframes.sent,
+                "keyframe_wait_max": round(waits[-1], 3) if waits else None,
+                "keyframe_wait_median": round(waits[len(waits) // 2], 3) if waits else None,
+                "tap_dropped": source.decoder.dropped if source.decoder else 0,
+            }
+            peer = self._peers.get(pid)
+            if peer is not None:
+                report = await peer.publish[kind].receiver.getStats()
+                inbound = [s for s in report.values() if s.type == "inbound-rtp"]
+                entry["rtp_received"] = sum(s.packetsReceived for s in inbound)
+                entry["rtp_lost"] = sum(s.packetsLost for s in inbound)
+            sources[f"{pid}/{kind.value}"] = entry
+        routes: dict[str, dict[str, int]] = {}
+        for peer in self._peers.values():
+            for (source_pid, kind, link), outlet in peer.outlets.items():
+                track = outlet.track
+                routes[f"{source_pid}->{peer.participant}/{kind.value}/{link.value}"] = {
+                    "forwarded": track.forwarded, "dropped": track.dropped,
+                    "regates": track.regates, "gated_drops": track.gated_drops,
+                    "keyframe_requests": track.keyframe_requests,
+                }
+        return {"sources": sources, "routes": routes}
+
     async def stats(self) -> dict[str, dict[str, Any]]:
         """Per participant: connection state, bitrate in/out (bit/s), loss, RTT (s)."""
         result: dict[str, dict[str, Any]] = {}

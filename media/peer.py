@@ -100,6 +100,7 @@ class ServerPeer:
         self._send = send
         self._on_state = on_state
         self.ice_servers = config.ice_servers(participant)
+        internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
         self.pc = RTCPeerConnection(rtc_configuration(config, self.ice_servers))
         self.outlets: dict[OutletKey, Outlet] = {}
         self._seq = 0
@@ -135,7 +136,7 @@ class ServerPeer:
         transceiver = self.pc.addTransceiver(track, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(track.kind, self.config.video_codec))
         # subscriber PLI/FIR -> publisher PLI (aiortc would only flag its unused encoder)
-        internals.relay_keyframe_requests(transceiver.sender, track.hub.request_keyframe)
+        internals.relay_keyframe_requests(transceiver.sender, track.on_keyframe_request)
         outlet = Outlet(key, transceiver, track)
         self.outlets[key] = outlet
         return outlet
@@ -165,6 +166,8 @@ class ServerPeer:
             offer = await self.pc.createOffer()
             with internals.loopback_ice(self.config.loopback_only):
                 await self.pc.setLocalDescription(offer)
+            # keyframe bursts overflow the default UDP receive buffer of a busy loop
+            internals.enlarge_socket_buffers(self.pc)
             sdp = self.pc.localDescription.sdp
             message = {"type": "offer", "sdp": sdp, "seq": self._seq, "tracks": self.track_map()}
         await _maybe_await(self._send(message))

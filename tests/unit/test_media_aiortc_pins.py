@@ -103,3 +103,20 @@ async def test_loopback_scope_gathers_only_127() -> None:
     protocol.datagram_received(b"\x80not-stun", ("127.0.0.1", 5000))
     assert conn._queue.qsize() == 1
     await conn.close()
+
+
+def test_rtx_history_and_feedback_names() -> None:
+    """enlarge_rtx_history / count_* / enlarge_socket_buffers rely on these."""
+    from aiortc import rtcrtpsender
+
+    assert rtcrtpsender.RTP_HISTORY_SIZE >= 128  # a module global, read at every use
+    retransmit = inspect.getsource(RTCRtpSender._retransmit)
+    assert "self.__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)" in retransmit
+    run = inspect.getsource(RTCRtpSender._run_rtp)
+    assert "self.__rtp_history[packet.sequence_number % RTP_HISTORY_SIZE]" in run
+    assert internals.RTP_HISTORY_ATTR == "_RTCRtpSender__rtp_history"
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "await self._retransmit(seq)" in rtcp
+    assert list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters) == [
+        "self", "media_ssrc", "lost"]
+    assert "_protocols" in inspect.getsource(aioice.ice.Connection.__init__)

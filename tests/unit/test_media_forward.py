@@ -104,6 +104,11 @@ async def test_slow_subscriber_is_regated_after_a_drop() -> None:
     for i, data in enumerate(frames[:8]):  # nobody reads: overflow
         hub.on_frame("video/VP8", 90000, data, i * 6000)
     assert track.dropped > 0 and track.gated
+    # the counters the bench prints: one re-gate, the frames skipped since, the request
+    assert track.regates == 1 and track.gated_drops >= 1
+    assert hub.keyframe_requests >= 2  # subscribe + re-gate
+    track.on_keyframe_request()  # a PLI/FIR from this subscriber
+    assert track.keyframe_requests == 1
     hub.close()
 
 
