@@ -150,8 +150,12 @@ async def test_left_the_frame_flag_with_evidence_and_inspector_review(
             f"left_frame: t0 {flag['t0']} (scene left at {gone:.3f}), "
             f"t1 {closes[0]['t1']} (back at {back:.3f}), opened at {flag['evidence_t']}"
         )
-        assert gone - 0.3 <= flag["t0"] <= gone + period + 0.8, (flag["t0"], gone)
-        assert back - 0.3 <= closes[0]["t1"] <= back + period + 0.8, (closes[0]["t1"], back)
+        # The client's clock is mapped to the recording clock over HTTP, which can be off by
+        # about a sample under load; the flag's length does not depend on that mapping.
+        length = closes[0]["t1"] - flag["t0"]
+        assert abs(length - (back - gone)) <= period + 0.3, (length, back - gone)
+        assert gone - period - 0.3 <= flag["t0"] <= gone + period + 0.8, (flag["t0"], gone)
+        assert back - period - 0.3 <= closes[0]["t1"] <= back + period + 0.8, (closes[0]["t1"], back)
         assert flag["evidence_t"] - flag["t0"] >= 3.0 - 1e-6  # opened after the 3 s hold
 
         with inspector(server) as http:
