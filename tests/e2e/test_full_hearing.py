@@ -31,6 +31,12 @@ JUDGE, PARTY, WITNESS = "김판사", "박원고", "이증인"
 
 
 @pytest.fixture
+def click(page: Any, testid: str) -> None:
+    """Click as a person would: once the page is connected (it may be reconnecting under load)."""
+    expect(by_id(page, "conn-state")).to_have_attribute("data-state", "connected", timeout=30_000)
+    by_id(page, testid).click(timeout=30_000)
+
+
 def ko_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     data = tmp_path / "data"
     with running_server(data, args=["--ice-loopback-only"]) as s:
@@ -139,10 +145,10 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
     join(party, inv[PARTY])
     join(witness, inv[WITNESS])
     expect(by_id(judge, f"presence-{wid}")).to_have_text("等待准入")
-    by_id(judge, "act-open_hearing").click()
+    click(judge, "act-open_hearing")
     expect(by_id(judge, "phase")).to_have_attribute("data-phase", "opening")
-    by_id(judge, f"act-admit-{pid}").click()
-    by_id(judge, f"act-admit-{wid}").click()
+    click(judge, f"act-admit-{pid}")
+    click(judge, f"act-admit-{wid}")
     expect(by_id(party, "screen-hearing")).to_be_visible()
     expect(by_id(witness, "screen-waiting")).to_be_visible()
 
@@ -172,13 +178,13 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
     snap(witness, "full-witness-waiting")
     if oath_available:
         draw_signature(witness, "sign-oath-pad")
-        by_id(witness, "sign-oath-confirm").click()
+        click(witness, "sign-oath-confirm")
         expect(by_id(witness, "sign-oath-status")).to_be_visible()
     else:
         expect(by_id(witness, "sign-oath-problem")).to_contain_text("暂不提供")
 
     # Called in: hearing media now flows to the witness.
-    by_id(judge, f"act-call_in-{wid}").click()
+    click(judge, f"act-call_in-{wid}")
     expect(by_id(witness, "screen-hearing")).to_be_visible()
     wait_for(lambda: inbound(witness).get("hearing", 0) > 20_000, 10, "hearing media at the witness")
     video_playing(by_id(witness, f"tile-{pid}"))
@@ -198,16 +204,16 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
 
     # The clerk's work, done by the judge here: a line corrected in place, marked as such.
     line_id = line.get_attribute("data-line-id")
-    by_id(judge, f"line-correct-{line_id}").click()
+    click(judge, f"line-correct-{line_id}")
     by_id(judge, f"line-edit-{line_id}").fill("그게 영 점 일 프로 가정의 아이들과 가정의 모습이야?")
-    by_id(judge, f"line-save-{line_id}").click()
+    click(judge, f"line-save-{line_id}")
     fixed = by_id(judge, f"line-{line_id}")
     expect(fixed).to_contain_text("已更正")
     expect(fixed).to_contain_text("가정의 모습이야?")
     expect(by_id(party, f"line-{line_id}")).to_contain_text("가정의 모습이야?")
 
     # Sent out: the witness's hearing bytes stop growing.
-    by_id(judge, f"act-send_back-{wid}").click()
+    click(judge, f"act-send_back-{wid}")
     expect(by_id(witness, "screen-waiting")).to_be_visible()
     witness.wait_for_timeout(2000)
     before = inbound(witness)
@@ -217,8 +223,8 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
     assert PARTY not in witness.locator("body").inner_text()
 
     # Closed: the record is frozen; everyone reads it and signs in the browser.
-    by_id(judge, "act-close_hearing").click()
-    by_id(judge, "act-close_hearing-confirm").click()
+    click(judge, "act-close_hearing")
+    click(judge, "act-close_hearing-confirm")
     expect(by_id(judge, "phase")).to_have_attribute("data-phase", "closed")
     expect(by_id(judge, "panel-signing")).to_be_visible()
     for page in (judge, party):
@@ -241,7 +247,7 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
     for page in (judge, party):
         expect(by_id(page, "sign-record-text")).to_contain_text(PARTY)
         draw_signature(page, "sign-record-pad")
-        by_id(page, "sign-record-confirm").click()
+        click(page, "sign-record-confirm")
         expect(by_id(page, "sign-record-status")).to_be_visible(timeout=15_000)
     for p in (jid, pid):
         expect(by_id(judge, f"signing-{p}")).to_have_attribute("data-status", "signed")
@@ -249,11 +255,11 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
         expect(by_id(judge, f"signing-{wid}")).to_contain_text("已签署证人保证书")
 
     # Sealed, downloaded from the console, verified against the court's root certificate.
-    by_id(judge, "act-seal").click()
+    click(judge, "act-seal")
     expect(by_id(judge, "sealed")).to_be_visible(timeout=30_000)
-    by_id(judge, "record-pdf-fetch").click()
+    click(judge, "record-pdf-fetch")
     with judge.expect_download() as dl:
-        by_id(judge, "record-pdf").click()
+        click(judge, "record-pdf")
     pdf = tmp_path / "record.pdf"
     dl.value.save_as(pdf)
     snap(judge, "full-console-sealed")

@@ -164,8 +164,9 @@ async def test_two_streams_at_once_keep_their_own_finals(
     assert ra.text and rb.text and ra.text != rb.text
     # Each stream gives what it gives alone. Batching follows the load, and vosk's output
     # shifts slightly with where chunks break, so allow a syllable or two, no more.
-    assert cer(streamed[a.path].text, ra.text).rate <= 0.1
-    assert cer(streamed[b.path].text, rb.text).rate <= 0.1
+    assert cer(streamed[a.path].text, ra.text).errors <= 2
+    assert cer(streamed[b.path].text, rb.text).errors <= 2
+    # And each is its own clip, not the other's.
     assert cer(streamed[a.path].text, ra.text).rate < cer(streamed[a.path].text, rb.text).rate
     assert cer(streamed[b.path].text, rb.text).rate < cer(streamed[b.path].text, ra.text).rate
 
