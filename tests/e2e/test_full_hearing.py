@@ -30,13 +30,13 @@ pytestmark = pytest.mark.timeout(300)
 JUDGE, PARTY, WITNESS = "김판사", "박원고", "이증인"
 
 
-@pytest.fixture
 def click(page: Any, testid: str) -> None:
     """Click as a person would: once the page is connected (it may be reconnecting under load)."""
     expect(by_id(page, "conn-state")).to_have_attribute("data-state", "connected", timeout=30_000)
     by_id(page, testid).click(timeout=30_000)
 
 
+@pytest.fixture
 def ko_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     data = tmp_path / "data"
     with running_server(data, args=["--ice-loopback-only"]) as s:
