@@ -7,6 +7,7 @@ bounds the cost of large photos; small frames (webcam thumbnails) are used as th
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -54,13 +55,20 @@ def _scaled(rgb: RGBImage, max_side: int) -> tuple[RGBImage, float]:
     return np.asarray(img), s
 
 
+# face_recognition keeps its dlib detector and models in module globals, and dlib's objects are
+# not thread-safe: two threads inside them at once corrupted the heap ("double free") under
+# load. Every call into dlib goes through this lock; YOLOX (onnxruntime) still runs in parallel.
+_DLIB = threading.Lock()
+
+
 def locate(rgb: RGBImage, opts: FaceOptions = _DEFAULT) -> tuple[RGBImage, float, list[Box]]:
     """HOG face boxes. Returns the scaled image, its scale and boxes in *original* pixels."""
     img, s = _scaled(rgb, opts.max_side)
     up = opts.upsample + (1 if max(img.shape[:2]) < opts.small_frame_side else 0)
-    locs: list[tuple[int, int, int, int]] = face_recognition.face_locations(
-        img, number_of_times_to_upsample=up, model="hog"
-    )
+    with _DLIB:
+        locs: list[tuple[int, int, int, int]] = face_recognition.face_locations(
+            img, number_of_times_to_upsample=up, model="hog"
+        )
     boxes = [Box(lft / s, top / s, rgt / s, bot / s) for (top, rgt, bot, lft) in locs]
     return img, s, boxes
 
@@ -81,9 +89,10 @@ def encode_at(
     if not boxes:
         return []
     locs = [(round(b.y0 * s), round(b.x1 * s), round(b.y1 * s), round(b.x0 * s)) for b in boxes]
-    encs = face_recognition.face_encodings(
-        img, known_face_locations=locs, num_jitters=opts.encoding_jitters
-    )
+    with _DLIB:
+        encs = face_recognition.face_encodings(
+            img, known_face_locations=locs, num_jitters=opts.encoding_jitters
+        )
     return [(b, np.asarray(e, dtype=np.float64)) for b, e in zip(boxes, encs, strict=True)]
 
 
