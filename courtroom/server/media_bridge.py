@@ -22,9 +22,8 @@ from media.recording import FinishedFile
 from ..config import Settings
 from ..domain import events as ev
 from ..domain.hearing import Actor
-from ..domain.roles import STAFF
 from ..domain.routing import MediaKind, MediaPlan
-from .runtime import HearingRuntime, topic
+from .runtime import HearingRuntime
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ class HearingMedia:
             send_signal=self._send,
             on_recording=self._recorded,
         )
-        self._bus = runtime.bus
         self._tasks: set[asyncio.Task[Any]] = set()
         runtime.add_plan_listener(self._plan_changed)
         self._stats_task = asyncio.create_task(self._push_stats())
@@ -80,12 +78,8 @@ class HearingMedia:
         await self.hub.disconnect(participant_id)
 
     def _send(self, participant_id: str, message: dict[str, Any]) -> None:
-        msg = {
-            "kind": "direct",
-            "to": participant_id,
-            "message": {"v": 1, "type": "signal", "data": message},
-        }
-        self._spawn(self._bus.publish(topic(self.runtime.hearing_id), msg))
+        signal = {"v": 1, "type": "signal", "data": message}
+        self._spawn(self.runtime.send_to(participant_id, signal))
 
     def _recorded(self, finished: FinishedFile) -> None:
         event = ev.RecordingFinished(
@@ -112,16 +106,8 @@ class HearingMedia:
             except Exception:
                 log.exception("hearing %s: media stats failed", self.runtime.hearing_id)
                 continue
-            bench = [
-                p.participant_id
-                for p in self.runtime.state.participants.values()
-                if p.role in STAFF
-            ]
             msg = {"v": 1, "type": "media_stats", "stats": stats}
-            await self._bus.publish(
-                topic(self.runtime.hearing_id),
-                {"kind": "broadcast", "audience": bench, "message": msg},
-            )
+            await self.runtime.broadcast(self.runtime.bench(), msg)
 
     def counters(self) -> list[dict[str, Any]]:
         """Packets forwarded per route, as the server counted them."""

@@ -23,6 +23,7 @@ from ..domain.codec import from_json, to_json
 from ..domain.commands import Command
 from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
+from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
 from ..domain.visibility import may_see
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
@@ -93,6 +94,20 @@ class HearingRuntime:
     def failed_codes(self, participant_id: str, since: datetime) -> int:
         """Wrong join codes for ``participant_id`` logged at or after ``since``."""
         return sum(1 for at, pid in self._code_failures if pid == participant_id and at >= since)
+
+    def bench(self) -> list[str]:
+        """The judge and clerks of this hearing."""
+        return [p.participant_id for p in self.state.participants.values() if p.role in STAFF]
+
+    async def broadcast(self, audience: list[str], message: dict[str, Any]) -> None:
+        """A transient message (not logged) for ``audience``, on every node."""
+        envelope = {"kind": "broadcast", "audience": audience, "message": message}
+        await self.bus.publish(topic(self.hearing_id), envelope)
+
+    async def send_to(self, participant_id: str, message: dict[str, Any]) -> None:
+        """A transient message for one participant, on whichever node holds their socket."""
+        envelope = {"kind": "direct", "to": participant_id, "message": message}
+        await self.bus.publish(topic(self.hearing_id), envelope)
 
     def add_plan_listener(self, listener: PlanListener) -> None:
         self._plan_listeners.append(listener)

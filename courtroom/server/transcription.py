@@ -27,7 +27,7 @@ from ..domain.presence import Presence
 from ..domain.roles import STAFF, Permission, may
 from ..domain.transcript import Word
 from .media_bridge import HearingMedia
-from .runtime import HearingRuntime, topic
+from .runtime import HearingRuntime
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ class LiveTranscript:
                 self.runtime.hearing_id,
                 language,
             )
-            await self._tell_bench(
-                {"v": 1, "type": "transcript_status", "available": False, "message": str(exc)}
+            await self.runtime.broadcast(
+                self.runtime.bench(),
+                {"v": 1, "type": "transcript_status", "available": False, "message": str(exc)},
             )
             return False
         self._model_id = self._models.status(language).model_id or language
@@ -143,7 +144,7 @@ class LiveTranscript:
                     "text": event.text,
                     "at": event.at,
                 }
-                await self._tell(listeners_of(self.runtime.state), msg)
+                await self.runtime.broadcast(listeners_of(self.runtime.state), msg)
             elif isinstance(event, Final):
                 await self._final(speaker, event)
 
@@ -163,16 +164,6 @@ class LiveTranscript:
             model=self._model_id,
         )
         await self.runtime.record([line])
-
-    async def _tell_bench(self, message: dict[str, Any]) -> None:
-        bench = [
-            p.participant_id for p in self.runtime.state.participants.values() if p.role in STAFF
-        ]
-        await self._tell(bench, message)
-
-    async def _tell(self, audience: list[str], message: dict[str, Any]) -> None:
-        msg = {"kind": "broadcast", "audience": audience, "message": message}
-        await self.runtime.bus.publish(topic(self.runtime.hearing_id), msg)
 
     async def close(self) -> None:
         self._task.cancel()
