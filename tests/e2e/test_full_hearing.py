@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import FLAGS, WAIT_MS, _launch
-from court_client import REPO, Server, registry, running_server
+from court_client import REPO, SEOUL_HEARING, Server, running_server, schedule
 from e2e_helpers import DESKTOP, PHONE, by_id, join, snap
 from fake_media import IMAGES, KO, face_y4m, media_flags, silence_wav, speech_wav
 from playwright.sync_api import expect
@@ -45,20 +45,7 @@ def ko_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
 
 
 def schedule_ko(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
-    roles = {JUDGE: "judge", PARTY: "plaintiff", WITNESS: "witness"}
-    with registry(server) as http:
-        r = http.post("/api/v1/hearings", json={
-            "case_number": "2026가단12345", "title": "대여금 청구", "court": "서울중앙지방법원",
-            "language": "ko", "scheduled_for": "2026-11-23T09:00:00+09:00",
-        })
-        assert r.status_code == 201, r.text
-        hid = r.json()["hearing_id"]
-        inv = {}
-        for name, role in roles.items():
-            r = http.post(f"/api/v1/hearings/{hid}/participants", json={"role": role, "display_name": name})
-            assert r.status_code == 201, r.text
-            inv[name] = r.json()
-    return hid, inv
+    return schedule(server, {JUDGE: "judge", PARTY: "plaintiff", WITNESS: "witness"}, SEOUL_HEARING)
 
 
 def inbound(page: Any) -> dict[str, int]:

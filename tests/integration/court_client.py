@@ -88,13 +88,23 @@ def registry(server: Server) -> httpx.Client:
     return httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {REGISTRY_KEY}"}, timeout=10)
 
 
-def schedule(server: Server, roles: dict[str, str]) -> tuple[str, dict[str, dict[str, Any]]]:
+BEIJING_HEARING = {
+    "case_number": "(2026)京0105民初12345号", "title": "民间借贷纠纷", "court": "北京市朝阳区人民法院",
+    "language": "zh", "scheduled_for": "2026-11-23T09:00:00+08:00",
+}
+# Korean: the one language whose speech model is available on these machines.
+SEOUL_HEARING = {
+    "case_number": "2026가단12345", "title": "대여금 청구", "court": "서울중앙지방법원",
+    "language": "ko", "scheduled_for": "2026-11-23T09:00:00+09:00",
+}
+
+
+def schedule(
+    server: Server, roles: dict[str, str], hearing: dict[str, str] = BEIJING_HEARING
+) -> tuple[str, dict[str, dict[str, Any]]]:
     """A hearing with one participant per entry of ``roles`` (name -> role)."""
     with registry(server) as http:
-        r = http.post("/api/v1/hearings", json={
-            "case_number": "(2026)京0105民初12345号", "title": "民间借贷纠纷", "court": "北京市朝阳区人民法院",
-            "language": "zh", "scheduled_for": "2026-11-23T09:00:00+08:00",
-        })
+        r = http.post("/api/v1/hearings", json=hearing)
         assert r.status_code == 201, r.text
         hid = r.json()["hearing_id"]
         invites = {}

@@ -13,7 +13,16 @@ from typing import Any
 import av
 import pytest
 from aiortc import MediaStreamTrack
-from court_client import Client, media_for, read_log, registry, running_server, token_for
+from court_client import (
+    SEOUL_HEARING,
+    Client,
+    media_for,
+    read_log,
+    registry,
+    running_server,
+    schedule,
+    token_for,
+)
 
 from asr.batch import read_pcm16k
 from asr.evaluate import load_manifest, offline_decode
@@ -61,14 +70,7 @@ def korean_model() -> Any:
 
 
 def _schedule(server: Any, roles: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    with registry(server) as http:
-        hid = http.post("/api/v1/hearings", json={
-            "case_number": "2026가단12345", "title": "transcript test", "court": "Seoul Central District Court",
-            "language": "ko", "scheduled_for": "2026-11-23T09:00:00+09:00",
-        }).json()["hearing_id"]
-        inv = {n: http.post(f"/api/v1/hearings/{hid}/participants", json={"role": r, "display_name": n}).json()
-               for n, r in roles.items()}
-    return hid, inv
+    return schedule(server, roles, SEOUL_HEARING)
 
 
 async def _lines(server: Any, hid: str, want: int, timeout: float) -> list[dict[str, Any]]:
