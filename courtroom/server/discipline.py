@@ -50,6 +50,7 @@ from ..domain.hearing import ParticipantState
 from ..domain.presence import Presence
 from ..domain.roles import STAFF, Role
 from ..domain.routing import MediaKind
+from ..paths import vision_model_path
 from .identity import IdentityStore, Verdict, best_verdict, frame_verdict, stage_threshold
 from .media_bridge import HearingMedia
 
@@ -119,7 +120,7 @@ class DisciplineWatch:
         self.config = config or WatchConfig.from_env()
         self.identity = IdentityStore(settings.data_dir)
         self.evidence_root = settings.data_dir / "evidence"
-        self.model_path = settings.models_dir / "vision" / "yolox_nano.onnx"
+        self.model_path = vision_model_path(settings.models_dir)
         self.detector_available = self.model_path.is_file()
         self.rooms: dict[str, HearingWatch] = {}
         self._worker: VisionWorker | None = None

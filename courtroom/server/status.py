@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
+from ..paths import PACKAGED_VISION_MODEL, vision_model_path
 
 # Hearing languages a court is expected to use; others are reported when a model is present.
 EXPECTED_LANGUAGES = ("zh", "en")
@@ -23,11 +24,15 @@ def transcription_status(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def discipline_status(settings: Settings) -> dict[str, Any]:
-    model = settings.models_dir / "vision" / "yolox_nano.onnx"
+    model = vision_model_path(settings.models_dir)
     if model.is_file():
+        where = "packaged" if model == PACKAGED_VISION_MODEL else "override"
         return {
             "available": True,
-            "message": "all checks on (left the frame, extra person, phone, identity, loud noise)",
+            "message": (
+                "all checks on (left the frame, extra person, phone, identity, loud noise); "
+                f"YOLOX model ({where}) at {model}"
+            ),
         }
     return {
         "available": False,

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from courtroom.paths import models_dir
+from courtroom.paths import vision_model_path
 
 INPUT_SIZE: Final = 416
 PERSON: Final = 0
@@ -31,7 +31,7 @@ RGBImage = npt.NDArray[np.uint8]
 
 
 def default_model_path() -> Path:
-    return models_dir() / "vision" / "yolox_nano.onnx"
+    return vision_model_path()
 
 
 @dataclass(frozen=True, slots=True)
