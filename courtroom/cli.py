@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,14 +12,26 @@ from pathlib import Path
 from .config import Settings
 
 
+def _models(args: argparse.Namespace) -> tuple[Path | None, str | None]:
+    """The models dir and how it was chosen, when the command line decides it."""
+    if getattr(args, "models_dir", None):
+        return Path(args.models_dir).resolve(), "set by --models-dir"
+    if getattr(args, "data_dir", None) and not os.environ.get("COURTROOM_MODELS_DIR"):
+        where = Path(args.data_dir).resolve() / "models"
+        return where, "default: <data dir>/models, data dir set by --data-dir"
+    return None, None
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    models, origin = _models(args)
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         database_url=getattr(args, "database_url", None),
         redis_url=getattr(args, "redis_url", None),
-        models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None,
-        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        models_dir=models,
+        models_dir_origin=origin,
+        data_dir=Path(args.data_dir).resolve() if getattr(args, "data_dir", None) else None,
         public_url=getattr(args, "public_url", None),
         ice_loopback_only=True if getattr(args, "ice_loopback_only", False) else None,
     )
