@@ -9,6 +9,7 @@ the hearing into the database directly and says which address the links assume.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +94,8 @@ def run(settings: Settings, *, server: str | None, port: int, language: str | No
             print(
                 f"courtroom demo: the server at {base} answers, but its registry key is not "
                 f"in {settings.data_dir}: pass the server's --data-dir, or set "
-                "COURTROOM_REGISTRY_KEY"
+                "COURTROOM_REGISTRY_KEY",
+                file=sys.stderr,
             )
             return 2
         _, note, (hid, *invites) = via_server(base, key, language)
