@@ -103,8 +103,8 @@ def run(settings: Settings, *, server: str | None, port: int, language: str | No
         return _print(note, invites, public)
     looked = ", ".join(candidates(server, public, port))
     _, note, (hid, *invites) = asyncio.run(via_database(settings, language))
-    print(f"no server answered at {looked}; hearing {hid} written to the database")
-    print(f"({settings.effective_database_url}). Start the server (scripts/serve) to use it;")
+    print(f"hearing {hid} written to the database ({settings.effective_database_url}):")
+    print(f"no server answered at {looked}. Start the server (scripts/serve) to use it;")
     print(f"the links assume {settings.base_url}: pass --public-url if it is reached elsewhere.")
     return _print(note, invites, public)
 
