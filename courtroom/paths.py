@@ -30,7 +30,9 @@ def models_dir_origin() -> str:
     """How :func:`models_dir` was chosen, for start-up messages."""
     if os.environ.get("COURTROOM_MODELS_DIR"):
         return "set by COURTROOM_MODELS_DIR"
-    return "default: <data dir>/models"
+    if os.environ.get("COURTROOM_DATA_DIR"):
+        return "default: <data dir>/models, data dir set by COURTROOM_DATA_DIR"
+    return "default: <data dir>/models, data dir ./courtroom-data where the server started"
 
 
 def vision_model_path(models: Path | None = None) -> Path:

@@ -14,7 +14,7 @@ EXPECTED_LANGUAGES = ("zh", "en")
 def transcription_status(settings: Settings) -> dict[str, dict[str, Any]]:
     from asr.models import CANDIDATES, ModelRegistry
 
-    registry = ModelRegistry(settings.models_dir)
+    registry = ModelRegistry(settings.models_dir, origin=settings.models_dir_origin)
     out: dict[str, dict[str, Any]] = {}
     for language in [*EXPECTED_LANGUAGES, *sorted(set(CANDIDATES) - set(EXPECTED_LANGUAGES))]:
         st = registry.status(language)
@@ -47,6 +47,7 @@ def discipline_status(settings: Settings) -> dict[str, Any]:
 def server_status(settings: Settings) -> dict[str, Any]:
     db = settings.effective_database_url.split(":", 1)[0]
     return {
+        "models_dir": {"path": str(settings.models_dir), "origin": settings.models_dir_origin},
         "database": db,
         "bus": "redis" if settings.redis_url else "in-process",
         "transcription": transcription_status(settings),
@@ -56,6 +57,8 @@ def server_status(settings: Settings) -> dict[str, Any]:
 
 def startup_lines(status: dict[str, Any]) -> list[str]:
     lines = [f"database: {status['database']}; event bus: {status['bus']}"]
+    models = status["models_dir"]
+    lines.append(f"models dir: {models['path']} ({models['origin']})")
     for language, st in sorted(status["transcription"].items()):
         if st["available"]:
             lines.append(f"live transcription ({language}): on. {st['message']}")

