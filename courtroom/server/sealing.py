@@ -398,10 +398,10 @@ def _sealed_log(pdf: bytes) -> list[AuditEntry] | None:
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from ..record.verify import _embedded_files  # the verifier's own attachment reader
+    from ..record.verify import embedded_files  # the verifier's own attachment reader
 
     try:
-        files = _embedded_files(PdfFileReader(io.BytesIO(pdf), strict=False))
+        files = embedded_files(PdfFileReader(io.BytesIO(pdf), strict=False))
         raw = files.get(AUDIT_LOG)
         if raw is None:
             return None
