@@ -25,7 +25,7 @@ from courtroom.record.sample import (
     sign_as,
 )
 from courtroom.record.seal import seal_record
-from courtroom.record.signatures import ParticipantSignature, SignatureRefusal, export_jwk
+from courtroom.record.signatures import ParticipantSignature, export_jwk
 from courtroom.record.tsa import LocalTimeStamper, TimeStampAuthority
 from courtroom.record.verify import VerificationReport, main_verify, verify_record
 from courtroom.store.chain import GENESIS, entry_hash

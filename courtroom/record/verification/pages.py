@@ -27,8 +27,8 @@ def _page_streams(pdf: bytes) -> list[bytes]:
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     out = []
     for i in range(int(reader.root["/Pages"]["/Count"])):
-        page, _, _ = reader.find_page_for_modification(i)  # type: ignore[no-untyped-call]
-        contents: Any = page["/Contents"]
+        ref, _ = reader.find_page_for_modification(i)  # type: ignore[no-untyped-call]
+        contents: Any = ref.get_object()["/Contents"]
         parts = contents if isinstance(contents, list) else [contents]
         out.append(b"".join(p.get_object().data for p in parts))
     return out
