@@ -1,6 +1,6 @@
 """Attacks by someone who holds the court's keys and re-seals with the project's own
-library: each one is reported by ``courtroom verify`` with a specific message, given
-the log the record carries, a signer's receipt or a transparency-log tree head."""
+library (``insider.py``): each is reported by ``courtroom verify`` with a specific
+message, given the log the record carries, a signer's receipt or a tree head."""
 
 from __future__ import annotations
 
@@ -9,26 +9,27 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from insider import (
+    Parts,
+    drop_line_and_rechain,
+    poke_padding,
+    replace_line,
+    reseal,
+    resign_after_rechain,
+    rewrite_history,
+    stamper,
+    swap_keys_in_record_json,
+)
 
-from courtroom.domain import events as ev
-from courtroom.record.document import AuditEntry, RecordDocument, document_hash
-from courtroom.record.hearing_log import answers, freeze
 from courtroom.record.keys import CourtKeys, init_keys, load_court_keys
-from courtroom.record.pdf import render_pdf
 from courtroom.record.receipts import make_receipt
-from courtroom.record.sample import SampleHearing, build_sample, sign_as
-from courtroom.record.seal import seal_record
-from courtroom.record.signatures import ParticipantSignature, SignatureRefusal, export_jwk
+from courtroom.record.sample import SampleHearing, build_sample
 from courtroom.record.transparency import TransparencyLog, record_leaf
-from courtroom.record.tsa import LocalTimeStamper, TimeStampAuthority
+from courtroom.record.verification.seal_time import parse_utc
 from courtroom.record.verify import Anchors, VerificationReport, main_verify, verify_record
-from courtroom.store.chain import GENESIS, entry_hash
 
 
 @pytest.fixture(scope="module")
@@ -43,46 +44,19 @@ def keys(keydir: Path) -> CourtKeys:
     return load_court_keys(keydir)
 
 
-def stamper(keys: CourtKeys, clock: Any = None) -> LocalTimeStamper:
-    assert keys.tsa_cert is not None and keys.tsa_key is not None
-    kw = {} if clock is None else {"clock": clock}
-    return LocalTimeStamper(
-        TimeStampAuthority(keys.tsa_cert, keys.tsa_key, chain=[keys.root], **kw)
-    )
-
-
 @pytest.fixture(scope="module")
 def sample() -> SampleHearing:
     return build_sample(24)
 
 
-def seal(
-    sample: SampleHearing,
-    keys: CourtKeys,
-    *,
-    doc: RecordDocument | None = None,
-    entries: Sequence[AuditEntry] | None = None,
-    sigs: Sequence[ParticipantSignature] | None = None,
-    refusals: Sequence[SignatureRefusal] | None = None,
-    pages_of: RecordDocument | None = None,
-    clock: Any = None,
-) -> bytes:
-    """What an insider does: render, attach and seal with the court's own keys."""
-    doc = doc or sample.doc
-    sigs = sample.signatures if sigs is None else sigs
-    refusals = sample.refusals if refusals is None else refusals
-    rendered = render_pdf(pages_of or doc, sigs, refusals, sample.strokes)
-    entries = sample.entries if entries is None else entries
-    return seal_record(
-        rendered,
-        doc,
-        entries,
-        sigs,
-        keys,
-        stamper(keys, clock),
-        refusals=refusals,
-        strokes=sample.strokes,
-    )
+@pytest.fixture(scope="module")
+def parts(sample: SampleHearing) -> Parts:
+    return Parts(sample.doc, sample.entries, sample.signatures, sample.refusals, sample.strokes)
+
+
+@pytest.fixture(scope="module")
+def genuine(parts: Parts, keys: CourtKeys) -> bytes:
+    return reseal(parts, keys)
 
 
 def verify(pdf: bytes, keys: CourtKeys, anchors: Anchors | None = None) -> VerificationReport:
@@ -93,90 +67,38 @@ def failed(report: VerificationReport) -> dict[str, str]:
     return {c.name: c.message for c in report.failures}
 
 
-def rechain(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
-    out: list[AuditEntry] = []
-    prev = GENESIS
-    for n, e in enumerate(entries, start=1):
-        h = entry_hash(
-            hearing_id=e.hearing_id,
-            seq=n,
-            type=e.type,
-            actor=e.actor,
-            at=e.at,
-            payload=e.payload,
-            prev_hash=prev,
-        )
-        out.append(dataclasses.replace(e, seq=n, prev_hash=prev, hash=h))
-        prev = h
-    return out
+def signed_event(sample: SampleHearing, pid: str) -> int:
+    return next(e.seq for e in sample.entries if e.type == "document_signed" and e.actor == pid)
 
 
-def replace_line(doc: RecordDocument, i: int, text: str) -> RecordDocument:
-    row = dataclasses.replace(doc.transcript[i], text=text)
-    return dataclasses.replace(doc, transcript=(*doc.transcript[:i], row, *doc.transcript[i + 1 :]))
-
-
-# --- the genuine record -------------------------------------------------------------------
-
-
-def test_genuine_record_reconciles(sample: SampleHearing, keys: CourtKeys) -> None:
-    report = verify(seal(sample, keys), keys)
+def test_genuine_record_reconciles(genuine: bytes, keys: CourtKeys) -> None:
+    report = verify(genuine, keys)
     assert report.ok, failed(report)
     status = {c.name: c.status for c in report.checks}
-    for name in (
-        "record.rebuilt",
-        "signatures.log",
-        "signatures.expected",
-        "pages",
-        "pades.padding",
-    ):
+    for name in ("record.rebuilt", "signatures.log", "signatures.expected", "pages"):
         assert status[name] == "ok", name
-    assert status["timestamp.time"] == "ok"
+    assert status["pades.padding"] == status["timestamp.time"] == "ok"
     authority = report.check("timestamp.authority")
     assert authority.status == "warning" and "LOCAL time-stamp authority" in authority.message
     assert "Court Local Time-Stamp Authority" in authority.message
 
 
-# --- attacks with the court's keys ---------------------------------------------------------
-
-
-def test_keys_swapped_in_record_json_and_resigned(sample: SampleHearing, keys: CourtKeys) -> None:
-    fresh = {pid: ec.generate_private_key(ec.SECP256R1()) for pid in sample.device_keys}
-    people = tuple(
-        dataclasses.replace(
-            p,
-            public_key=export_jwk(fresh[p.participant_id].public_key()),
-            identity_check="verified",
-        )
-        for p in sample.doc.participants
-    )
-    doc = dataclasses.replace(sample.doc, participants=people)
-    new_hash = document_hash(doc)
-    sigs = [
-        dataclasses.replace(
-            s,
-            signed_hash=new_hash if s.purpose == "record" else s.signed_hash,
-            signature=sign_as(
-                fresh[s.participant_id],
-                s.purpose,
-                new_hash if s.purpose == "record" else s.signed_hash,
-            ),
-            public_key=export_jwk(fresh[s.participant_id].public_key()),
-        )
-        for s in sample.signatures
-    ]
-    got = failed(verify(seal(sample, keys, doc=doc, sigs=sigs), keys))
+def test_keys_swapped_in_record_json_and_resigned(parts: Parts, keys: CourtKeys) -> None:
+    got = failed(verify(reseal(swap_keys_in_record_json(parts), keys), keys))
     assert got["record.rebuilt"].startswith(
-        "record.json differs from the document rebuilt from the audit log: participant p-judge public_key"
+        "record.json differs from the document rebuilt from the audit log: "
+        "participant p-judge public_key"
     )
     assert "unregistered key; the log registers another at seq" in got["signature.p-judge.record"]
     assert "unregistered key" in got["signature.p-witness.oath"]
     assert "(signature dropped)" in got["signatures.log"]
 
 
-def test_page_shows_another_line_than_record_json(sample: SampleHearing, keys: CourtKeys) -> None:
-    shown = replace_line(sample.doc, 5, "被告当庭承认全部借款事实。")
-    got = failed(verify(seal(sample, keys, pages_of=shown), keys))
+def test_page_shows_another_line_than_record_json(parts: Parts, keys: CourtKeys) -> None:
+    shown = dataclasses.replace(
+        parts, pages_of=replace_line(parts.doc, 5, "被告当庭承认全部借款事实。")
+    )
+    got = failed(verify(reseal(shown, keys), keys))
     assert list(got) == ["pages"]
     assert got["pages"].startswith(
         "the sealed pages differ from the pages rendered from record.json: page 1 shows "
@@ -184,234 +106,152 @@ def test_page_shows_another_line_than_record_json(sample: SampleHearing, keys: C
     )
 
 
-def test_refusal_dropped(sample: SampleHearing, keys: CourtKeys) -> None:
-    got = failed(verify(seal(sample, keys, refusals=()), keys))
+def test_refusal_dropped(parts: Parts, keys: CourtKeys) -> None:
+    got = failed(verify(reseal(dataclasses.replace(parts, refusals=[]), keys), keys))
     assert list(got) == ["signatures.log"]
     assert got["signatures.log"] == (
-        f"signing_refused event by p-clerk (record, {sample.refusals[0].at}) is missing from "
+        f"signing_refused event by p-clerk (record, {parts.refusals[0].at}) is missing from "
         "record.json (refusal dropped)"
     )
 
 
-def test_signature_dropped(sample: SampleHearing, keys: CourtKeys) -> None:
-    sigs = [s for s in sample.signatures if s.participant_id != "p-defendant"]
-    seq = next(
-        e.seq for e in sample.entries if e.type == "document_signed" and e.actor == "p-defendant"
-    )
-    got = failed(verify(seal(sample, keys, sigs=sigs), keys))
+def test_signature_dropped(parts: Parts, sample: SampleHearing, keys: CourtKeys) -> None:
+    sigs = [s for s in parts.sigs if s.participant_id != "p-defendant"]
+    got = failed(verify(reseal(dataclasses.replace(parts, sigs=sigs), keys), keys))
     assert list(got) == ["signatures.log"]
     assert got["signatures.log"] == (
-        f"document_signed event seq {seq} (p-defendant, record) is missing from record.json (signature dropped)"
+        f"document_signed event seq {signed_event(sample, 'p-defendant')} (p-defendant, record) "
+        "is missing from record.json (signature dropped)"
     )
 
 
-def _without_line(
-    sample: SampleHearing, keep_stale: bool
-) -> tuple[RecordDocument, list[AuditEntry]]:
-    gone = next(
-        e
-        for e in sample.entries
-        if e.type == "transcript_line" and e.payload["line_id"] == "l00006"
-    )
-    entries = [
-        e
-        for e in sample.entries
-        if e.seq != gone.seq
-        and (keep_stale or not (e.type == "document_signed" and e.payload["purpose"] == "record"))
-    ]
-    entries = rechain(entries)
-    frozen = freeze(sample.doc.meta.hearing_id, entries)
-    assert frozen is not None
-    return frozen.document, entries
-
-
-def test_log_line_removed_rechained_stale_signatures_dropped(
-    sample: SampleHearing, keys: CourtKeys
-) -> None:
-    doc, entries = _without_line(sample, keep_stale=True)
-    oath_only = [s for s in sample.signatures if s.purpose == "oath"]
-    got = failed(verify(seal(sample, keys, doc=doc, entries=entries, sigs=oath_only), keys))
+def test_log_line_removed_rechained_stale_signatures_dropped(parts: Parts, keys: CourtKeys) -> None:
+    forged = drop_line_and_rechain(parts, "l00006", keep_stale_events=True)
+    got = failed(verify(reseal(forged, keys), keys))
     assert "signed record hash" in got["signatures.log"]
     assert "the log before the close was changed after they signed" in got["signatures.log"]
     assert got["signatures.summary"].startswith("no one signed the record")
 
-    # Dropping the stale events too: the log proves nothing wrong, but the record is empty.
-    doc, entries = _without_line(sample, keep_stale=False)
-    report = verify(seal(sample, keys, doc=doc, entries=entries, sigs=oath_only), keys)
-    assert list(failed(report)) == ["signatures.summary"]
+    # The stale events dropped as well: the log is consistent, but no one signed.
+    forged = drop_line_and_rechain(parts, "l00006", keep_stale_events=False)
+    report = verify(reseal(forged, keys), keys)
+    assert failed(report) == {
+        "signatures.summary": "no one signed the record "
+        "(0 record signature(s), 1 oath signature(s), 1 refusal(s))"
+    }
     assert report.check("signatures.expected").message == (
         "expected to sign the record but neither signed nor refused: 赵审判 (judge), "
         "孙原告 (Sun Yuan) (plaintiff), 李被告 (defendant)"
     )
 
 
-def _resign(
-    entries: Sequence[AuditEntry],
-    purpose: str,
-    digest: str,
-    keys: dict[str, ec.EllipticCurvePrivateKey],
-) -> list[AuditEntry]:
-    out = []
-    for e in entries:
-        if e.type == ev.DocumentSigned.TYPE and e.payload["purpose"] == purpose:
-            pid = str(e.payload["participant"])
-            sig = sign_as(keys[pid], purpose, digest)  # type: ignore[arg-type]
-            e = dataclasses.replace(
-                e, payload={**e.payload, "signed_hash": digest, "signature": sig}
-            )
-        out.append(e)
-    return rechain(out)
-
-
-def rewrite_history(
-    sample: SampleHearing,
-) -> tuple[RecordDocument, list[AuditEntry], list[ParticipantSignature]]:
-    """Log, keys and signatures rewritten: new device keys registered, a line changed,
-    every signature re-made with the new keys, the chain recomputed."""
-    fresh = {pid: ec.generate_private_key(ec.SECP256R1()) for pid in sample.device_keys}
-    changed: list[AuditEntry] = []
-    for e in sample.entries:
-        p = dict(e.payload)
-        if e.type == ev.SigningKeyRegistered.TYPE:
-            p["public_key"] = export_jwk(fresh[str(p["participant"])].public_key())
-        elif e.type == ev.TranscriptLineRecorded.TYPE and p["line_id"] == "l00006":
-            p["text"] = "被告当庭承认全部借款事实。"
-        changed.append(dataclasses.replace(e, payload=p))
-    oath = next(s for s in sample.signatures if s.purpose == "oath")
-    entries = _resign(changed, "oath", oath.signed_hash, fresh)
-    hid = sample.doc.meta.hearing_id
-    frozen = freeze(hid, entries)
-    assert frozen is not None
-    entries = _resign(entries, "record", frozen.hash, fresh)
-    chosen = answers(frozen, entries)
-    return frozen.document, entries, list(chosen.signatures)
-
-
-def test_whole_history_rewritten(sample: SampleHearing, keys: CourtKeys, tmp_path: Path) -> None:
-    # Before the rewrite: the judge's device kept its receipt, an auditor a tree head.
-    genuine = seal(sample, keys)
-    judge_signed = next(
-        e for e in sample.entries if e.type == "document_signed" and e.actor == "p-judge"
-    )
-    receipt = make_receipt(keys, judge_signed, dt.datetime.now(dt.UTC))
-    tlog = TransparencyLog(tmp_path / "tlog")
-    leaf = record_leaf(
-        sample.doc.meta.hearing_id,
-        sample.document_hash,
-        hashlib.sha256(genuine).hexdigest(),
-        sample.entries[-1],
-    )
+def _anchors(sample: SampleHearing, genuine: bytes, keys: CourtKeys, tmp: Path) -> Anchors:
+    """What outsiders kept: the judge's receipt and an auditor's tree-head proof."""
+    judge = next(e for e in sample.entries if e.type == "document_signed" and e.actor == "p-judge")
+    tlog = TransparencyLog(tmp / "tlog")
+    sha = hashlib.sha256(genuine).hexdigest()
+    leaf = record_leaf(sample.doc.meta.hearing_id, sample.document_hash, sha, sample.entries[-1])
     asyncio.run(tlog.add(leaf, keys, stamper(keys), "local"))
     bundle = tlog.proof(sample.doc.meta.hearing_id)
     assert bundle is not None
-    assert verify(genuine, keys, Anchors(receipts=[receipt], tree_head=bundle)).ok
+    return Anchors([make_receipt(keys, judge, dt.datetime.now(dt.UTC))], bundle)
 
-    doc, entries, sigs = rewrite_history(sample)
-    forged = seal(sample, keys, doc=doc, entries=entries, sigs=sigs)
+
+def test_whole_history_rewritten(
+    parts: Parts, sample: SampleHearing, genuine: bytes, keys: CourtKeys, tmp_path: Path
+) -> None:
+    anchors = _anchors(sample, genuine, keys, tmp_path)
+    assert verify(genuine, keys, anchors).ok
+    forged = reseal(rewrite_history(parts, "l00006"), keys)
     report = verify(forged, keys)
     assert report.ok, failed(report)  # with only what the file carries, nothing shows
 
-    got = failed(verify(forged, keys, Anchors(receipts=[receipt], tree_head=bundle)))
+    got = failed(verify(forged, keys, anchors))
     assert got["receipt.p-judge.record"].startswith("this record's document hash ")
     assert got["receipt.p-judge.record"].endswith(
-        "is not the one p-judge signed ("
-        + sample.document_hash[:16]
-        + "…): the record was changed after they signed"
+        f"is not the one p-judge signed ({sample.document_hash[:16]}…): the record was "
+        "changed after they signed"
     )
     assert got["transparency.inclusion"] == (
-        "the logged leaf for this hearing differs from this file (document_hash, sealed_sha256, sealed_head)"
+        "the logged leaf for this hearing differs from this file "
+        "(document_hash, sealed_sha256, sealed_head)"
     )
 
 
-def test_receipt_catches_a_rechained_log_that_keeps_the_document(
-    sample: SampleHearing, keys: CourtKeys
+def test_receipt_catches_a_rechained_log(
+    parts: Parts, sample: SampleHearing, genuine: bytes, keys: CourtKeys, tmp_path: Path
 ) -> None:
-    # An event after the judge signed (a later answer) is removed and the log re-chained:
-    # the document is unchanged, but the judge's acknowledged chain head is gone.
-    judge_signed = next(
-        e for e in sample.entries if e.type == "document_signed" and e.actor == "p-judge"
+    # An identity check removed, re-chained, re-frozen, re-signed with the real device keys
+    # (a court that also held them): the judge's acknowledged chain head is gone.
+    gone = next(e.seq for e in sample.entries if e.type == "identity_checked")
+    forged = resign_after_rechain(parts, gone, sample.device_keys)
+    anchors = _anchors(sample, genuine, keys, tmp_path)
+    witness = next(
+        e for e in sample.entries if e.type == "document_signed" and e.actor == "p-witness"
     )
-    receipt = make_receipt(keys, judge_signed, dt.datetime.now(dt.UTC))
-    gone = next(e for e in sample.entries if e.type == "identity_checked")
-    entries = rechain([e for e in sample.entries if e.seq != gone.seq])
-    frozen = freeze(sample.doc.meta.hearing_id, entries)
-    assert frozen is not None
-    entries = _resign(entries, "record", frozen.hash, sample.device_keys)
-    got = failed(
-        verify(
-            seal(
-                sample,
-                keys,
-                doc=frozen.document,
-                entries=entries,
-                sigs=answers(frozen, entries).signatures,
-            ),
-            keys,
-            Anchors(receipts=[receipt]),
-        )
-    )
+    oath_receipt = make_receipt(keys, witness, dt.datetime.now(dt.UTC))
+    receipts = [*anchors.receipts, oath_receipt]
+    got = failed(verify(reseal(forged, keys), keys, Anchors(receipts=receipts)))
+    assert list(got) == ["receipt.p-judge.record", "receipt.p-witness.oath"]
     assert "the record was changed after they signed" in got["receipt.p-judge.record"]
-
-
-def test_gen_time_a_month_before_the_close(sample: SampleHearing, keys: CourtKeys) -> None:
-    from courtroom.record.verification.seal_time import parse_utc
-
-    closed = parse_utc(sample.doc.meta.closed_at)
-    early = closed - dt.timedelta(days=31)
-    got = failed(verify(seal(sample, keys, clock=lambda: early), keys))
-    when = closed.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert got["timestamp.time"] == (
-        f"the seal's timestamp (genTime {early.strftime('%Y-%m-%dT%H:%M:%SZ')}) is before the hearing "
-        f"closed ({when}): sealed before the record existed, or back-dated"
+    assert got["receipt.p-witness.oath"] == (
+        f"the audit log has no event seq {witness.seq} with hash {witness.hash[:16]}…, which "
+        "the court acknowledged to p-witness: the log was rewritten after they signed"
     )
 
 
-def test_gen_time_beyond_the_bound(sample: SampleHearing, keys: CourtKeys) -> None:
-    from courtroom.record.verification.seal_time import parse_utc
+def test_gen_time_a_month_before_the_close(parts: Parts, keys: CourtKeys) -> None:
+    closed = parse_utc(parts.doc.meta.closed_at)
+    early = closed - dt.timedelta(days=31)
+    got = failed(verify(reseal(parts, keys, clock=lambda: early), keys))
+    assert got["timestamp.time"] == (
+        f"the seal's timestamp (genTime {early:%Y-%m-%dT%H:%M:%SZ}) is before the hearing "
+        f"closed ({closed:%Y-%m-%dT%H:%M:%SZ}): sealed before the record existed, or back-dated"
+    )
 
-    late = parse_utc(sample.doc.meta.closed_at) + dt.timedelta(days=45)
-    got = failed(verify(seal(sample, keys, clock=lambda: late), keys))
+
+def test_gen_time_beyond_the_bound(parts: Parts, keys: CourtKeys) -> None:
+    late = parse_utc(parts.doc.meta.closed_at) + dt.timedelta(days=45)
+    got = failed(verify(reseal(parts, keys, clock=lambda: late), keys))
     assert "is 45 days after the close" in got["timestamp.time"]
     assert got["timestamp.time"].endswith("more than the 30-day bound")
 
 
 def test_one_byte_in_the_contents_padding(
-    sample: SampleHearing,
+    genuine: bytes,
     keys: CourtKeys,
     keydir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sealed = seal(sample, keys)
-    end = sealed.index(b">", sealed.index(b"/Contents <"))
-    bad = bytearray(sealed)
-    bad[end - 10] = ord("7")  # deep in the zero padding
-    report = verify(bytes(bad), keys)
+    bad = poke_padding(genuine)
+    report = verify(bad, keys)
     got = failed(report)
     assert list(got) == ["pades.padding"]
     assert got["pades.padding"].startswith(
         "CourtSeal: 1 non-zero byte(s) in the /Contents padding after the CMS blob"
     )
     assert got["pades.padding"].endswith(
-        "the file was changed outside the signed bytes, so its SHA-256 is no longer the one logged at sealing"
+        "the file was changed outside the signed bytes, so its SHA-256 is no longer the one "
+        "logged at sealing"
     )
     assert report.check("pades.CourtSeal").status == "ok"  # pyHanko alone says valid
     path = tmp_path / "padded.pdf"
-    path.write_bytes(bytes(bad))
+    path.write_bytes(bad)
     assert main_verify([str(path), "--trust-root", str(keydir / "root.cert.pem")]) == 1
     assert "[FAIL] pades.padding" in capsys.readouterr().out
 
 
 def test_cli_takes_receipt_and_tree_head(
     sample: SampleHearing,
+    genuine: bytes,
     keys: CourtKeys,
     keydir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sealed = seal(sample, keys)
     path = tmp_path / "record.pdf"
-    path.write_bytes(sealed)
+    path.write_bytes(genuine)
     signed = next(
         e for e in sample.entries if e.type == "document_signed" and e.actor == "p-plaintiff"
     )
@@ -420,22 +260,14 @@ def test_cli_takes_receipt_and_tree_head(
     )
     tlog = TransparencyLog(tmp_path / "tlog")
     other = dataclasses.replace(sample.entries[-1], hash="ab" * 32)
-    asyncio.run(
-        tlog.add(record_leaf("h-other", "00" * 32, "11" * 32, other), keys, stamper(keys), "local")
-    )
-    leaf = record_leaf(
-        sample.doc.meta.hearing_id,
-        sample.document_hash,
-        hashlib.sha256(sealed).hexdigest(),
-        sample.entries[-1],
-    )
-    asyncio.run(tlog.add(leaf, keys, stamper(keys), "local"))
+    ts = stamper(keys)
+    asyncio.run(tlog.add(record_leaf("h-other", "00" * 32, "11" * 32, other), keys, ts, "local"))
+    sha = hashlib.sha256(genuine).hexdigest()
+    leaf = record_leaf(sample.doc.meta.hearing_id, sample.document_hash, sha, sample.entries[-1])
+    asyncio.run(tlog.add(leaf, keys, ts, "local"))
     (tmp_path / "proof.json").write_text(json.dumps(tlog.proof(sample.doc.meta.hearing_id)))
-    root = str(keydir / "root.cert.pem")
-    args = [
-        str(path),
-        "--trust-root",
-        root,
+    args = [str(path), "--trust-root", str(keydir / "root.cert.pem")]
+    args += [
         "--receipt",
         str(tmp_path / "receipt.json"),
         "--tree-head",
