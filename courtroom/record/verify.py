@@ -105,7 +105,7 @@ def load_record(files: Mapping[str, bytes], report: VerificationReport) -> Loade
 
 def _check_hash(
     rec: LoadedRecord, manifest: Mapping[str, Any] | None, report: VerificationReport
-) -> None:
+) -> str:
     doc_hash = document_hash(rec.doc)
     want = {rec.claimed_hash, manifest.get("document_hash") if manifest else rec.claimed_hash}
     if want == {doc_hash}:
@@ -115,17 +115,19 @@ def _check_hash(
             "record.document_hash",
             "the recomputed document hash differs from the one recorded at sealing",
         )
+    return doc_hash
 
 
 def _reconcile(
     rec: LoadedRecord,
+    doc_hash: str,
     entries: Sequence[AuditEntry],
     files: Mapping[str, bytes],
     report: VerificationReport,
 ) -> None:
     logged = reconcile.read_log(entries)
-    frozen = reconcile.check_rebuilt(rec.doc, entries, report)
-    reconcile.check_signatures(rec.doc, rec.signatures, entries, logged, files, report)
+    frozen = reconcile.check_rebuilt(rec.doc, doc_hash, entries, report)
+    reconcile.check_signatures(rec.doc, doc_hash, rec.signatures, entries, logged, files, report)
     if frozen is not None:
         reconcile.check_log_answers(frozen, rec.signatures, rec.refusals, logged, report)
         reconcile.check_expected(frozen, logged, report)
@@ -184,12 +186,12 @@ def verify_record(
     rec = load_record(files, report)
     if rec is None:
         return report
-    _check_hash(rec, manifest, report)
+    doc_hash = _check_hash(rec, manifest, report)
     entries = _entries(files, report)
     if entries is not None:
         check_audit(rec.doc, entries, manifest, report)
         check_transcript(rec.doc, entries, transcript_from_log, report)
-        _reconcile(rec, entries, files, report)
+        _reconcile(rec, doc_hash, entries, files, report)
     check_seal_time(rec.doc, found.timestamps, report)
     if pages:
         check_pages(pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, files, report)

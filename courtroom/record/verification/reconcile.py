@@ -18,7 +18,6 @@ from courtroom.domain.roles import Permission, Role, may
 from courtroom.record.document import (
     AuditEntry,
     RecordDocument,
-    canonical_bytes,
     oath_hash,
     to_json,
 )
@@ -101,8 +100,9 @@ def document_diff(record: RecordDocument, rebuilt: RecordDocument) -> list[str]:
 
 
 def check_rebuilt(
-    doc: RecordDocument, entries: Sequence[AuditEntry], report: VerificationReport
+    doc: RecordDocument, doc_hash: str, entries: Sequence[AuditEntry], report: VerificationReport
 ) -> Frozen | None:
+    """``doc_hash``: record.json's document hash (equal SHA-256, equal canonical bytes)."""
     try:
         frozen = freeze(doc.meta.hearing_id, entries)
     except (KeyError, ValueError, TypeError) as exc:
@@ -113,7 +113,7 @@ def check_rebuilt(
             "record.rebuilt", "the audit log never closes the hearing: no document to rebuild"
         )
         return None
-    if canonical_bytes(frozen.document) == canonical_bytes(doc):
+    if frozen.hash == doc_hash:
         report.add(
             "record.rebuilt",
             "ok",
@@ -177,13 +177,13 @@ def _signature_problem(
 
 def check_signatures(
     doc: RecordDocument,
+    doc_hash: str,
     sigs: Sequence[ParticipantSignature],
     entries: Sequence[AuditEntry],
     logged: Logged,
     files: Mapping[str, bytes],
     report: VerificationReport,
 ) -> None:
-    doc_hash = hashlib.sha256(canonical_bytes(doc)).hexdigest()
     for sig in sigs:
         name = f"signature.{sig.participant_id}.{sig.purpose}"
         who = doc.participant(sig.participant_id)
