@@ -12,7 +12,10 @@
   ``<data_dir>/keys`` (development keys are made on first use and say so), writes
   ``<data_dir>/records/<hearing>.pdf`` and submits ``seal_record`` as the judge.
 * ``verify`` checks any sealed PDF against the court's trust root and, given the hearing,
-  compares its audit log with the database.
+  compares the file's SHA-256 and document hash with ``record_sealed`` and its audit log
+  with the database.
+* ``receipt`` gives a signer the court's receipt for their ``document_signed`` event;
+  each seal is added to the transparency log (``tlog``) with a new signed tree head.
 
 Blocking work (log reads, PDF rendering, signing, verification) runs in threads.
 """
