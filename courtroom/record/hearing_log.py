@@ -416,3 +416,34 @@ def compare_with_database(
             )
         )
     return out
+
+
+def compare_with_seal(
+    rows: Sequence[StoredEntry], sealed_sha256: str, doc_hash: str | None
+) -> Comparison:
+    """An uploaded file against the database's ``record_sealed`` event for its hearing:
+    the file's SHA-256 and record.json's document hash must be the ones logged."""
+    sealed = [r for r in rows if r.type == ev.RecordSealed.TYPE]
+    if not sealed:
+        return Comparison("database.sealed_file", False, "this hearing has no record_sealed event")
+    row = sealed[-1]
+    event = json.loads(row.payload)
+    if event.get("sealed_sha256") != sealed_sha256:
+        return Comparison(
+            "database.sealed_file",
+            False,
+            f"the uploaded file's SHA-256 {sealed_sha256[:16]}… is not the sealed_sha256 "
+            f"{str(event.get('sealed_sha256'))[:16]}… logged when the hearing was sealed "
+            f"(seq {row.seq}): this is not the file the court sealed",
+        )
+    if doc_hash != event.get("document_hash"):
+        return Comparison(
+            "database.sealed_file",
+            False,
+            f"record.json's document hash is not the document_hash logged at seq {row.seq}",
+        )
+    return Comparison(
+        "database.sealed_file",
+        True,
+        f"the file and its document hash are the ones logged as sealed at seq {row.seq}",
+    )

@@ -1,34 +1,35 @@
 """A synthetic, fully signed hearing for tests, the benchmark and the demo.
 
-Everything here is made the way the real flow makes it: device keys (P-256) sign
-WebCrypto-style, the audit log is chained with ``courtroom.store.chain.entry_hash``, the
-document's head is the ``hearing.closed`` entry and the record signatures come after it.
+Everything here is made the way the real flow makes it: the log holds the domain's own
+events (``hearing_scheduled`` ... ``phase_changed`` to closed, then ``document_signed`` and
+``signing_refused``), chained with ``courtroom.store.chain.entry_hash``; the document is
+``hearing_log.freeze`` of that log; device keys (P-256) sign WebCrypto-style.
 All names are fictitious.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from courtroom.domain import codec
+from courtroom.domain import events as ev
+from courtroom.domain.phases import Phase
+from courtroom.domain.roles import Role
+from courtroom.domain.routing import MediaKind
 from courtroom.record.document import (
     AuditEntry,
-    AuditHead,
-    FlagEntry,
-    HearingMeta,
-    OathStatement,
     RecordDocument,
-    RecordingFile,
-    RecordParticipant,
-    TranscriptLine,
     document_hash,
     oath_hash,
 )
+from courtroom.record.hearing_log import answers, freeze, oath_statement
 from courtroom.record.signatures import (
     ParticipantSignature,
     Purpose,
@@ -42,6 +43,9 @@ from courtroom.store.chain import GENESIS, entry_hash
 
 OPENING_LINE = "审判长：现在开庭，核对当事人身份。"
 CASE_NUMBER = "京0105民初12345号"
+TITLE = "民间借贷纠纷 庭审笔录 (Loan dispute hearing)"
+COURT = "北京市朝阳区人民法院 (Development Court)"
+CLERK_REFUSAL = "对第6行记载有异议，拒绝签名"
 
 _PEOPLE: tuple[tuple[str, str, str], ...] = (
     ("p-judge", "judge", "赵审判"),
@@ -98,25 +102,34 @@ def stroke_png(seed: int, width: int = 360, height: int = 110) -> bytes:
     return out.getvalue()
 
 
+def iso_utc(t: dt.datetime) -> str:
+    """The store's spelling of a time: ISO 8601 UTC, microseconds, ``Z``."""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class _Log:
-    def __init__(self, hearing_id: str) -> None:
+    """Appends real domain events, chained exactly as the store chains them."""
+
+    def __init__(self, hearing_id: str, start: dt.datetime) -> None:
         self.hearing_id = hearing_id
+        self.start = start
         self.entries: list[AuditEntry] = []
 
-    def append(self, type_: str, actor: str, payload: Mapping[str, Any]) -> AuditEntry:
+    def append(self, event: ev.Event, actor: str = "server") -> AuditEntry:
         seq = len(self.entries) + 1
         prev = self.entries[-1].hash if self.entries else GENESIS
-        at = f"2026-11-23T{9 + seq // 3600:02d}:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z"
+        at = iso_utc(self.start + dt.timedelta(seconds=seq))
+        payload = json.loads(json.dumps(codec.to_json(event)))
         h = entry_hash(
             hearing_id=self.hearing_id,
             seq=seq,
-            type=type_,
+            type=event.TYPE,
             actor=actor,
             at=at,
             payload=payload,
             prev_hash=prev,
         )
-        e = AuditEntry(self.hearing_id, seq, type_, actor, at, dict(payload), prev, h)
+        e = AuditEntry(self.hearing_id, seq, event.TYPE, actor, at, payload, prev, h)
         self.entries.append(e)
         return e
 
@@ -133,158 +146,110 @@ def sign_as(key: ec.EllipticCurvePrivateKey, purpose: Purpose, signed_hash: str)
     return webcrypto_sign(key, signing_message(purpose, signed_hash))
 
 
+def _stroke(strokes: dict[str, bytes], n: int) -> str:
+    png = stroke_png(n)
+    sha = hashlib.sha256(png).hexdigest()
+    strokes[sha] = png
+    return sha
+
+
+def _open_hearing(log: _Log, exported: Mapping[str, str]) -> None:
+    log.append(
+        ev.HearingScheduled(CASE_NUMBER, TITLE, COURT, "zh-CN", "2026-11-23T09:00:00+08:00"),
+        "registry",
+    )
+    for pid, role, name in _PEOPLE:
+        log.append(ev.ParticipantInvited(pid, Role(role), name), "registry")
+    log.append(ev.PhaseChanged(Phase.OPENING, Phase.SCHEDULED), "p-judge")
+    for n, (pid, _, _) in enumerate(_PEOPLE):
+        photo = hashlib.sha256(f"id-photo-{pid}".encode()).hexdigest()
+        log.append(ev.IdPhotoRegistered(pid, photo), "p-clerk")
+        log.append(ev.IdentityChecked(pid, "entry", True, 0.3 + n / 100, "", "sample-face"))
+        log.append(ev.SigningKeyRegistered(pid, exported[pid]), pid)
+
+
+def _testimony(log: _Log, lines: int, text: Callable[[int], str]) -> dict[str, bytes]:
+    log.append(ev.PhaseChanged(Phase.INVESTIGATION, Phase.OPENING), "p-judge")
+    speakers = [pid for pid, role, _ in _PEOPLE if role != "clerk"]
+    for i in range(lines):
+        sp = "p-judge" if i == 0 else "p-clerk" if i == 1 else speakers[i % 4]
+        log.append(
+            ev.TranscriptLineRecorded(
+                f"l{i + 1:05d}", sp, text(i), i * 4.0, i * 4.0 + 3.5, (), "sample-asr"
+            )
+        )
+    if lines > 3:  # the clerk corrects one recognised line
+        fixed = text(3).replace("（", "（更正后）（", 1)
+        log.append(ev.TranscriptLineCorrected("l00004", fixed), "p-clerk")
+    files = {
+        f"{pid}-av.webm": hashlib.sha256(pid.encode()).digest() * 512 for pid, _, _ in _PEOPLE[:3]
+    }
+    for name, data in files.items():
+        pid = name.removesuffix("-av.webm")
+        sha = hashlib.sha256(data).hexdigest()
+        log.append(
+            ev.RecordingFinished(pid, MediaKind.VIDEO, name, sha, len(data), 0.0, lines * 4.0)
+        )
+    evidence = hashlib.sha256(b"evidence").hexdigest()
+    log.append(
+        ev.FlagRaised("f-1", "p-witness", "second_person", 8.0, 0.81, {"face": "v1"}, evidence, 8.5)
+    )
+    log.append(ev.FlagClosed("f-1", 9.5))
+    log.append(ev.FlagReviewed("f-1", "dismissed", "family member passing behind"), "p-judge")
+    return files
+
+
 def build_sample(
     lines: int = 12,
     *,
     hearing_id: str = "h-2026-0001",
     text: Callable[[int], str] = transcript_text,
+    refusal: str | None = CLERK_REFUSAL,
+    start: dt.datetime | None = None,
 ) -> SampleHearing:
-    log = _Log(hearing_id)
+    """A closed hearing: three record signatures, a witness oath and (by default) the
+    clerk's refusal, every one of them an event in the log after the close. The log
+    starts at ``start`` (default: two hours ago), one event a second."""
+    if start is None:
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    log = _Log(hearing_id, start)
     keys = {pid: ec.generate_private_key(ec.SECP256R1()) for pid, _, _ in _PEOPLE}
     # Alternate the two WebCrypto export formats so both stay exercised.
     exported = {
         pid: (export_jwk if n % 2 == 0 else export_spki)(keys[pid].public_key())
         for n, (pid, _, _) in enumerate(_PEOPLE)
     }
-    participants = tuple(
-        RecordParticipant(pid, role, name, "verified", exported[pid]) for pid, role, name in _PEOPLE
-    )
-    log.append("hearing.opened", "p-judge", {"case_number": CASE_NUMBER})
-    for p in participants:
-        log.append(
-            "participant.identity_checked",
-            "p-clerk",
-            {
-                "participant_id": p.participant_id,
-                "result": p.identity_check,
-                "public_key": p.public_key,
-            },
-        )
-
-    oath = OathStatement(
-        OATH_SIGNER,
-        "我保证向法庭如实陈述，如有虚假陈述，愿意承担法律责任。",
-        "2026-11-23T09:05:00.000Z",
-    )
-    log.append(
-        "oath.presented",
-        "p-clerk",
-        {"participant_id": OATH_SIGNER, "text": oath.text, "presented_at": oath.presented_at},
-    )
     strokes: dict[str, bytes] = {}
-    signatures: list[ParticipantSignature] = []
-
-    def make_signature(pid: str, purpose: Purpose, signed_hash: str, n: int) -> None:
-        png = stroke_png(n)
-        sha = hashlib.sha256(png).hexdigest()
-        strokes[sha] = png
-        sig = ParticipantSignature(
-            participant_id=pid,
-            purpose=purpose,
-            signed_hash=signed_hash,
-            signature=sign_as(keys[pid], purpose, signed_hash),
-            public_key=exported[pid],
-            stroke_png_sha256=sha,
-            signed_at=f"2026-11-23T11:0{n}:00.000Z",
-        )
-        signatures.append(sig)
-        log.append("signature.recorded", pid, sig.to_json())
-
-    make_signature(OATH_SIGNER, "oath", oath_hash(hearing_id, oath), 0)
-
-    speakers = [p for p in participants if p.role != "clerk"]
-    transcript: list[TranscriptLine] = []
-    for i in range(lines):
-        sp = participants[0] if i == 0 else participants[1] if i == 1 else speakers[i % 4]
-        line = TranscriptLine(
-            f"l{i + 1:05d}",
-            sp.participant_id,
-            sp.display_name,
-            i * 4000,
-            i * 4000 + 3500,
-            text(i),
-        )
-        log.append(
-            "transcript.line",
-            sp.participant_id,
-            {
-                "line_id": line.line_id,
-                "speaker_id": line.speaker_id,
-                "speaker_name": line.speaker_name,
-                "t0_ms": line.t0_ms,
-                "t1_ms": line.t1_ms,
-                "text": line.text,
-            },
-        )
-        transcript.append(line)
-    if lines > 3:  # the clerk corrects one recognised line
-        old = transcript[3]
-        fixed = TranscriptLine(
-            old.line_id,
-            old.speaker_id,
-            old.speaker_name,
-            old.t0_ms,
-            old.t1_ms,
-            old.text.replace("（", "（更正后）（", 1),
-            True,
-            old.text,
-        )
-        transcript[3] = fixed
-        log.append(
-            "transcript.corrected", "p-clerk", {"line_id": fixed.line_id, "text": fixed.text}
-        )
-
-    recording_files = {
-        f"{pid}-av.webm": hashlib.sha256(pid.encode()).digest() * 512 for pid, _, _ in _PEOPLE[:3]
-    }
-    recordings = tuple(
-        RecordingFile(
-            name,
-            hashlib.sha256(data).hexdigest(),
-            len(data),
-            name.removesuffix("-av.webm"),
-            "av",
-            0,
-            lines * 4000,
-        )
-        for name, data in recording_files.items()
-    )
-    for r in recordings:
-        log.append(
-            "recording.finalized", "server", {"name": r.name, "sha256": r.sha256, "bytes": r.bytes}
-        )
-    flags = (
-        FlagEntry(
-            "second_person",
-            "p-witness",
-            8000,
-            9500,
-            0.81,
-            "dismissed",
-            "family member passing behind",
+    _open_hearing(log, exported)
+    oath = oath_statement(hearing_id, log.entries, OATH_SIGNER)
+    assert oath is not None
+    digest = oath_hash(hearing_id, oath)
+    log.append(
+        ev.DocumentSigned(
+            OATH_SIGNER,
+            "oath",
+            digest,
+            sign_as(keys[OATH_SIGNER], "oath", digest),
+            _stroke(strokes, 0),
         ),
+        OATH_SIGNER,
     )
-    log.append("flag.disposed", "p-judge", {"kind": "second_person", "disposition": "dismissed"})
-    closed = log.append("hearing.closed", "p-judge", {})
-
-    doc = RecordDocument(
-        meta=HearingMeta(
-            hearing_id,
-            CASE_NUMBER,
-            "民间借贷纠纷 庭审笔录 (Loan dispute hearing)",
-            "北京市朝阳区人民法院 (Development Court)",
-            "zh-CN",
-            "2026-11-23T09:00:00.000Z",
-            "2026-11-23T10:55:00.000Z",
-        ),
-        participants=participants,
-        transcript=tuple(transcript),
-        recordings=recordings,
-        flags=flags,
-        audit_head=AuditHead(closed.seq, closed.hash),
-        oaths=(oath,),
-    )
-    h = document_hash(doc)
+    files = _testimony(log, lines, text)
+    log.append(ev.PhaseChanged(Phase.CLOSED, Phase.INVESTIGATION), "p-judge")
+    frozen = freeze(hearing_id, log.entries)
+    assert frozen is not None
     for n, pid in enumerate(RECORD_SIGNERS, start=1):
-        make_signature(pid, "record", h, n)
-    return SampleHearing(doc, log.entries, signatures, [], strokes, keys, recording_files)
+        sig = sign_as(keys[pid], "record", frozen.hash)
+        log.append(ev.DocumentSigned(pid, "record", frozen.hash, sig, _stroke(strokes, n)), pid)
+    if refusal is not None:
+        log.append(ev.SigningRefused("p-clerk", "record", refusal), "p-clerk")
+    chosen = answers(frozen, log.entries)
+    return SampleHearing(
+        frozen.document,
+        log.entries,
+        list(chosen.signatures),
+        list(chosen.refusals),
+        strokes,
+        keys,
+        files,
+    )

@@ -222,7 +222,65 @@ async def post_verify(request: Request) -> JSONResponse:
     )
 
 
+async def get_receipt(request: Request) -> JSONResponse:
+    """The court's receipt for the caller's own signature; the device keeps it."""
+    hid = request.path_params["hearing_id"]
+    actor, runtime = await _caller(request, hid)
+    _signer(actor, runtime)
+    purpose = request.query_params.get("purpose", "record")
+    if purpose not in ("record", "oath"):
+        raise ApiError(400, "invalid", "purpose must be record or oath")
+    try:
+        return JSONResponse(await _office(request).receipt(hid, actor.id, purpose))
+    except SealError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+
+
+def _size(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "invalid", f"{name} must be a positive integer")
+    return int(raw)
+
+
+async def get_tree_head(request: Request) -> JSONResponse:
+    """The transparency log's latest (or ``?tree_size=``) signed, timestamped tree head."""
+    head = await asyncio.to_thread(_office(request).tlog.head, _size(request, "tree_size"))
+    if head is None:
+        raise ApiError(404, "not_found", "no such tree head")
+    return JSONResponse(head)
+
+
+async def get_inclusion(request: Request) -> JSONResponse:
+    """``?hearing_id=`` [``&tree_size=``]: the record's leaf and its inclusion proof under a
+    tree head; save it and pass it to ``courtroom verify --tree-head``."""
+    hid = request.query_params.get("hearing_id") or ""
+    office = _office(request)
+    bundle = await asyncio.to_thread(office.tlog.proof, hid, _size(request, "tree_size"))
+    if bundle is None:
+        raise ApiError(404, "not_found", "that hearing is not in the transparency log")
+    return JSONResponse(bundle)
+
+
+async def get_consistency(request: Request) -> JSONResponse:
+    """``?first=&second=``: proof that the tree of ``first`` leaves is a prefix of ``second``."""
+    first, second = _size(request, "first"), _size(request, "second")
+    if first is None or second is None:
+        raise ApiError(400, "invalid", "give first and second tree sizes")
+    try:
+        proof = await asyncio.to_thread(_office(request).tlog.consistency, first, second)
+    except ValueError as exc:
+        raise ApiError(400, "invalid", str(exc)) from None
+    return JSONResponse(proof)
+
+
 routes: list[BaseRoute] = [
+    Route("/api/v1/hearings/{hearing_id}/receipt", _errors(get_receipt), methods=["GET"]),
+    Route("/api/v1/transparency/tree-head", _errors(get_tree_head), methods=["GET"]),
+    Route("/api/v1/transparency/inclusion", _errors(get_inclusion), methods=["GET"]),
+    Route("/api/v1/transparency/consistency", _errors(get_consistency), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/record", _errors(get_record), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/oath", _errors(get_oath), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/strokes", _errors(post_stroke), methods=["POST"]),

@@ -12,7 +12,10 @@
   ``<data_dir>/keys`` (development keys are made on first use and say so), writes
   ``<data_dir>/records/<hearing>.pdf`` and submits ``seal_record`` as the judge.
 * ``verify`` checks any sealed PDF against the court's trust root and, given the hearing,
-  compares its audit log with the database.
+  compares the file's SHA-256 and document hash with ``record_sealed`` and its audit log
+  with the database.
+* ``receipt`` gives a signer the court's receipt for their ``document_signed`` event;
+  each seal is added to the transparency log (``tlog``) with a new signed tree head.
 
 Blocking work (log reads, PDF rendering, signing, verification) runs in threads.
 """
@@ -47,14 +50,17 @@ from ..record.hearing_log import (
     answers,
     audit_entry,
     compare_with_database,
+    compare_with_seal,
     freeze,
     oath_statement,
     transcript_from_log,
 )
 from ..record.keys import ROOT_CERT, ROOT_KEY, CourtKeys, init_keys, load_court_keys
 from ..record.pdf import render_pdf
+from ..record.receipts import make_receipt
 from ..record.seal import AUDIT_LOG, seal_record
 from ..record.signatures import signing_message, verify_participant_signature
+from ..record.transparency import TransparencyLog, record_leaf
 from ..record.tsa import LocalTimeStamper, TimeStampAuthority
 from ..record.verify import VerificationReport, verify_record
 from ..store.log import EventLog
@@ -127,6 +133,7 @@ class RecordOffice:
         self._tsa: TimeStampAuthority | None = None
         self._keys_lock = threading.Lock()
         self._seal_locks: dict[str, asyncio.Lock] = {}
+        self.tlog = TransparencyLog(settings.data_dir / "transparency")
 
     # --- the log, frozen -------------------------------------------------------------
 
@@ -278,11 +285,11 @@ class RecordOffice:
                 )
             for _ in range(3):
                 built = await asyncio.to_thread(self._build_sealed, hid)
-                pdf, frozen, chosen, head_seq, dev, tsa_name = built
+                pdf, frozen, chosen, head, dev, tsa_name = built
                 # A signature that arrived while sealing must not be left out: seal again.
                 late = [
                     e
-                    for e in await asyncio.to_thread(self.log.read, hid, head_seq)
+                    for e in await asyncio.to_thread(self.log.read, hid, head.seq)
                     if e.type in (ev.DocumentSigned.TYPE, ev.SigningRefused.TYPE)
                 ]
                 if not late:
@@ -297,6 +304,7 @@ class RecordOffice:
                 await asyncio.to_thread(path.unlink, True)
                 raise SealError(409, outcome.rejected.code.value, outcome.rejected.reason)
             log.info("hearing %s sealed (%d bytes)%s", hid, len(pdf), " [DEV KEYS]" if dev else "")
+            await self._publish(record_leaf(hid, frozen.hash, sealed_sha, head))
             return SealResult(
                 hearing_id=hid,
                 document_hash=frozen.hash,
@@ -316,7 +324,7 @@ class RecordOffice:
                 timestamp_authority=tsa_name,
             )
 
-    def _build_sealed(self, hid: str) -> tuple[bytes, Frozen, Any, int, bool, str]:
+    def _build_sealed(self, hid: str) -> tuple[bytes, Frozen, Any, AuditEntry, bool, str]:
         report = self.log.verify(hid)
         if not report.ok:
             raise SealError(
@@ -346,7 +354,32 @@ class RecordOffice:
             strokes=strokes,
             reason=f"Sealed hearing record {frozen.document.meta.case_number}",
         )
-        return pdf, frozen, chosen, entries[-1].seq, self.development_keys, tsa_name
+        return pdf, frozen, chosen, entries[-1], self.development_keys, tsa_name
+
+    # --- anchors outside the court -----------------------------------------------------
+
+    async def _publish(self, leaf: dict[str, Any]) -> None:
+        """Add the sealed record to the transparency log with a new signed tree head."""
+        keys = self.keys()
+        timestamper, tsa_name = self.timestamper(keys)
+        try:
+            await self.tlog.add(leaf, keys, timestamper, tsa_name)
+        except Exception:  # the seal stands; the log can be re-published from the DB
+            log.exception("could not add hearing %s to the transparency log", leaf["hearing_id"])
+
+    async def receipt(self, hearing_id: str, participant_id: str, purpose: str) -> dict[str, Any]:
+        """The court's receipt for the caller's latest logged signature of ``purpose``."""
+        entries = await asyncio.to_thread(self.entries, hearing_id)
+        mine = [
+            e
+            for e in entries
+            if e.type == ev.DocumentSigned.TYPE
+            and e.payload.get("participant") == participant_id
+            and e.payload.get("purpose") == purpose
+        ]
+        if not mine:
+            raise SealError(404, "not_found", f"you have not signed the {purpose}")
+        return make_receipt(self.keys(), mine[-1], self._clock())
 
     # --- verification ----------------------------------------------------------------
 
@@ -390,7 +423,9 @@ class RecordOffice:
                 )
             ]
         rows = self.log.stored_entries(hearing_id)
-        return report, compare_with_database(hearing_id, sealed, rows)
+        doc_hash = _sealed_document_hash(pdf)
+        seal = compare_with_seal(rows, hashlib.sha256(pdf).hexdigest(), doc_hash)
+        return report, [seal, *compare_with_database(hearing_id, sealed, rows)]
 
 
 def _sealed_log(pdf: bytes) -> list[AuditEntry] | None:
@@ -398,14 +433,29 @@ def _sealed_log(pdf: bytes) -> list[AuditEntry] | None:
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from ..record.verify import _embedded_files  # the verifier's own attachment reader
+    from ..record.verify import embedded_files  # the verifier's own attachment reader
 
     try:
-        files = _embedded_files(PdfFileReader(io.BytesIO(pdf), strict=False))
+        files = embedded_files(PdfFileReader(io.BytesIO(pdf), strict=False))
         raw = files.get(AUDIT_LOG)
         if raw is None:
             return None
         return [AuditEntry.from_json(json.loads(x)) for x in raw.splitlines() if x.strip()]
+    except Exception:  # a damaged file: the verification report already says why
+        return None
+
+
+def _sealed_document_hash(pdf: bytes) -> str | None:
+    import json
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from ..record.seal import RECORD_JSON
+    from ..record.verify import embedded_files
+
+    try:
+        raw = embedded_files(PdfFileReader(io.BytesIO(pdf), strict=False)).get(RECORD_JSON)
+        return None if raw is None else str(json.loads(raw)["document_hash"])
     except Exception:  # a damaged file: the verification report already says why
         return None
 

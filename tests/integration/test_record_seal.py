@@ -25,7 +25,7 @@ from courtroom.record.sample import (
     sign_as,
 )
 from courtroom.record.seal import seal_record
-from courtroom.record.signatures import ParticipantSignature, SignatureRefusal, export_jwk
+from courtroom.record.signatures import ParticipantSignature, export_jwk
 from courtroom.record.tsa import LocalTimeStamper, TimeStampAuthority
 from courtroom.record.verify import VerificationReport, main_verify, verify_record
 from courtroom.store.chain import GENESIS, entry_hash
@@ -303,11 +303,12 @@ def test_signature_from_unregistered_key(
         public_key=export_jwk(intruder.public_key()),
     )
     failed = _failed(_verify(_seal(sample, keys, timestamper, signatures=sigs), keys))
-    assert list(failed) == ["signature.p-defendant.record"]
+    assert list(failed) == ["signature.p-defendant.record", "signatures.log"]
     assert (
-        "not the one registered for this participant (unregistered key)"
+        "not the one registered for this participant (unregistered key"
         in failed["signature.p-defendant.record"]
     )
+    assert "(p-defendant, record) is missing from record.json" in failed["signatures.log"]
     # Claiming the registered key while signing with another one fails the ECDSA check.
     sigs[i] = dataclasses.replace(sigs[i], public_key=sample.signatures[i].public_key)
     failed = _failed(_verify(_seal(sample, keys, timestamper, signatures=sigs), keys))
@@ -361,26 +362,14 @@ def test_wrong_trust_root(sealed: bytes, tmp_path: Path) -> None:
     assert "does not chain to the trust root" in failed["pades.CourtSeal"]
 
 
-def test_refusal_is_sealed_and_reported(
-    sample: SampleHearing, keys: CourtKeys, timestamper: LocalTimeStamper
-) -> None:
-    refusal = SignatureRefusal("p-defendant", "对第6行记载有异议", "2026-11-23T11:09:00.000Z")
-    sigs = [s for s in sample.signatures if s.participant_id != "p-defendant"]
-    rendered = render_pdf(sample.doc, sigs, [refusal], sample.strokes)
-    sealed = seal_record(
-        rendered,
-        sample.doc,
-        sample.entries,
-        sigs,
-        keys,
-        timestamper,
-        refusals=[refusal],
-        strokes=sample.strokes,
-    )
+def test_refusal_is_sealed_and_reported(sealed: bytes, keys: CourtKeys) -> None:
     report = _verify(sealed, keys)
     assert report.ok, _failed(report)
     assert report.check("signatures.summary").message == (
-        "2 record signature(s), 1 oath signature(s), 1 refusal(s)"
+        "3 record signature(s), 1 oath signature(s), 1 refusal(s)"
+    )
+    assert report.check("signatures.expected").message == (
+        "all 4 who answer the record did: 3 signed, 1 refused"
     )
 
 

@@ -55,7 +55,7 @@ def tsa_url(keys: CourtKeys) -> Iterator[str]:
 
 
 def test_seal_with_http_timestamper(keys: CourtKeys, tsa_url: str) -> None:
-    sample = build_sample(6)
+    sample = build_sample(6, refusal=None)
     rendered = render_pdf(sample.doc, sample.signatures, (), sample.strokes)
     sealed = seal_record(
         rendered,

@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import signal
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,24 @@ import httpx
 import pytest
 from court_client import REPO, Client, Server, read_log, schedule, start_server, token_for
 from cryptography.hazmat.primitives.asymmetric import ec
+from insider import (
+    FORGED_LINE,
+    drop_line_and_rechain,
+    parts_from_pdf,
+    poke_padding,
+    replace_line,
+    reseal,
+    rewrite_history,
+    swap_keys_in_record_json,
+)
 from PIL import Image, ImageDraw
 
 from courtroom.domain.codec import to_json
 from courtroom.domain.events import RecordingFinished, TranscriptLineRecorded
 from courtroom.domain.routing import MediaKind
+from courtroom.record.keys import load_court_keys
 from courtroom.record.signatures import export_jwk, signing_message, webcrypto_sign
+from courtroom.record.verification.seal_time import parse_utc
 from courtroom.store.engine import open_engine
 from courtroom.store.log import EventLog, NewEntry
 
@@ -98,6 +111,7 @@ class Outcome:
     results: dict[str, dict[str, Any]]
     log: list[dict[str, Any]]
     verify: dict[str, Any]
+    anchors: dict[str, Any] = field(default_factory=dict)
 
 
 def http(server: Server, token: str) -> httpx.Client:
@@ -256,6 +270,14 @@ async def scenario(data_dir: Path) -> Outcome:
         assert r["ok"], (name, r)
     r = await devices[CLERK].client.command("refuse_to_sign", purpose="record", reason=REFUSAL)
     assert r["ok"], r
+    anchors: dict[str, Any] = {}
+    with http(server, devices[PLAINTIFF].token) as h:
+        r = h.get(f"/api/v1/hearings/{hid}/receipt")  # the device keeps it
+        assert r.status_code == 200, r.text
+        anchors["receipt"] = r.json()
+    with http(server, devices[CLERK].token) as h:
+        r = h.get(f"/api/v1/hearings/{hid}/receipt")
+        anchors["clerk_receipt"] = {"status": r.status_code, **r.json()}
 
     with http(server, devices[PLAINTIFF].token) as h:
         r = h.post(f"/api/v1/hearings/{hid}/seal")
@@ -273,10 +295,24 @@ async def scenario(data_dir: Path) -> Outcome:
         f"{server.base}/api/v1/verify?hearing_id={hid}", content=pdf.read_bytes(), timeout=60
     )
     assert r.status_code == 200, r.text
+    for name in ("tree-head", f"inclusion?hearing_id={hid}", "consistency?first=1&second=1"):
+        t = httpx.get(f"{server.base}/api/v1/transparency/{name}", timeout=30)
+        assert t.status_code == 200, t.text
+        anchors[name.split("?")[0]] = t.json()
     for dev in devices.values():
         await dev.client.close()
     return Outcome(
-        data_dir, server, hid, pids, record, seal, pdf, results, read_log(server, hid), r.json()
+        data_dir,
+        server,
+        hid,
+        pids,
+        record,
+        seal,
+        pdf,
+        results,
+        read_log(server, hid),
+        r.json(),
+        anchors,
     )
 
 
@@ -430,6 +466,94 @@ def test_pdfsig_accepts_with_the_dev_root_trusted(sealed: Outcome, tmp_path: Pat
         check=False,
     ).stdout
     assert "Signature is Valid." in out and "Certificate is Trusted." in out, out
+
+
+def test_receipt_and_tree_head_are_checked_by_the_cli(sealed: Outcome, tmp_path: Path) -> None:
+    a = sealed.anchors
+    assert a["clerk_receipt"]["status"] == 404  # the clerk refused: nothing to acknowledge
+    assert a["receipt"]["body"]["participant_id"] == sealed.pids[PLAINTIFF]
+    assert a["receipt"]["body"]["signed_hash"] == sealed.record["document_hash"]
+    assert a["inclusion"]["tree_head"] == a["tree-head"]
+    assert a["inclusion"]["leaf"]["sealed_sha256"] == sealed.seal["sealed_sha256"]
+    assert a["consistency"] == {"first": 1, "second": 1, "proof": []}
+    (tmp_path / "receipt.json").write_text(json.dumps(a["receipt"]))
+    (tmp_path / "proof.json").write_text(json.dumps(a["inclusion"]))
+    done = cli(
+        "verify",
+        str(sealed.pdf),
+        "--trust-root",
+        str(sealed.data_dir / "keys" / "root.cert.pem"),
+        "--receipt",
+        str(tmp_path / "receipt.json"),
+        "--tree-head",
+        str(tmp_path / "proof.json"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"[ OK ] receipt.{sealed.pids[PLAINTIFF]}.record" in done.stdout
+    assert "[ OK ] transparency.inclusion: this file is leaf 0" in done.stdout
+    assert "[ OK ] record.rebuilt" in done.stdout and "[ OK ] pages" in done.stdout
+
+
+def _server_verify(sealed: Outcome, pdf: bytes) -> dict[str, str]:
+    r = httpx.post(
+        f"{sealed.server.base}/api/v1/verify?hearing_id={sealed.hid}", content=pdf, timeout=60
+    )
+    assert r.status_code == 200, r.text
+    return {c["name"]: c["message"] for c in r.json()["checks"] if c["status"] == "failed"}
+
+
+def _attacks(sealed: Outcome) -> dict[str, tuple[bytes, set[str]]]:
+    """Each insider attack on the server's own file, with the checks that must fail."""
+    keys = load_court_keys(sealed.data_dir / "keys")
+    genuine = sealed.pdf.read_bytes()
+    parts = parts_from_pdf(genuine)
+    closed = parse_utc(parts.doc.meta.closed_at)
+    d = next(
+        s for s in parts.sigs if s.purpose == "record" and s.participant_id != sealed.pids[JUDGE]
+    )
+    log_changed = {"database.sealed_log", "database.chain"}
+    return {
+        "keys swapped": (
+            reseal(swap_keys_in_record_json(parts), keys),
+            {"record.rebuilt", "signatures.log", f"signature.{d.participant_id}.record"},
+        ),
+        "page differs": (
+            reseal(replace(parts, pages_of=replace_line(parts.doc, 1, FORGED_LINE)), keys),
+            {"pages"},
+        ),
+        "refusal dropped": (reseal(replace(parts, refusals=[]), keys), {"signatures.log"}),
+        "signature dropped": (
+            reseal(replace(parts, sigs=[s for s in parts.sigs if s != d]), keys),
+            {"signatures.log"},
+        ),
+        "line removed, re-chained": (
+            reseal(drop_line_and_rechain(parts, "l0002", keep_stale_events=False), keys),
+            {"signatures.summary", *log_changed},
+        ),
+        "history rewritten": (reseal(rewrite_history(parts, "l0002"), keys), log_changed),
+        "genTime a month early": (
+            reseal(parts, keys, clock=lambda: closed - timedelta(days=31)),
+            {"timestamp.time"},
+        ),
+        "padding byte": (poke_padding(genuine), {"pades.padding"}),
+    }
+
+
+def test_insider_attacks_are_caught_by_the_server_verify(sealed: Outcome) -> None:
+    assert _server_verify(sealed, sealed.pdf.read_bytes()) == {}
+    logged = sealed.seal["sealed_sha256"][:16]
+    for attack, (pdf, expected) in _attacks(sealed).items():
+        got = _server_verify(sealed, pdf)
+        assert expected | {"database.sealed_file"} <= set(got), (attack, got)
+        assert got["database.sealed_file"].startswith("the uploaded file's SHA-256 "), attack
+        assert got["database.sealed_file"].endswith(
+            f"is not the sealed_sha256 {logged}… logged when the hearing was sealed "
+            f"(seq {_sealed_seq(sealed)}): this is not the file the court sealed"
+        ), attack
+
+
+def _sealed_seq(sealed: Outcome) -> int:
+    return next(e["seq"] for e in sealed.log if e["event"]["type"] == "record_sealed")
 
 
 def test_zz_transcript_row_changed_in_the_database(sealed: Outcome) -> None:
