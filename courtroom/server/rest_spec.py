@@ -439,7 +439,10 @@ OPERATIONS: tuple[Operation, ...] = (
         H + "/seal",
         "Seal the closed hearing's record (PAdES B-T)",
         "the judge's session token",
-        answers=((201, "Sealed", SealOut),),
+        answers=(
+            (201, "Sealed", SealOut),
+            (503, "No keys or timestamp authority configured", Error),
+        ),
     ),
     Operation(
         "GET",
@@ -454,7 +457,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "Verify a sealed PDF",
         ANYONE,
         "application/pdf",
-        ((200, "Report", VerifyOut), (413, "Too large", Error)),
+        (
+            (200, "Report", VerifyOut),
+            (413, "Too large", Error),
+            (503, "This server has no trust root configured", Error),
+        ),
         query=(Param("hearing_id", "query", str, "also compare with this server's log"),),
     ),
     # identity and the discipline watch
