@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..domain.roles import Role
 from ..store.verify import ChainReport
 from ..wire import EventBody, HearingView, MediaStat, ParticipantView
+from .metrics import Metrics
 
 # --- who may call (the bearer credential) -------------------------------------------------
 
@@ -342,6 +343,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "Live transcription per language, bus, database kind",
         ANYONE,
         answers=((200, "Status", JSON_ANY),),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/metrics",
+        "Process health: event-loop lag, asyncio tasks, open fds, RSS",
+        REGISTRY,
+        answers=((200, "Metrics", Metrics),),
+        query=(Param("window_s", "query", float, "loop lag over the last seconds (≤ 600)"),),
     ),
     Operation(
         "POST",
