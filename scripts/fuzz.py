@@ -364,7 +364,12 @@ def rest_cases(server: Server, n: int, seed_: int, hid: str, tokens: dict[str, s
         label = f"{method} {case.formatted_path}"
         try:
             r = client.request(method, url, **allowed)
-        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol, UnicodeEncodeError):
+        except (
+            httpx.LocalProtocolError,
+            httpx.UnsupportedProtocol,
+            httpx.InvalidURL,
+            UnicodeEncodeError,
+        ):
             figures.rest_cases -= 1  # the client could not even send it: not a server case
             return
         except httpx.HTTPError as exc:
