@@ -64,11 +64,13 @@ class HubCounters:
 class MediaHub:
     def __init__(self, config: MediaConfig, *, hearing: str = "hearing",
                  send_signal: SendSignal | None = None,
-                 on_recording: Callable[[FinishedFile], None] | None = None) -> None:
+                 on_recording: Callable[[FinishedFile], None] | None = None,
+                 on_gap: Callable[[str, str, float, float], None] | None = None) -> None:
         self.config = config
         self.hearing = hearing
         self.send_signal: SendSignal | None = send_signal
         self.on_recording = on_recording
+        self.on_gap = on_gap  # (participant, kind, t0, t1): a track's frames stopped and resumed
         self.clock = RecordingClock()
         self.router = MediaRouter(self)
         self.counters = HubCounters()
@@ -312,10 +314,14 @@ class MediaHub:
             source.recorder = TrackRecorder(
                 self.config.recording_dir / self.hearing, participant, kind.value, self.clock,
                 self._recorded, segment_seconds=self.config.segment_seconds,
-                request_keyframe=hub.request_keyframe)
+                request_keyframe=hub.request_keyframe, on_gap=self._gap)
             hub.sinks.append(source.recorder)
         self._sources[key] = source
         return source
+
+    def _gap(self, participant: str, kind: str, t0: float, t1: float) -> None:
+        if self.on_gap is not None:
+            self.on_gap(participant, kind, t0, t1)
 
     def _recorded(self, finished: FinishedFile) -> None:
         self.recordings.append(finished)

@@ -10,6 +10,12 @@ playable up to there (measured: ffprobe/ffmpeg read it, without a duration).
 
 One :class:`RecordingClock` per hearing: every segment's ``start``/``end`` is in
 seconds on that clock, which transcript and flag events use too.
+
+Gaps: when a track's frames stop for more than ``GAP_S`` (packet loss, a dropped network
+path, a publisher that froze) and then resume, the recorder marks the gap ``(t0, t1)`` on the
+recording clock: in the :class:`FinishedFile` of the segment in which the media resumed, and
+at once through ``on_gap`` (the server logs a ``media_gap`` event, which the transcript and
+the record read on the same clock).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import av
 from media.forward import EncodedFrame
 
 _MUX_CODECS = {"video/vp8": "vp8", "audio/opus": "opus", "video/h264": "h264"}
+GAP_S = 1.0  # frames missing for longer than this are a gap in the recording
 
 
 class RecordingClock:
@@ -54,6 +61,7 @@ class FinishedFile:
     kind: str
     start: float  # recording clock seconds, first frame
     end: float  # recording clock seconds, last frame
+    gaps: tuple[tuple[float, float], ...] = ()  # (t0, t1): no frames, recording clock
 
 
 def vp8_dimensions(data: bytes) -> tuple[int, int] | None:
@@ -71,6 +79,7 @@ class _Segment:
         self.end = start
         self.first_ts = frame.timestamp
         self.last_pts = -1
+        self.gaps: list[tuple[float, float]] = []
         self.time_base = fractions.Fraction(1, frame.clock_rate)
         self.container: Any = av.open(
             str(path), "w", format="webm",
@@ -109,7 +118,8 @@ class TrackRecorder:
 
     def __init__(self, directory: Path, participant: str, kind: str, clock: RecordingClock,
                  on_finished: Callable[[FinishedFile], None], *, segment_seconds: float = 10.0,
-                 request_keyframe: Callable[[], None] | None = None) -> None:
+                 request_keyframe: Callable[[], None] | None = None,
+                 on_gap: Callable[[str, str, float, float], None] | None = None) -> None:
         self.directory = directory
         self.participant = participant
         self.kind = kind
@@ -117,7 +127,11 @@ class TrackRecorder:
         self.on_finished = on_finished
         self.segment_seconds = segment_seconds
         self.request_keyframe = request_keyframe
+        self.on_gap = on_gap
         self.finished: list[FinishedFile] = []
+        self.gaps: list[tuple[float, float]] = []
+        self._last_frame_at: float | None = None
+        self._pending_gaps: list[tuple[float, float]] = []  # for the next segment
         self._segment: _Segment | None = None
         self._epoch: int | None = None
         self._index = 0
@@ -127,6 +141,7 @@ class TrackRecorder:
         if frame.mime_type.lower() not in _MUX_CODECS:
             return
         now = self.clock.at(frame.arrival)
+        self._mark_gap(now)
         seg = self._segment
         if seg is not None and (frame.epoch != self._epoch
                                 or now - seg.start >= self.segment_seconds):
@@ -144,7 +159,22 @@ class TrackRecorder:
             name = f"{self.participant}-{self.kind}-{self._index:05d}-{int(now * 1000):010d}.webm"
             seg = self._segment = _Segment(self.directory / name, frame, now)
             self._epoch = frame.epoch
+            seg.gaps.extend(self._pending_gaps)
+            self._pending_gaps = []
         seg.write(frame, now)
+
+    def _mark_gap(self, now: float) -> None:
+        last, self._last_frame_at = self._last_frame_at, now
+        if last is None or now - last <= GAP_S:
+            return
+        gap = (round(last, 3), round(now, 3))
+        self.gaps.append(gap)
+        if self._segment is not None:
+            self._segment.gaps.append(gap)
+        else:
+            self._pending_gaps.append(gap)
+        if self.on_gap is not None:
+            self.on_gap(self.participant, self.kind, *gap)
 
     def _finish(self) -> None:
         seg, self._segment = self._segment, None
@@ -158,7 +188,7 @@ class TrackRecorder:
                 digest.update(chunk)
                 size += len(chunk)
         done = FinishedFile(seg.path, digest.hexdigest(), size, self.participant, self.kind,
-                            seg.start, seg.end)
+                            seg.start, seg.end, tuple(seg.gaps))
         self.finished.append(done)
         self.on_finished(done)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .phases import Phase
@@ -64,12 +64,16 @@ class Disconnect(Command):
 
 @dataclass(frozen=True)
 class Leave(Command):
+    """The participant leaves the hearing."""
+
     NAME = "leave"
     PERMISSION = Permission.JOIN
 
 
 @dataclass(frozen=True)
 class SetSelfMute(Command):
+    """Mute or unmute one's own audio or video."""
+
     NAME = "set_self_mute"
     PERMISSION = Permission.PUBLISH_MEDIA
     kind: MediaKind
@@ -81,12 +85,16 @@ class SetSelfMute(Command):
 
 @dataclass(frozen=True)
 class OpenHearing(Command):
+    """Open the hearing."""
+
     NAME = "open_hearing"
     PERMISSION = Permission.OPEN
 
 
 @dataclass(frozen=True)
 class ChangePhase(Command):
+    """Move the hearing to another phase (the clerk too, when delegated)."""
+
     NAME = "change_phase"
     PERMISSION = Permission.CHANGE_PHASE
     to: Phase
@@ -94,12 +102,16 @@ class ChangePhase(Command):
 
 @dataclass(frozen=True)
 class CloseHearing(Command):
+    """Close the hearing; the record is frozen for signing."""
+
     NAME = "close_hearing"
     PERMISSION = Permission.CLOSE
 
 
 @dataclass(frozen=True)
 class ReopenHearing(Command):
+    """Reopen a closed (not yet sealed) hearing, for the record's reason."""
+
     NAME = "reopen_hearing"
     PERMISSION = Permission.REOPEN
     reason: str
@@ -107,6 +119,8 @@ class ReopenHearing(Command):
 
 @dataclass(frozen=True)
 class DelegatePhaseControl(Command):
+    """Let the clerk change phases, or take it back."""
+
     NAME = "delegate_phase_control"
     PERMISSION = Permission.DELEGATE
     delegated: bool
@@ -114,12 +128,16 @@ class DelegatePhaseControl(Command):
 
 @dataclass(frozen=True)
 class Admit(Targeted):
+    """Lobby to hearing (parties), or to the waiting room (witnesses; anyone before opening)."""
+
     NAME = "admit"
     PERMISSION = Permission.ADMIT
 
 
 @dataclass(frozen=True)
 class CallIn(Targeted):
+    """Waiting room to hearing."""
+
     NAME = "call_in"
     PERMISSION = Permission.CALL_IN
 
@@ -134,6 +152,8 @@ class SendBack(Targeted):
 
 @dataclass(frozen=True)
 class Dismiss(Targeted):
+    """Out; reconnects are refused until a recall."""
+
     NAME = "dismiss"
     PERMISSION = Permission.DISMISS
 
@@ -148,12 +168,16 @@ class Recall(Targeted):
 
 @dataclass(frozen=True)
 class Remove(Targeted):
+    """Out for good."""
+
     NAME = "remove"
     PERMISSION = Permission.REMOVE
 
 
 @dataclass(frozen=True)
 class CutMedia(Targeted):
+    """Stop forwarding a participant's audio or video."""
+
     NAME = "cut_media"
     PERMISSION = Permission.CUT_MEDIA
     kind: MediaKind
@@ -161,6 +185,8 @@ class CutMedia(Targeted):
 
 @dataclass(frozen=True)
 class RestoreMedia(Targeted):
+    """Forward a cut stream again."""
+
     NAME = "restore_media"
     PERMISSION = Permission.CUT_MEDIA
     kind: MediaKind
@@ -168,6 +194,8 @@ class RestoreMedia(Targeted):
 
 @dataclass(frozen=True)
 class CorrectLine(Command):
+    """Correct a transcript line while the transcript is open; the original stays."""
+
     NAME = "correct_line"
     PERMISSION = Permission.CORRECT_TRANSCRIPT
     line_id: str
@@ -194,9 +222,11 @@ class OverrideIdentity(Targeted):
 
 @dataclass(frozen=True)
 class RegisterSigningKey(Command):
+    """Register the device's signing key, once, after the identity check passed."""
+
     NAME = "register_signing_key"
     PERMISSION = Permission.SIGN
-    public_key: str  # JWK, as JSON text
+    public_key: str = field(metadata={"doc": "the device key's public JWK, as JSON text"})
 
 
 @dataclass(frozen=True)
@@ -205,14 +235,20 @@ class SignDocument(Command):
 
     NAME = "sign_document"
     PERMISSION = Permission.SIGN
-    purpose: str  # "oath" or "record"
-    signed_hash: str
-    signature: str  # base64 raw r||s (WebCrypto)
-    stroke_sha256: str
+    purpose: str = field(metadata={"doc": "`record` (once closed) or `oath` (before the close)"})
+    signed_hash: str = field(metadata={"doc": "hex; the current record or oath hash"})
+    signature: str = field(
+        metadata={
+            "doc": "base64 raw r‖s of ECDSA P-256/SHA-256 over `courtroom:<purpose>:<signed_hash>`"
+        }
+    )
+    stroke_sha256: str = field(metadata={"doc": "an uploaded stroke image's hash"})
 
 
 @dataclass(frozen=True)
 class RefuseToSign(Command):
+    """Refuse to sign the oath or the record, with a reason (logged)."""
+
     NAME = "refuse_to_sign"
     PERMISSION = Permission.SIGN
     purpose: str

@@ -147,6 +147,14 @@ class TranscriptLineCorrected(Event):
 
 
 @dataclass(frozen=True)
+class Span:
+    """``[t0, t1]`` on the hearing's recording clock, in seconds."""
+
+    t0: float
+    t1: float
+
+
+@dataclass(frozen=True)
 class RecordingFinished(Event):
     """A finished recording file and its hash; times are on the hearing's recording clock."""
 
@@ -158,6 +166,19 @@ class RecordingFinished(Event):
     bytes: int
     start: float
     end: float
+    gaps: tuple[Span, ...] = ()  # where the file has no media (see MediaGap)
+
+
+@dataclass(frozen=True)
+class MediaGap(Event):
+    """A participant's track had no frames from ``t0`` to ``t1`` (recording clock seconds):
+    lost packets or a dropped path. The recording and the transcript have nothing there."""
+
+    TYPE = "media_gap"
+    participant: str
+    kind: MediaKind
+    t0: float
+    t1: float
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -287,6 +308,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TranscriptLineRecorded,
         TranscriptLineCorrected,
         RecordingFinished,
+        MediaGap,
         IdPhotoRegistered,
         IdentityChecked,
         IdentityOverridden,

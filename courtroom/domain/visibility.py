@@ -22,6 +22,7 @@ _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.AccessRefused,
     e.JoinCodeIssued,
     e.RecordingFinished,
+    e.MediaGap,
     e.IdPhotoRegistered,
     e.IdentityChecked,
     e.IdentityOverridden,

@@ -16,9 +16,11 @@ from ..domain.hearing import REGISTRY, Actor
 from ..domain.roles import Permission, Role, may
 from ..domain.transcript import to_plain_text, to_srt, to_webvtt
 from ..domain.visibility import view_for
+from ..schema import required_fields
 from .auth import AuthError, AuthFailure
 from .court import CommandRefused, Court, Invitation
 from .openapi import OPENAPI
+from .rest_spec import InviteBody, ScheduleBody, SessionBody
 from .runtime import UnknownHearing, entry_message
 
 MAX_BODY = 16 * 1024
@@ -90,7 +92,7 @@ def _invitation(inv: Invitation) -> dict[str, Any]:
 
 async def create_hearing(request: Request) -> JSONResponse:
     _actor(request, None, Permission.SCHEDULE)
-    body = await _body(request, "case_number", "court", "language", "scheduled_for")
+    body = await _body(request, *required_fields(ScheduleBody))
     hearing_id = await _court(request).schedule(
         body["case_number"],
         str(body.get("title", "")),
@@ -122,7 +124,7 @@ def _full_view(runtime: Any) -> dict[str, Any]:
 async def add_participant(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
     actor = _actor(request, hearing_id, Permission.INVITE)
-    body = await _body(request, "role", "display_name")
+    body = await _body(request, *required_fields(InviteBody))
     try:
         role = Role(body["role"])
     except ValueError:
@@ -147,7 +149,7 @@ async def reissue_code(request: Request) -> JSONResponse:
 
 
 async def open_session(request: Request) -> JSONResponse:
-    body = await _body(request, "hearing_id", "participant_id", "code")
+    body = await _body(request, *required_fields(SessionBody))
     court = _court(request)
     try:
         token, claims = await court.open_session(

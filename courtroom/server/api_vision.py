@@ -21,9 +21,11 @@ from starlette.routing import BaseRoute, Route
 from ..domain import commands as c
 from ..domain.hearing import Actor, FlagState, HearingState
 from ..domain.roles import Permission, Role
+from ..schema import required_fields
 from .api import ApiError, _actor, _body, _court, _errors
 from .court import SECURITY_STREAM, Court
 from .identity import MAX_PHOTO_BYTES, EnrolmentRefused
+from .rest_spec import ReviewBody
 from .runtime import HearingRuntime, UnknownHearing
 
 INSPECTOR = Actor("inspector", Role.INSPECTOR)
@@ -233,7 +235,7 @@ async def review_flag(request: Request) -> JSONResponse:
     actor = _inspector(request)
     hearing_id = request.path_params["hearing_id"]
     flag_id = _checked_id(request.path_params["flag_id"], "flag")
-    body = await _body(request, "disposition")
+    body = await _body(request, *required_fields(ReviewBody))
     note = body.get("note", "")
     if not isinstance(note, str):
         raise ApiError(400, "malformed", "note must be a string")

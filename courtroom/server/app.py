@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -19,6 +21,7 @@ from .api import routes as api_routes
 from .api_record import routes as record_routes
 from .api_vision import routes as vision_routes
 from .court import Court
+from .metrics import LoopMonitor
 from .status import server_status
 from .ws import hearing_socket
 
@@ -34,16 +37,34 @@ def create_app(settings: Settings) -> Starlette:
         app.state.court = court
         app.state.status = status
         court.status_for_clients = {"transcription": status["transcription"]}
+        monitor = LoopMonitor()
+        app.state.monitor = monitor
+        monitor.start()
         try:
             yield
         finally:
+            await monitor.stop()
             await court.close()
             await bus.close()
+
+    async def metrics(request: Request) -> JSONResponse:
+        """Process health (registry key): loop lag, tasks, fds, RSS. See server/metrics.py."""
+        key: str = request.app.state.court.registry_key
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), key.encode()):
+            body = {"error": "unauthenticated", "message": "the registry key is required"}
+            return JSONResponse(body, status_code=401)
+        try:
+            window = float(request.query_params.get("window_s", "600"))
+        except ValueError:
+            window = 600.0
+        return JSONResponse(asdict(request.app.state.monitor.snapshot(window)))
 
     routes: list[Any] = [
         *api_routes,
         *record_routes,
         *vision_routes,
+        Route("/api/v1/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]
     if STATIC.is_dir():

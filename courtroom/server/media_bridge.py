@@ -49,6 +49,7 @@ class HearingMedia:
             hearing=runtime.hearing_id,
             send_signal=self._send,
             on_recording=self._recorded,
+            on_gap=self._gap,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         runtime.add_plan_listener(self._plan_changed)
@@ -90,8 +91,13 @@ class HearingMedia:
             finished.size,
             round(finished.start, 3),
             round(finished.end, 3),
+            tuple(ev.Span(t0, t1) for t0, t1 in finished.gaps),
         )
         self._spawn(self.runtime.record([event]))
+
+    def _gap(self, participant_id: str, kind: str, t0: float, t1: float) -> None:
+        """Frames of a track stopped and resumed: the log marks the gap on the recording clock."""
+        self._spawn(self.runtime.record([ev.MediaGap(participant_id, MediaKind(kind), t0, t1)]))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -1,250 +1,131 @@
-"""The OpenAPI 3.1 description of the REST API (served at /openapi.json)."""
+"""The OpenAPI 3.1 description served at /openapi.json, generated from the typed definitions.
+
+REST routes come from ``rest_spec.OPERATIONS``; the websocket protocol's messages, command
+arguments and event payloads are in ``components.schemas`` too (``x-websocket`` says which
+is which), so a client can be written from this document and docs/protocol.md alone.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from ..domain.commands import CLIENT_COMMANDS, COMMAND_TYPES
+from ..domain.events import EVENT_TYPES
+from ..schema import Schema, object_schema, schema_of
+from ..wire import CLIENT_MESSAGES, SERVER_MESSAGES, message_type
+from .rest_spec import ANYONE, OPERATIONS, TOKENS_ON_REST, Body, Error, Operation, parameters
 
-def _obj(required: list[str], **props: Any) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": props}
-
-
-_S = {"type": "string"}
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    content = {"application/json": {"schema": schema or _ERROR}}
-    return {"description": description, "content": content}
-
-
-_ERRORS = {
-    "400": _resp("Malformed request"),
-    "401": _resp("No or bad credentials"),
-    "403": _resp("The caller's role may not do this"),
-    "404": _resp("No such hearing or participant"),
-    "409": _resp("The court refused the command in the hearing's current state"),
+_STANDARD_ERRORS = {
+    400: "Malformed request",
+    401: "No or bad credentials",
+    403: "The caller's role may not do this",
+    404: "No such hearing, participant or file",
+    409: "The court refused it in the hearing's current state",
 }
 
-INVITATION = _obj(
-    ["hearing_id", "participant_id", "role", "join_url", "code", "code_expires_at"],
-    hearing_id=_S,
-    participant_id=_S,
-    role=_S,
-    join_url=_S,
-    code={"type": "string", "description": "one-time 8-digit join code; shown once, never logged"},
-    code_expires_at={"type": "string", "format": "date-time"},
-)
 
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "courtroom",
-        "version": "1",
-        "description": "Online courtroom server REST API.",
-    },
-    "components": {
-        "securitySchemes": {
-            "bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "The court registry key, or a judge's/clerk's session token.",
-            }
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Schema] = {}
+
+    def ref(self, cls: type) -> Schema:
+        name = cls.__name__
+        if name not in self.schemas:
+            self.schemas[name] = {}  # placeholder: recursion stops here
+            self.schemas[name] = object_schema(cls, ref=self.ref)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def named(self, name: str, cls: type, **extra: Any) -> Schema:
+        self.schemas[name] = {**object_schema(cls, ref=self.ref), **extra}
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def content(self, body: Body) -> dict[str, Any]:
+        if isinstance(body, str):
+            return {body: {"schema": {"type": "string", "format": "binary"}}}
+        if body is None:
+            return {"application/json": {"schema": {}}}
+        if dataclasses.is_dataclass(body):
+            return {"application/json": {"schema": self.ref(body)}}
+        return {"application/json": {"schema": schema_of(body, ref=self.ref)}}
+
+
+def _operation(op: Operation, comp: _Components) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "description": f"Credentials: {op.auth}."}
+    if op.auth != ANYONE:
+        out["security"] = [{"bearer": []}]
+    params = [
+        {
+            "name": p.name,
+            "in": p.where,
+            "required": p.where == "path",
+            "schema": schema_of(p.type),
+            **({"description": p.description} if p.description else {}),
+        }
+        for p in parameters(op)
+    ]
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": comp.content(op.body)}
+    responses: dict[str, Any] = {}
+    for status, description, body in op.answers:
+        responses[str(status)] = {"description": description, "content": comp.content(body)}
+    error = {"application/json": {"schema": comp.ref(Error)}}
+    for status, description in _STANDARD_ERRORS.items():
+        responses.setdefault(str(status), {"description": description, "content": error})
+    out["responses"] = responses
+    return out
+
+
+def _websocket(comp: _Components) -> dict[str, Any]:
+    client = [comp.named(message_type(c), c) for c in CLIENT_MESSAGES]
+    server = [comp.named("server_" + message_type(c), c) for c in SERVER_MESSAGES]
+    commands = {
+        name: comp.named("command_" + name, COMMAND_TYPES[name], **{"x-permission": p.value})
+        for name in sorted(CLIENT_COMMANDS)
+        for p in (COMMAND_TYPES[name].PERMISSION,)
+    }
+    events = {t: comp.named("event_" + t, EVENT_TYPES[t]) for t in sorted(EVENT_TYPES)}
+    return {
+        "path": "/ws",
+        "description": "Protocol version 1; see docs/protocol.md. Command `args` are the "
+        "`command_<name>` schemas, event payloads (besides `type`) the `event_<type>` ones.",
+        "client_messages": {"oneOf": client},
+        "server_messages": {"oneOf": server},
+        "commands": commands,
+        "events": events,
+    }
+
+
+def build_openapi() -> dict[str, Any]:
+    comp = _Components()
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, comp)
+    websocket = _websocket(comp)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "courtroom",
+            "version": "1",
+            "description": "Online courtroom server: the REST API, and in `x-websocket` the "
+            "websocket protocol's messages. " + TOKENS_ON_REST,
         },
-        "schemas": {
-            "Error": _obj(["error", "message"], error=_S, message=_S),
-            "Invitation": INVITATION,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The court registry key, the inspector key, or a "
+                    "participant's session token (which one: each operation's description).",
+                }
+            },
+            "schemas": dict(sorted(comp.schemas.items())),
         },
-    },
-    "paths": {
-        "/api/v1/hearings": {
-            "post": {
-                "summary": "Schedule a hearing (court registry)",
-                "security": [{"bearer": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _obj(
-                                ["case_number", "court", "language", "scheduled_for"],
-                                case_number=_S,
-                                title=_S,
-                                court=_S,
-                                language={"type": "string", "examples": ["zh", "en"]},
-                                scheduled_for={"type": "string", "format": "date-time"},
-                            )
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _resp("Scheduled", _obj(["hearing_id"], hearing_id=_S)),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/hearings/{hearing_id}": {
-            "get": {
-                "summary": "The hearing's current state",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S}
-                ],
-                "responses": {"200": _resp("State", {"type": "object"}), **_ERRORS},
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/participants": {
-            "post": {
-                "summary": "Invite a participant; returns the join link and one-time code",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S}
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _obj(
-                                ["role", "display_name"],
-                                role={
-                                    "type": "string",
-                                    "enum": [
-                                        "judge",
-                                        "clerk",
-                                        "plaintiff",
-                                        "defendant",
-                                        "lawyer",
-                                        "witness",
-                                        "interpreter",
-                                        "kiosk_supervisor",
-                                        "observer",
-                                    ],
-                                },
-                                display_name=_S,
-                            )
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _resp("Invited", {"$ref": "#/components/schemas/Invitation"}),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/participants/{participant_id}/join-code": {
-            "post": {
-                "summary": "Issue a new one-time join code (e.g. after a recall)",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S},
-                    {"name": "participant_id", "in": "path", "required": True, "schema": _S},
-                ],
-                "responses": {
-                    "201": _resp("Issued", {"$ref": "#/components/schemas/Invitation"}),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/sessions": {
-            "post": {
-                "summary": "Exchange a join code for a short-lived session token",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _obj(
-                                ["hearing_id", "participant_id", "code"],
-                                hearing_id=_S,
-                                participant_id=_S,
-                                code=_S,
-                            )
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _resp(
-                        "Session",
-                        _obj(
-                            [
-                                "token",
-                                "expires_at",
-                                "hearing_id",
-                                "participant_id",
-                                "role",
-                                "websocket",
-                            ],
-                            token=_S,
-                            expires_at=_S,
-                            hearing_id=_S,
-                            participant_id=_S,
-                            role=_S,
-                            websocket=_S,
-                        ),
-                    ),
-                    "401": _resp("Wrong, used or expired code (logged)"),
-                    "429": _resp("Too many wrong codes; a new code is needed"),
-                },
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/log": {
-            "get": {
-                "summary": "The hearing's audit log (hash-chained events)",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S},
-                    {
-                        "name": "after",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer"},
-                    },
-                ],
-                "responses": {"200": _resp("Entries", {"type": "object"}), **_ERRORS},
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/log/verify": {
-            "get": {
-                "summary": "Verify the hearing's hash chain",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S}
-                ],
-                "responses": {
-                    "200": _resp("Chain intact", {"type": "object"}),
-                    "409": _resp("Chain broken", {"type": "object"}),
-                },
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/media": {
-            "get": {
-                "summary": "Packets forwarded per route and per-participant connection stats",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S}
-                ],
-                "responses": {"200": _resp("Counters", {"type": "object"}), **_ERRORS},
-            }
-        },
-        "/api/v1/hearings/{hearing_id}/transcript.{fmt}": {
-            "get": {
-                "summary": "The transcript, corrections applied: fmt vtt (WebVTT), srt, or txt",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "hearing_id", "in": "path", "required": True, "schema": _S},
-                    {
-                        "name": "fmt",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": ["vtt", "srt", "txt"]},
-                    },
-                ],
-                "responses": {"200": {"description": "The transcript text"}, **_ERRORS},
-            }
-        },
-        "/api/v1/status": {
-            "get": {
-                "summary": "Server status: live transcription per language, bus, database kind",
-                "responses": {"200": _resp("Status", {"type": "object"})},
-            }
-        },
-    },
-}
+        "paths": paths,
+        "x-websocket": websocket,
+    }
+
+
+OPENAPI: dict[str, Any] = build_openapi()
