@@ -115,9 +115,10 @@ def rest_shapes() -> str:
     def visit(cls: object) -> None:
         if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls not in seen:
             seen.append(cls)
+            home = sys.modules[cls.__module__]  # where the field annotations' names live
             for f in dataclasses.fields(cls):
                 for inner in re.findall(r"[A-Z][A-Za-z]+", str(f.type)):
-                    visit(getattr(rs, inner, None))
+                    visit(getattr(home, inner, None))
 
     for op in rs.OPERATIONS:
         visit(op.body)

@@ -25,7 +25,7 @@ from ..schema import required_fields
 from .api import ApiError, _actor, _body, _court, _errors
 from .court import SECURITY_STREAM, Court
 from .identity import MAX_PHOTO_BYTES, EnrolmentRefused
-from .rest_spec import ReviewBody
+from .rest_spec_vision import ReviewBody
 from .runtime import HearingRuntime, UnknownHearing
 
 INSPECTOR = Actor("inspector", Role.INSPECTOR)

@@ -4,27 +4,48 @@
 (scripts/gen_protocol_docs.py) are generated from ``OPERATIONS``; a test checks that every
 route of the Starlette app is here with its methods. Request bodies are dataclasses the
 handlers' required fields are taken from (``schema.required_fields``).
+
+This module holds the hearing's own routes and assembles ``OPERATIONS``; the sealed record,
+receipts and the transparency log are in ``rest_spec_record.py``, identity photos and the
+discipline watch in ``rest_spec_vision.py``, and what all share in ``rest_spec_base.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from ..domain.roles import Role
 from ..store.verify import ChainReport
 from ..wire import EventBody, HearingView, MediaStat, ParticipantView
 from .metrics import Metrics
+from .rest_spec_base import (
+    ANYONE,
+    BENCH,
+    JSON_ANY,
+    REGISTRY,
+    Body,
+    Error,
+    H,
+    Operation,
+    Param,
+    parameters,
+)
+from .rest_spec_record import RECORD_OPERATIONS
+from .rest_spec_vision import VISION_OPERATIONS
 
-# --- who may call (the bearer credential) -------------------------------------------------
-
-REGISTRY = "registry key"
-BENCH = "registry key, or the judge's or clerk's session token"
-READERS = "inspector key, registry key, or the judge's or clerk's session token"
-INSPECTOR = "inspector key"
-PARTICIPANT = "registry key, or a session token of this hearing's participant"
-ANYONE = "none"
-
+# what openapi.py and scripts/gen_protocol_docs.py take from here
+__all__ = [
+    "ANYONE",
+    "OPERATIONS",
+    "TOKENS_ON_REST",
+    "Body",
+    "Error",
+    "MediaCounters",
+    "Operation",
+    "RouteCount",
+    "parameters",
+]
 
 # --- request bodies -----------------------------------------------------------------------
 
@@ -51,21 +72,7 @@ class SessionBody:
     code: str = field(metadata={"doc": "the one-time 8-digit join code"})
 
 
-@dataclass(frozen=True)
-class ReviewBody:
-    disposition: Literal["confirmed", "dismissed"]
-    note: str = field(default="", metadata={"doc": ""})
-
-
 # --- answers ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Error:
-    error: str = field(
-        metadata={"doc": "a stable code: `malformed`, `unauthenticated`, `forbidden`, ..."}
-    )
-    message: str
 
 
 @dataclass(frozen=True)
@@ -135,197 +142,13 @@ class MediaCounters:
 
 
 @dataclass(frozen=True)
-class AuditHead:
-    seq: int
-    hash: str
-
-
-@dataclass(frozen=True)
-class RecordOut:
-    hearing_id: str
-    phase: str
-    document: dict[str, Any] = field(metadata={"doc": "the frozen record document"})
-    document_hash: str
-    message: str = field(
-        metadata={"doc": "what the signer signs: `courtroom:record:<document_hash>`"}
-    )
-    text: str
-    audit_head: AuditHead
-
-
-@dataclass(frozen=True)
-class OathStatement:
-    participant_id: str
-    text: str
-    presented_at: str
-
-
-@dataclass(frozen=True)
-class OathOut:
-    hearing_id: str
-    participant_id: str
-    statement: OathStatement
-    text_zh: str
-    text_en: str
-    oath_hash: str
-    message: str = field(metadata={"doc": "what the signer signs: `courtroom:oath:<oath_hash>`"})
-
-
-@dataclass(frozen=True)
-class StrokeOut:
-    stroke_sha256: str
-    bytes: int
-
-
-@dataclass(frozen=True)
-class SealOut:
-    hearing_id: str
-    document_hash: str
-    sealed_sha256: str
-    bytes: int
-    download: str
-    signatures: Any
-    refusals: Any
-    superseded: Any
-    development_keys: bool
-    timestamp_authority: Any
-    warning: str | None = field(
-        default=None, metadata={"doc": "set when development keys sealed it"}
-    )
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str = field(metadata={"doc": "`ok`, `failed`, ..."})
-    message: str
-
-
-@dataclass(frozen=True)
-class Signer:
-    participant_id: str
-    purpose: str
-
-
-@dataclass(frozen=True)
-class VerifyOut:
-    ok: bool
-    checks: tuple[Check, ...]
-    signers: tuple[Signer, ...]
-
-
-@dataclass(frozen=True)
-class IdPhotoOut:
-    participant_id: str
-    sha256: str
-    seq: int
-
-
-@dataclass(frozen=True)
-class HearingVisionOut:
-    active: bool
-    clock: float | None = field(metadata={"doc": "the hearing's recording clock now, seconds"})
-    watched: tuple[str, ...]
-    samples: int
-
-
-@dataclass(frozen=True)
-class Flag:
-    hearing_id: str
-    case_number: str
-    flag_id: str
-    participant: str
-    role: str | None
-    display_name: str | None
-    kind: str
-    t0: float
-    t1: float | None
-    open: bool
-    confidence: float
-    evidence_sha256: str
-    evidence_t: float
-    evidence_url: str | None
-    recordings_url: str
-    disposition: str = field(metadata={"doc": "`pending`, `confirmed` or `dismissed`"})
-    note: str
-
-
-@dataclass(frozen=True)
-class Flags:
-    flags: tuple[Flag, ...]
-
-
-@dataclass(frozen=True)
-class FlagStats:
-    kinds: dict[str, dict[str, Any]] = field(
-        metadata={"doc": "per kind: raised, confirmed, dismissed, pending, rate"}
-    )
-    total: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ReviewOut:
-    seq: int
-    flag: Flag | None
-
-
-@dataclass(frozen=True)
-class Segment:
-    file: str
-    kind: str
-    start: float
-    end: float
-    sha256: str
-    bytes: int
-    url: str
-    flag_offset: float
-
-
-@dataclass(frozen=True)
-class FlagRecordings:
-    flag: Flag
-    window: tuple[float | None, ...]
-    segments: tuple[Segment, ...]
-
-
-@dataclass(frozen=True)
 class Ok:
     ok: bool
 
 
 # --- operations -----------------------------------------------------------------------------
 
-Body = type | str | None  # a dataclass (JSON), a media type (raw bytes), or nothing
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    where: Literal["path", "query"]
-    type: Any = str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    summary: str
-    auth: str
-    body: Body = None
-    answers: tuple[tuple[int, str, Body], ...] = ()
-    query: tuple[Param, ...] = ()
-
-
-def _path_params(path: str) -> tuple[Param, ...]:
-    names = [part.split("}")[0] for part in path.split("{")[1:]]
-    return tuple(Param(n, "path") for n in names)
-
-
-H = "/api/v1/hearings/{hearing_id}"
-JSON_ANY = dict[str, Any]
-
-OPERATIONS: tuple[Operation, ...] = (
+_HEARING_OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/healthz", "Liveness", ANYONE, answers=((200, "Alive", Ok),)),
     Operation(
         "GET", "/openapi.json", "This description", ANYONE, answers=((200, "OpenAPI", None),)
@@ -420,141 +243,9 @@ OPERATIONS: tuple[Operation, ...] = (
         answers=((200, "WebVTT, SRT or plain text", "text/plain"),),
         query=(Param("fmt", "path", Literal["vtt", "srt", "txt"]),),
     ),
-    # the sealed record
-    Operation(
-        "GET",
-        H + "/record",
-        "The frozen record to review and sign (after the close)",
-        PARTICIPANT + " who signs (a witness only while in the hearing)",
-        answers=((200, "Record", RecordOut),),
-    ),
-    Operation(
-        "GET",
-        H + "/oath",
-        "The oath to sign",
-        "a witness's or interpreter's session token",
-        answers=((200, "Oath", OathOut),),
-    ),
-    Operation(
-        "POST",
-        H + "/strokes",
-        "Upload a handwritten signature image (PNG, ≤ 256 KiB)",
-        "a signer's session token",
-        "image/png",
-        ((201, "Stored", StrokeOut), (413, "Too large", Error)),
-    ),
-    Operation(
-        "POST",
-        H + "/seal",
-        "Seal the closed hearing's record (PAdES B-T)",
-        "the judge's session token",
-        answers=(
-            (201, "Sealed", SealOut),
-            (503, "No keys or timestamp authority configured", Error),
-        ),
-    ),
-    Operation(
-        "GET",
-        H + "/record.pdf",
-        "The sealed PDF",
-        PARTICIPANT,
-        answers=((200, "The sealed PDF", "application/pdf"),),
-    ),
-    Operation(
-        "POST",
-        "/api/v1/verify",
-        "Verify a sealed PDF",
-        ANYONE,
-        "application/pdf",
-        (
-            (200, "Report", VerifyOut),
-            (413, "Too large", Error),
-            (503, "This server has no trust root configured", Error),
-        ),
-        query=(Param("hearing_id", "query", str, "also compare with this server's log"),),
-    ),
-    # identity and the discipline watch
-    Operation(
-        "GET",
-        "/api/v1/vision/status",
-        "The discipline watch's models and state",
-        ANYONE,
-        answers=((200, "Status", JSON_ANY),),
-    ),
-    Operation(
-        "GET",
-        H + "/vision",
-        "The watch over one hearing",
-        READERS,
-        answers=((200, "Watch", HearingVisionOut),),
-    ),
-    Operation(
-        "POST",
-        H + "/participants/{participant_id}/id-photo",
-        "Register a participant's ID photo (JPEG or PNG body)",
-        "registry key, or the judge's, clerk's or kiosk supervisor's session token",
-        "image/jpeg",
-        ((201, "Registered", IdPhotoOut), (413, "Too large", Error)),
-    ),
-    Operation(
-        "GET",
-        "/api/v1/flags",
-        "Discipline flags, all hearings",
-        INSPECTOR,
-        answers=((200, "Flags", Flags),),
-        query=(
-            Param("hearing", "query"),
-            Param("kind", "query"),
-            Param("disposition", "query", Literal["confirmed", "dismissed", "pending"]),
-            Param("participant", "query"),
-        ),
-    ),
-    Operation(
-        "GET",
-        "/api/v1/flags/stats",
-        "Flags per kind and dismissal rates",
-        INSPECTOR,
-        answers=((200, "Stats", FlagStats),),
-        query=(Param("hearing", "query"),),
-    ),
-    Operation(
-        "POST",
-        H + "/flags/{flag_id}/review",
-        "Confirm or dismiss a flag",
-        INSPECTOR,
-        ReviewBody,
-        ((200, "Reviewed", ReviewOut),),
-    ),
-    Operation(
-        "GET",
-        H + "/flags/{flag_id}/recordings",
-        "The flagged participant's recording segments around the flag",
-        READERS,
-        answers=((200, "Segments", FlagRecordings),),
-    ),
-    Operation(
-        "GET",
-        H + "/evidence/{sha256}.jpg",
-        "A flag's evidence snapshot",
-        READERS,
-        answers=((200, "JPEG", "image/jpeg"),),
-    ),
-    Operation(
-        "GET",
-        H + "/recordings/{file}",
-        "A recording segment the log vouches for",
-        READERS,
-        answers=((200, "WebM", "video/webm"),),
-    ),
 )
 
-
-def parameters(op: Operation) -> tuple[Param, ...]:
-    """Path parameters (as typed in ``query`` when listed there, else strings), then query."""
-    given = {p.name: p for p in op.query if p.where == "path"}
-    path = tuple(given.get(p.name, p) for p in _path_params(op.path))
-    return path + tuple(p for p in op.query if p.where == "query")
-
+OPERATIONS: tuple[Operation, ...] = _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS
 
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).
 TOKENS_ON_REST = (

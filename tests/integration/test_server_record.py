@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 from court_client import REPO, Client, Server, read_log, schedule, start_server, token_for
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -52,6 +53,7 @@ from courtroom.domain.routing import MediaKind
 from courtroom.record.keys import load_court_keys
 from courtroom.record.signatures import export_jwk, signing_message, webcrypto_sign
 from courtroom.record.verification.seal_time import parse_utc
+from courtroom.server.openapi import OPENAPI
 from courtroom.store.engine import open_engine
 from courtroom.store.log import EventLog, NewEntry
 
@@ -476,6 +478,11 @@ def test_receipt_and_tree_head_are_checked_by_the_cli(sealed: Outcome, tmp_path:
     assert a["inclusion"]["tree_head"] == a["tree-head"]
     assert a["inclusion"]["leaf"]["sealed_sha256"] == sealed.seal["sealed_sha256"]
     assert a["consistency"] == {"first": 1, "second": 1, "proof": []}
+    for name in ("receipt", "tree-head", "inclusion", "consistency"):  # fit /openapi.json
+        path = "/api/v1/" + ("hearings/{hearing_id}/" if name == "receipt" else "transparency/")
+        content = OPENAPI["paths"][path + name]["get"]["responses"]["200"]["content"]
+        schema = {**content["application/json"]["schema"], "components": OPENAPI["components"]}
+        jsonschema_rs.validator_for(schema).validate(a[name])
     (tmp_path / "receipt.json").write_text(json.dumps(a["receipt"]))
     (tmp_path / "proof.json").write_text(json.dumps(a["inclusion"]))
     done = cli(

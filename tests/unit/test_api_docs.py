@@ -6,13 +6,16 @@ events, courtroom/server/rest_spec.py); these tests keep them complete and in sy
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import datetime as dt
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema_rs
 import pytest
 from domain_fixtures import scheduled, with_cast
@@ -26,6 +29,10 @@ from courtroom.domain.commands import CLIENT_COMMANDS, COMMAND_TYPES
 from courtroom.domain.events import EVENT_TYPES
 from courtroom.domain.visibility import view_for
 from courtroom.protocol import ErrorCode, accepted, error, message
+from courtroom.record.document import AuditEntry
+from courtroom.record.keys import load_court_keys
+from courtroom.record.receipts import make_receipt
+from courtroom.record.transparency import record_leaf
 from courtroom.server.app import create_app
 from courtroom.server.openapi import OPENAPI
 
@@ -107,6 +114,65 @@ def test_what_the_server_sends_fits_the_documented_shapes() -> None:
     _validator("server_state").validate(message("state", state=view_for(state, "judge")))
     event = e.PhaseChanged(phase=state.phase, previous=state.phase)
     _validator(f"event_{event.TYPE}").validate(to_json(event))
+
+
+def _fits_answer(method: str, path: str, status: int, body: Any) -> None:
+    """``body`` fits what /openapi.json documents for ``status`` of that operation."""
+    answers = OPENAPI["paths"][path][method]["responses"]
+    assert str(status) in answers, f"{method} {path}: {status} is not documented"
+    schema = answers[str(status)]["content"]["application/json"]["schema"]
+    jsonschema_rs.validator_for({**schema, "components": OPENAPI["components"]}).validate(body)
+
+
+def _signed(hearing_id: str, seq: int) -> AuditEntry:
+    payload = {"participant": "p-plaintiff", "purpose": "record", "signed_hash": "ab" * 32}
+    return AuditEntry(hearing_id, seq, "document_signed", "p-plaintiff", "t", payload, "0", "1")
+
+
+async def _transparency_answers(data_dir: Path) -> list[tuple[str, int, Any]]:
+    app = create_app(Settings(data_dir=data_dir))
+    async with app.router.lifespan_context(app):
+        office = app.state.court.records
+        keys = office.keys()
+        timestamper, tsa = office.timestamper(keys)
+        for hid in ("h-1", "h-2"):
+            leaf = record_leaf(hid, "cd" * 32, "ef" * 32, _signed(hid, 9))
+            await office.tlog.add(leaf, keys, timestamper, tsa)
+        t = "/api/v1/transparency/"
+        asked = [
+            t + "tree-head",
+            t + "tree-head?tree_size=1",
+            t + "tree-head?tree_size=3",
+            t + "tree-head?tree_size=x",
+            t + "inclusion?hearing_id=h-2",
+            t + "inclusion?hearing_id=h-2&tree_size=1",
+            t + "inclusion?hearing_id=h-1&tree_size=-1",
+            t + "consistency?first=1&second=2",
+            t + "consistency?first=2&second=3",
+            t + "consistency?first=1",
+        ]
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://court") as client:
+            out = []
+            for url in asked:
+                answer = await client.get(url)
+                out.append((url, answer.status_code, answer.json()))
+            return out
+
+
+def test_receipts_and_transparency_answers_fit_the_documented_shapes(tmp_path: Path) -> None:
+    """The handlers send make_receipt's and the transparency log's dicts unchanged: a
+    receipt, and what the tree head, inclusion and consistency routes of a server with two
+    sealed records in its log answer (development keys, the local TSA), errors included."""
+    answers = asyncio.run(_transparency_answers(tmp_path))
+    statuses = [status for _, status, _ in answers]
+    assert statuses == [200, 200, 404, 400, 200, 404, 400, 200, 400, 400], answers
+    for url, status, body in answers:
+        _fits_answer("get", url.split("?")[0], status, body)
+    assert answers[4][2]["leaf_index"] == 1 and answers[4][2]["tree_head"] == answers[0][2]
+    keys = load_court_keys(tmp_path / "keys")
+    receipt = make_receipt(keys, _signed("h-1", 7), dt.datetime.now(dt.UTC))
+    _fits_answer("get", "/api/v1/hearings/{hearing_id}/receipt", 200, receipt)
 
 
 def test_client_message_schemas_name_every_type() -> None:
