@@ -75,6 +75,10 @@ def rtc_configuration(config: MediaConfig, ice_servers: list[dict[str, Any]]) ->
     return RTCConfiguration(iceServers=servers, bundlePolicy="max-bundle")
 
 
+class AnswerRefused(ValueError):
+    """A client's answer that cannot be applied; the offer stays in flight for a good one."""
+
+
 @dataclass
 class Outlet:
     """A forwarded track slot on a destination's connection (kept across cuts)."""
@@ -179,7 +183,13 @@ class ServerPeer:
             sdp = str(message["sdp"])
             if self.config.loopback_only:
                 sdp = filter_loopback_candidates(sdp)
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            except Exception as exc:  # aiortc's parser raises whatever it meets
+                raise AnswerRefused(
+                    f"the answer's sdp could not be applied ({type(exc).__name__}); "
+                    f"answer offer {self._in_flight} again"
+                ) from None
             self._in_flight = None
             again = self._dirty
         if again:

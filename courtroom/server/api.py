@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +15,7 @@ from ..domain.hearing import REGISTRY, Actor
 from ..domain.roles import Permission, Role, may
 from ..domain.transcript import to_plain_text, to_srt, to_webvtt
 from ..domain.visibility import view_for
+from ..inbound import InputError, decode_json
 from .auth import AuthError, AuthFailure
 from .court import CommandRefused, Court, Invitation
 from .openapi import OPENAPI
@@ -39,16 +39,24 @@ async def _body(request: Request, *required: str) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "malformed", "request body is not valid JSON") from None
+    # The same boundary as the websocket: strict UTF-8, depth, size, finite numbers.
+    data = decode_json(raw or b"{}", max_bytes=MAX_BODY, what="request body")
     if not isinstance(data, dict):
         raise ApiError(400, "malformed", "request body must be a JSON object")
     for name in required:
         if not isinstance(data.get(name), str) or not data[name].strip():
             raise ApiError(400, "malformed", f"field {name!r} (a non-empty string) is required")
     return data
+
+
+def _int_query(request: Request, name: str, default: int) -> int:
+    """A non-negative integer query parameter, or 400."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "malformed", f"{name} must be a non-negative integer")
+    return int(raw)
 
 
 def _actor(request: Request, hearing_id: str | None, permission: Permission) -> Actor:
@@ -91,6 +99,8 @@ def _invitation(inv: Invitation) -> dict[str, Any]:
 async def create_hearing(request: Request) -> JSONResponse:
     _actor(request, None, Permission.SCHEDULE)
     body = await _body(request, "case_number", "court", "language", "scheduled_for")
+    if not isinstance(body.get("title", ""), str):
+        raise ApiError(400, "malformed", "field 'title' must be a string")
     hearing_id = await _court(request).schedule(
         body["case_number"],
         str(body.get("title", "")),
@@ -177,7 +187,7 @@ async def read_log(request: Request) -> JSONResponse:
     _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     court = _court(request)
     await court.runtime(hearing_id)
-    after = int(request.query_params.get("after", "0") or 0)
+    after = _int_query(request, "after", 0)
     entries = await asyncio.to_thread(court.log.read, hearing_id, after)
     return JSONResponse(
         {
@@ -247,6 +257,9 @@ def _errors(handler: Any) -> Any:
             return response
         except ApiError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        except InputError as exc:
+            status = 413 if exc.code == "too_large" else 400
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status)
         except UnknownHearing:
             return JSONResponse(
                 {"error": "not_found", "message": "no such hearing"}, status_code=404

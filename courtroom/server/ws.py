@@ -97,7 +97,13 @@ class Connection:
                         await self.ws.close(item.code, item.reason)
                 return
             try:
-                await self.ws.send_text(json.dumps(item, ensure_ascii=False))
+                text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+                text.encode("utf-8")  # a lone surrogate must cost one message, not the socket
+            except (TypeError, ValueError):
+                log.error("dropped an unencodable %r message", item.get("type"))
+                continue
+            try:
+                await self.ws.send_text(text)
             except Exception:
                 return
 
@@ -204,7 +210,19 @@ class Connection:
             except proto.ProtocolError as exc:
                 self.send(proto.error(exc.code, exc.message, exc.msg_id))
                 continue
-            await self._handle(runtime, actor, msg)
+            try:
+                await self._handle(runtime, actor, msg)
+            except (_Closed, WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:
+                # A bug must not cost the client its connection: log it, answer, carry on.
+                log.exception("hearing %s: failed on a %s message", runtime.hearing_id, type(msg))
+                msg_id = msg.id if isinstance(msg, proto.CommandMessage | proto.Ping) else None
+                self.send(
+                    proto.error(
+                        proto.ErrorCode.INTERNAL, "the server failed on this message", msg_id
+                    )
+                )
 
     async def _handle(
         self, runtime: HearingRuntime, actor: Actor, msg: proto.ClientMessage
