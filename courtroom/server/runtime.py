@@ -25,7 +25,7 @@ from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
-from ..domain.visibility import may_see
+from ..domain.visibility import actor_for, may_see
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,16 @@ class HearingRuntime:
                 audience = [
                     p for p in self.state.participants if may_see(self.state, p, event, entry.actor)
                 ]
-                msg = {"kind": "event", "entry": entry_message(entry), "audience": audience}
+                # Viewers who may see the event but not who caused it (see actor_for).
+                anonymous = [
+                    p for p in audience if actor_for(self.state, p, entry.actor) != entry.actor
+                ]
+                msg = {
+                    "kind": "event",
+                    "entry": entry_message(entry),
+                    "audience": audience,
+                    "anonymous": anonymous,
+                }
                 await self.bus.publish(topic(self.hearing_id), msg)
         old, new = self._plan, media_plan(self.state)
         if old != new:

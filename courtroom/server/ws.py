@@ -21,7 +21,7 @@ from ..bus import SubscriptionLost
 from ..domain import commands as c
 from ..domain.hearing import Actor
 from ..domain.presence import Presence
-from ..domain.visibility import view_for
+from ..domain.visibility import COURT_ACTOR, view_for
 from .auth import AuthError, SessionClaims
 from .court import Court
 from .runtime import HearingRuntime, UnknownHearing, topic
@@ -254,6 +254,8 @@ class Connection:
             async for msg in sub:
                 if msg.get("kind") == "event" and actor.id in msg.get("audience", ()):
                     entry = msg["entry"]
+                    if actor.id in msg.get("anonymous", ()):
+                        entry = {**entry, "actor": COURT_ACTOR}
                     self.send(proto.message("event", **entry))
                     self.send(proto.message("state", state=view_for(runtime.state, actor.id)))
                     event = entry["event"]
