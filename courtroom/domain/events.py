@@ -112,6 +112,23 @@ class AccessRefused(Event):
     TYPE = "access_refused"
     participant: str
     reason: str
+    route: str = ""  # e.g. "GET /api/v1/hearings/{hearing_id}/oath", "ws /ws"
+    source: str = ""  # the client's address
+
+
+@dataclass(frozen=True)
+class AccessRefusedSummary(Event):
+    """Refusals alike (same participant, route, reason, source) past the first few in a window:
+    counted, so that a flood of bad credentials cannot grow the log without bound."""
+
+    TYPE = "access_refused_summary"
+    participant: str
+    reason: str
+    route: str
+    source: str
+    count: int
+    first_at: str
+    last_at: str
 
 
 @dataclass(frozen=True)
@@ -283,6 +300,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SelfMuteChanged,
         CommandRejected,
         AccessRefused,
+        AccessRefusedSummary,
         JoinCodeIssued,
         TranscriptLineRecorded,
         TranscriptLineCorrected,

@@ -22,6 +22,7 @@ _BENCH_ONLY: tuple[type[e.Event], ...] = (e.FlagRaised, e.FlagClosed, e.FlagRevi
 _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.CommandRejected,
     e.AccessRefused,
+    e.AccessRefusedSummary,
     e.JoinCodeIssued,
     e.RecordingFinished,
     e.IdPhotoRegistered,

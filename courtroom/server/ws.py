@@ -125,7 +125,8 @@ class Connection:
             )
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
         try:
-            return await self.court.admit_token(msg.token)
+            source = self.ws.client.host if self.ws.client is not None else ""
+            return await self.court.admit_token(msg.token, source=source)
         except AuthError as exc:
             self.send(proto.error(proto.ErrorCode.NOT_AUTHENTICATED, exc.failure.value))
             raise _Closed(proto.CloseCode.UNAUTHORIZED, exc.failure.value) from None

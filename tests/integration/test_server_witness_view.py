@@ -30,7 +30,7 @@ def states(client: Client) -> list[dict[str, Any]]:
 
 
 async def test_a_waiting_witness_learns_the_phase_only(server: Server) -> None:
-    hid, inv = schedule(server, CAST)
+    _, inv = schedule(server, CAST)
     judge = await join(server, inv["judge"])
     witness = await join(server, inv["witness"])
     wid, jid = inv["witness"]["participant_id"], inv["judge"]["participant_id"]
