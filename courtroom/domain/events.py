@@ -49,6 +49,7 @@ class ParticipantConnected(Event):
 class ParticipantDisconnected(Event):
     TYPE = "participant_disconnected"
     participant: str
+    reason: str = ""  # "server restart": written by the recovery of a server that restarted
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.court = court
         app.state.status = status
         court.status_for_clients = {"transcription": status["transcription"]}
-        court.refusals.start()
+        court.start()
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ Shared by the REST API, the websocket endpoint and the CLI, so that a hearing ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 
 # Refusals whose hearing cannot be trusted (a forged token names any hearing it likes)
 # go to a server-wide chain of their own (SECURITY_STREAM, from .refusals).
+
+
+# Why a participant was marked disconnected by a server's start-up recovery.
+RESTART = "server restart"
 
 
 def utc_now() -> datetime:
@@ -119,6 +124,39 @@ class Court:
             per_window=settings.refusals_per_window,
             window_s=settings.refusal_window_s,
         )
+        self._recovery: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Background work of a serving process: refusal summaries and restart recovery."""
+        self.refusals.start()
+        if self.settings.redis_url is None:
+            # One node: nobody can be connected to a process that has just started, so any
+            # hearing this process loads has its "connected" flags from a process that died.
+            self.runtimes.on_start.append(self._restart_recovery)
+            self._recovery = asyncio.create_task(self._recover_all(), name="restart-recovery")
+
+    @staticmethod
+    async def _restart_recovery(runtime: HearingRuntime) -> None:
+        stale = [p.participant_id for p in runtime.state.participants.values() if p.connected]
+        if stale:
+            await runtime.record([ev.ParticipantDisconnected(p, RESTART) for p in stale])
+            log.warning(
+                "hearing %s: %d participant(s) marked disconnected after a restart",
+                runtime.hearing_id,
+                len(stale),
+            )
+
+    async def _recover_all(self) -> None:
+        """Load every hearing once at start-up, so the record says when the server restarted."""
+        for hearing_id in await asyncio.to_thread(self.log.hearing_ids):
+            if hearing_id == SECURITY_STREAM:
+                continue
+            try:
+                await self.runtimes.get(hearing_id)
+            except UnknownHearing:
+                continue
+            except Exception:
+                log.exception("restart recovery failed for hearing %s", hearing_id)
 
     async def _record_refusal(self, stream: str, events: list[ev.Event]) -> None:
         try:
@@ -147,6 +185,10 @@ class Court:
         room.on_close.append(transcript.close)
 
     async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
         await self.refusals.close()
         await self.media.close()
         await self.vision.close()
