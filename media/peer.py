@@ -107,6 +107,7 @@ class ServerPeer:
         internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
         self.pc = RTCPeerConnection(rtc_configuration(config, self.ice_servers))
         self.outlets: dict[OutletKey, Outlet] = {}
+        self.retired: list[Outlet] = []  # inactive m-lines (see retire_outlet)
         self._seq = 0
         self._in_flight: int | None = None
         self._dirty = False
@@ -144,6 +145,17 @@ class ServerPeer:
         outlet = Outlet(key, transceiver, track)
         self.outlets[key] = outlet
         return outlet
+
+    def retire_outlet(self, key: OutletKey) -> None:
+        """Stop an outlet for good: no track, an inactive m-line, no entry in ``tracks``.
+
+        An m-line cannot leave the SDP; it stays, inactive and nameless (aiortc cannot
+        restart a sender whose track ended, so a retired transceiver is never reused).
+        """
+        outlet = self.outlets.pop(key)
+        outlet.track.stop()
+        outlet.transceiver.direction = "inactive"
+        self.retired.append(outlet)
 
     def track_map(self) -> dict[str, dict[str, str]]:
         tracks: dict[str, dict[str, str]] = {}
