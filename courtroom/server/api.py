@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -22,6 +23,7 @@ from .openapi import OPENAPI
 from .runtime import UnknownHearing, entry_message
 
 MAX_BODY = 16 * 1024
+log = logging.getLogger(__name__)
 
 
 def _court(request: Request) -> Court:
@@ -247,6 +249,13 @@ def _errors(handler: Any) -> Any:
             r = exc.rejection
             status = 403 if r.code.value == "forbidden" else 409
             return JSONResponse({"error": r.code.value, "message": r.reason}, status_code=status)
+        except Exception:
+            # A bug, not the caller's fault: logged with its trace, answered in JSON.
+            log.exception("%s %s failed", request.method, request.url.path)
+            return JSONResponse(
+                {"error": "internal", "message": "the server failed on this request"},
+                status_code=500,
+            )
 
     return wrapped
 

@@ -82,6 +82,11 @@ class Connection:
             self.close(exc.code, exc.reason)
         except WebSocketDisconnect:
             pass
+        except Exception:
+            # Never a bare close: say so, then close with 1011 (the server's fault).
+            log.exception("websocket session failed")
+            self.send(proto.error(proto.ErrorCode.INTERNAL, "the server failed; reconnect"))
+            self.close(1011, "server error")
         finally:
             if not writer.done():
                 self.close(1000, "bye")

@@ -160,6 +160,11 @@ def test_e_rest_bodies_and_queries_are_400_never_500(server: Server, hearing: An
         assert r.json()["error"] and r.json()["message"]
     with registry(server) as http:
         assert http.get(f"/api/v1/hearings/{hid}/log?after=1").status_code == 200
+        # Unknown methods and API paths answer in the same JSON error format.
+        r = http.delete("/api/v1/hearings")
+        assert r.status_code == 405 and r.json()["error"] == "method_not_allowed", r.text
+        r = http.get("/api/v1/no-such-route")
+        assert r.status_code == 404 and r.json()["error"] == "not_found", r.text
     log_ok(server, hid)
 
 
