@@ -24,6 +24,7 @@ from ..domain.presence import Presence
 from ..domain.visibility import COURT_ACTOR, view_for
 from .auth import AuthError, SessionClaims
 from .court import Court
+from .refusals import SECURITY_STREAM
 from .runtime import HearingRuntime, UnknownHearing, topic
 
 log = logging.getLogger(__name__)
@@ -112,26 +113,38 @@ class Connection:
             except Exception:
                 return
 
+    async def _refuse_anonymous(self, reason: str) -> None:
+        """A connection turned away before it named a hearing: logged in _security."""
+        await self.court.refuse(SECURITY_STREAM, "", reason, route="ws /ws", source=self._source)
+
+    @property
+    def _source(self) -> str:
+        return self.ws.client.host if self.ws.client is not None else ""
+
     async def _hello(self) -> SessionClaims:
         try:
-            raw = await asyncio.wait_for(
-                self.ws.receive_text(), self.court.settings.hello_timeout_s
-            )
+            frame = await asyncio.wait_for(self.ws.receive(), self.court.settings.hello_timeout_s)
         except TimeoutError:
+            await self._refuse_anonymous("no hello in time")
             raise _Closed(proto.CloseCode.HELLO_TIMEOUT, "no hello in time") from None
+        if frame["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(frame.get("code", 1000))
+        text = frame.get("text")
+        raw = text if text is not None else frame.get("bytes") or b""
         try:
             msg = proto.parse(raw)
         except proto.ProtocolError as exc:
             self.send(proto.error(exc.code, exc.message, exc.msg_id))
+            await self._refuse_anonymous("first message was not a valid hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello") from None
         if not isinstance(msg, proto.Hello):
             self.send(
                 proto.error(proto.ErrorCode.NOT_AUTHENTICATED, "send a hello with your token first")
             )
+            await self._refuse_anonymous("first message was not a hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
         try:
-            source = self.ws.client.host if self.ws.client is not None else ""
-            return await self.court.admit_token(msg.token, source=source)
+            return await self.court.admit_token(msg.token, source=self._source)
         except AuthError as exc:
             self.send(proto.error(proto.ErrorCode.NOT_AUTHENTICATED, exc.failure.value))
             raise _Closed(proto.CloseCode.UNAUTHORIZED, exc.failure.value) from None

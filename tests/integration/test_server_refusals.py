@@ -4,6 +4,7 @@ opened a websocket is spent on REST too; a dismissed participant's token reads n
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -125,3 +126,25 @@ async def test_a_dismissed_witness_token_reads_nothing(server: Server) -> None:
         assert r.status_code == 403 and r.json()["error"] == "forbidden", (path, r.text)
     assert any(e["event"]["reason"].startswith("dismissed") for e in refused(server, hid))
     await judge.close()
+
+
+async def test_a_websocket_without_a_valid_hello_is_refused_and_logged(server: Server) -> None:
+    from websockets.asyncio.client import connect
+
+    get(server, "/api/v1/flags", "make-sure-the-chain-exists")
+    before = len(refused(server, "_security"))
+    async with connect(server.ws_url) as ws:
+        await ws.send(b'{"v": 1, "type": "ping"}')  # binary, and not a hello
+        assert '"not_authenticated"' in await ws.recv()
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 4400
+    async with connect(server.ws_url) as ws:
+        await ws.send('{"v": 1, "type": "hello", "token": "' + "\\ud800" + '"}')
+        assert '"malformed"' in await ws.recv()
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 4400
+    new = refused(server, "_security")[before:]
+    assert [e["event"]["reason"] for e in new] == [
+        "first message was not a hello", "first message was not a valid hello"
+    ]
+    assert all(e["event"]["route"] == "ws /ws" for e in new)
