@@ -67,11 +67,12 @@ def actor_for(state: HearingState, viewer: str, actor: str) -> str:
     return COURT_ACTOR
 
 
-def view_for(state: HearingState, viewer: str) -> dict[str, object]:
+def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> dict[str, object]:
     """The part of the hearing state ``viewer`` may see, as plain JSON.
 
     Outside the hearing (lobby, waiting room, dismissed) a participant is told which court and
     the phase, in which language, and when: no case number, no title, and only themself.
+    ``everything``: the whole hearing, as the bench sees it (the registry, inspectors).
     """
     me = state.participant(viewer)
     hearing: dict[str, object] = {
@@ -81,14 +82,14 @@ def view_for(state: HearingState, viewer: str) -> dict[str, object]:
         "scheduled_for": state.scheduled_for,
         "phase": state.phase.value,
     }
-    if me is None:
+    if me is None and not everything:
         return {"hearing": hearing, "participants": []}
-    everything = sees_all(state, viewer)
+    everything = everything or sees_all(state, viewer)
     if everything:
         hearing["case_number"] = state.case_number
         hearing["title"] = state.title
         hearing["phase_control_delegated"] = state.phase_control_delegated
-    people = state.participants.values() if everything else [me]
+    people = state.participants.values() if everything or me is None else [me]
     return {
         "hearing": hearing,
         "participants": [

@@ -104,8 +104,7 @@ async def get_hearing(request: Request) -> JSONResponse:
 
 def _full_view(runtime: Any) -> dict[str, Any]:
     # The registry and inspectors see the whole hearing, as the bench does.
-    judge = next((p for p in runtime.state.participants.values() if p.role is Role.JUDGE), None)
-    return view_for(runtime.state, judge.participant_id) if judge else view_for(runtime.state, "")
+    return view_for(runtime.state, "", everything=True)
 
 
 async def add_participant(request: Request) -> JSONResponse:

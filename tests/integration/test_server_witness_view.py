@@ -74,3 +74,13 @@ async def test_a_party_in_the_lobby_gets_no_case_details(server: Server) -> None
     hearing = party.welcome["state"]["hearing"]
     assert not set(CASE_DETAILS) & set(hearing), hearing
     await party.close()
+
+
+def test_the_registry_sees_the_whole_hearing_even_without_a_judge(server: Server) -> None:
+    from court_client import registry
+
+    hid, _ = schedule(server, {"witness": "witness"})
+    with registry(server) as http:
+        state = http.get(f"/api/v1/hearings/{hid}").json()
+    assert state["hearing"]["case_number"] and state["hearing"]["title"]
+    assert [p["role"] for p in state["participants"]] == ["witness"]
