@@ -99,3 +99,55 @@ async def test_reconnect_in_hearing_then_send_back_leaves_only_supervision(
     assert {k: o.track.forwarded for k, o in hearing.items()} == forwarded
     assert {k: await packets_sent(o.transceiver.sender) for k, o in hearing.items()} == sent
     assert hub_.forwarded("clerk", MediaKind.VIDEO, "witness", Link.SUPERVISION) > 0
+
+
+@pytest.mark.timeout(150)
+async def test_the_same_over_the_hearing_websocket(tmp_path: Any) -> None:
+    """Issue #11 as the independent client met it: clerk present -> call in -> the witness
+    reconnects in the hearing -> send back. The witness's next offer names supervision only,
+    and the server's counters show no hearing packet for the witness after the send-back."""
+    from court_client import Client, media_for, registry, running_server, schedule, token_for
+
+    with running_server(tmp_path, args=["--ice-loopback-only"]) as server:
+        hid, inv = schedule(server, {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff",
+                                     "witness": "witness"})
+        ids = {name: inv[name]["participant_id"] for name in inv}
+        ws = {name: await Client.join(server, token_for(server, inv[name])) for name in inv}
+        judge = ws["judge"]
+        assert (await judge.command("open_hearing"))["ok"]
+        for name in ("plaintiff", "witness"):  # the bench is in the hearing on connect
+            assert (await judge.command("admit", participant=ids[name]))["ok"]
+        peers = {name: await media_for(ws[name], ids[name]) for name in inv}
+        assert (await judge.command("call_in", participant=ids["witness"]))["ok"]
+        await asyncio.sleep(1.5)
+        # The witness reconnects (a new socket, a new media peer) while in the hearing.
+        old = peers.pop("witness")
+        old._pump.cancel()  # type: ignore[attr-defined]
+        await old.close()
+        again = await Client.join(server, ws["witness"].welcome["token"])  # type: ignore[index]
+        ws["witness"] = again
+        witness = peers["witness"] = await media_for(again, ids["witness"])
+        await asyncio.sleep(1.5)
+        assert any(info.get("link") == "hearing" for info in witness.tracks.values())
+
+        offers = witness.offers
+        assert (await judge.command("send_back", participant=ids["witness"]))["ok"]
+        await witness.wait_offers(offers + 1, timeout=10)
+        named = [info for info in witness.tracks.values() if "source" in info]
+        assert named and all(info["link"] == "supervision" for info in named), witness.tracks
+        await asyncio.sleep(0.3)
+
+        def to_witness() -> int:
+            with registry(server) as http:
+                routes = http.get(f"/api/v1/hearings/{hid}/media").json()["routes"]
+            return sum(r["packets"] for r in routes
+                       if r["destination"] == ids["witness"] and r["link"] == "hearing")
+
+        before = to_witness()
+        await asyncio.sleep(1.5)
+        assert to_witness() == before
+        for p in peers.values():
+            p._pump.cancel()  # type: ignore[attr-defined]
+            await p.close()
+        for c in ws.values():
+            await c.close()
