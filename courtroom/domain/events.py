@@ -107,6 +107,20 @@ class CommandRejected(Event):
 
 
 @dataclass(frozen=True)
+class CommandRejectedSummary(Event):
+    """Refusals of one participant's command alike (same command and code) past the first few
+    in a window: counted, so that a flood of refused commands cannot grow the log without
+    bound. The actor is that participant."""
+
+    TYPE = "command_rejected_summary"
+    command: str
+    code: str
+    count: int
+    first_at: str
+    last_at: str
+
+
+@dataclass(frozen=True)
 class AccessRefused(Event):
     """A connection or credential the server turned away (bad code, expired or replayed token)."""
 
@@ -300,6 +314,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MediaRestored,
         SelfMuteChanged,
         CommandRejected,
+        CommandRejectedSummary,
         AccessRefused,
         AccessRefusedSummary,
         JoinCodeIssued,

@@ -21,6 +21,7 @@ _BENCH_ONLY: tuple[type[e.Event], ...] = (e.FlagRaised, e.FlagClosed, e.FlagRevi
 # Refusals, security and identity events are for the bench's eyes (and the subject's own).
 _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.CommandRejected,
+    e.CommandRejectedSummary,
     e.AccessRefused,
     e.AccessRefusedSummary,
     e.JoinCodeIssued,
@@ -44,7 +45,8 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
         return False
     subject = getattr(event, "participant", None)
     if isinstance(event, _STAFF_ONLY):
-        return subject == viewer or (isinstance(event, e.CommandRejected) and actor == viewer)
+        own = isinstance(event, e.CommandRejected | e.CommandRejectedSummary) and actor == viewer
+        return subject == viewer or own
     if me.presence is Presence.IN_HEARING:
         return True
     return subject == viewer

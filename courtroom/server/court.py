@@ -85,7 +85,13 @@ class Court:
         self.log = EventLog(engine)
         self.credentials = CredentialStore(engine)
         self.bus = bus
-        self.runtimes = Runtimes(self.log, bus, clock)
+        self.runtimes = Runtimes(
+            self.log,
+            bus,
+            clock,
+            rejections_per_window=settings.refusals_per_window,
+            rejection_window_s=settings.refusal_window_s,
+        )
         self._secret = load_or_create_secret(
             settings.data_dir / "session.secret", "COURTROOM_SECRET"
         )

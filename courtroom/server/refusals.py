@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from ..domain import events as ev
 
@@ -35,12 +36,69 @@ _Key = tuple[str, str, str, str, str]  # stream, participant, route, reason, sou
 
 
 @dataclass
-class _Window:
+class Window:
+    """Refusals alike within one window: how many were logged, how many only counted."""
+
     start: float
     first_at: str
     last_at: str
     logged: int = 0
     suppressed: int = 0
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class WindowSampler(Generic[K]):
+    """Count and sample: the first ``per_window`` of a key per window pass, the rest are counted.
+
+    Pure bookkeeping, no I/O: the caller logs what ``admit`` lets through and writes a summary
+    for each closed window with ``suppressed > 0`` (``admit`` and ``expired`` hand them back).
+    """
+
+    def __init__(
+        self,
+        *,
+        per_window: int,
+        window_s: float,
+        max_keys: int = 10_000,
+        overflow: K | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_window = per_window
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self.overflow = overflow
+        self._clock = clock
+        self._windows: dict[K, Window] = {}
+
+    def admit(self, key: K, at: str) -> tuple[K, bool, list[tuple[K, Window]]]:
+        """(the key counted, whether to log this one, closed windows to summarise first)."""
+        now = self._clock()
+        closed: list[tuple[K, Window]] = []
+        window = self._windows.get(key)
+        if window is not None and now - window.start >= self.window_s:
+            closed.append((key, self._windows.pop(key)))
+            window = None
+        if window is None and len(self._windows) >= self.max_keys and self.overflow is not None:
+            key = self.overflow
+            window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = Window(now, at, at)
+        window.last_at = at
+        if window.logged < self.per_window:
+            window.logged += 1
+            return key, True, closed
+        window.suppressed += 1
+        return key, False, closed
+
+    def expired(self, *, everything: bool = False) -> list[tuple[K, Window]]:
+        """Remove and return the windows that are over (all of them with ``everything``)."""
+        now = self._clock()
+        done = [
+            k for k, w in self._windows.items() if everything or now - w.start >= self.window_s
+        ]
+        return [(k, self._windows.pop(k)) for k in done]
 
 
 class RefusalLog:
@@ -56,11 +114,15 @@ class RefusalLog:
     ) -> None:
         self._record = record
         self._wall = wall_clock
-        self.per_window = per_window
+        overflow: _Key = (SECURITY_STREAM, "", "*", "*", "*")
+        self._sampler: WindowSampler[_Key] = WindowSampler(
+            per_window=per_window,
+            window_s=window_s,
+            max_keys=max_keys,
+            overflow=overflow,
+            clock=clock,
+        )
         self.window_s = window_s
-        self.max_keys = max_keys
-        self._clock = clock
-        self._windows: dict[_Key, _Window] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -78,45 +140,22 @@ class RefusalLog:
         always: bool = False,
     ) -> None:
         """Log one refusal (or count it, past the first few alike in this window)."""
-        event = ev.AccessRefused(participant, reason, route, source)
         if always:
-            await self._write(stream, [event])
+            await self._write(stream, [ev.AccessRefused(participant, reason, route, source)])
             return
-        now = self._clock()
         at = self._wall().isoformat()
-        key: _Key = (stream, participant, route, reason, source)
-        expired: list[tuple[_Key, _Window]] = []
-        window = self._windows.get(key)
-        if window is not None and now - window.start >= self.window_s:
-            expired.append((key, self._windows.pop(key)))
-            window = None
-        if window is None and len(self._windows) >= self.max_keys:
-            key = (SECURITY_STREAM, "", "*", "*", "*")
-            event = ev.AccessRefused("", "*", "*", "*")
-            window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = _Window(now, at, at)
-        window.last_at = at
         # Counted before any await: concurrent requests cannot both take the last free slot.
-        if window.logged < self.per_window:
-            window.logged += 1
-            entries: list[tuple[str, list[ev.Event]]] = [(key[0], [event])]
-        else:
-            window.suppressed += 1
-            entries = []
-        for k, w in expired:
-            entries.insert(0, (k[0], [self._summary(k, w)]))
-        for target, events in entries:
-            await self._write(target, events)
+        key, log_it, closed = self._sampler.admit((stream, participant, route, reason, source), at)
+        for k, w in closed:
+            if w.suppressed:
+                await self._write(k[0], [self._summary(k, w)])
+        if log_it:
+            _, who, where, why, src = key
+            await self._write(key[0], [ev.AccessRefused(who, why, where, src)])
 
     async def flush(self, *, everything: bool = False) -> None:
         """Close the windows that are over (all of them with ``everything``)."""
-        now = self._clock()
-        done = [
-            k for k, w in self._windows.items() if everything or now - w.start >= self.window_s
-        ]
-        for key in done:
-            window = self._windows.pop(key)
+        for key, window in self._sampler.expired(everything=everything):
             if window.suppressed:
                 await self._write(key[0], [self._summary(key, window)])
 
@@ -129,7 +168,7 @@ class RefusalLog:
         await self.flush(everything=True)
 
     @staticmethod
-    def _summary(key: _Key, window: _Window) -> ev.AccessRefusedSummary:
+    def _summary(key: _Key, window: Window) -> ev.AccessRefusedSummary:
         _, participant, route, reason, source = key
         return ev.AccessRefusedSummary(
             participant, reason, route, source, window.suppressed, window.first_at, window.last_at

@@ -148,3 +148,20 @@ async def test_a_websocket_without_a_valid_hello_is_refused_and_logged(server: S
         "first message was not a hello", "first message was not a valid hello"
     ]
     assert all(e["event"]["route"] == "ws /ws" for e in new)
+
+
+async def test_a_flood_of_refused_commands_is_counted_not_logged_one_by_one(server: Server) -> None:
+    hid, inv = schedule(server, CAST)
+    witness = await Client.join(server, token_for(server, inv["witness"]))
+    wid = inv["witness"]["participant_id"]
+    for _ in range(40):  # every one is answered, with its refusal
+        result = await witness.command("close_hearing")
+        assert result["ok"] is False and result["code"] == "forbidden"
+    await asyncio.sleep(WINDOW_S * 1.5 + 0.5)  # the window closes; its summary is written
+    mine = [e for e in read_log(server, hid) if e["actor"] == wid]
+    single = [e for e in mine if e["event"]["type"] == "command_rejected"]
+    summary = [e for e in mine if e["event"]["type"] == "command_rejected_summary"]
+    assert 1 <= len(single) <= 20, len(single)
+    assert len(single) + sum(e["event"]["count"] for e in summary) == 40
+    assert all(e["event"]["command"] == "close_hearing" for e in single + summary)
+    await witness.close()
