@@ -24,6 +24,9 @@ class Settings:
     join_code_ttl_s: int = 7 * 24 * 3600
     hello_timeout_s: float = 10.0
     max_failed_codes: int = 5
+    # Refusals alike past the first few per window are counted, not logged one by one.
+    refusal_window_s: float = 60.0
+    refusals_per_window: int = 5
     # Tests run on loopback only; production gathers every interface.
     ice_loopback_only: bool = False
     stun_urls: tuple[str, ...] = ()
@@ -49,6 +52,8 @@ class Settings:
             env["public_url"] = v
         if v := os.environ.get("COURTROOM_SESSION_TTL_S"):
             env["session_ttl_s"] = int(v)
+        if v := os.environ.get("COURTROOM_REFUSAL_WINDOW_S"):
+            env["refusal_window_s"] = float(v)
         if v := os.environ.get("COURTROOM_STUN_URLS"):
             env["stun_urls"] = tuple(v.split(","))
         if v := os.environ.get("COURTROOM_TURN_URLS"):

@@ -7,7 +7,6 @@ developer can act on; the connection stays open unless the transport itself fail
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -16,6 +15,7 @@ from .domain.codec import CodecError, from_json, to_json
 from .domain.commands import CLIENT_COMMANDS, COMMAND_TYPES, Command
 from .domain.errors import Rejected
 from .domain.events import Event
+from .inbound import InputError, clean_text, decode_json
 
 VERSION = 1
 # Larger messages are refused with an error; the transport closes at 1 MiB (code 1009).
@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"
     ALREADY_AUTHENTICATED = "already_authenticated"
     BUSY = "busy"  # too many messages; slow down
+    INTERNAL = "internal"  # the server failed on this message; it is logged, the socket stays
 
 
 class CloseCode(IntEnum):
@@ -80,23 +81,35 @@ class Ping:
 ClientMessage = Hello | CommandMessage | SignalMessage | Ping
 
 
+# Fields each message type may carry (``v``, ``type`` and ``id`` are allowed on every one).
+_FIELDS: dict[str, frozenset[str]] = {
+    "hello": frozenset({"token"}),
+    "command": frozenset({"name", "args"}),
+    "signal": frozenset({"data"}),
+    "ping": frozenset(),
+}
+_COMMON = frozenset({"v", "type", "id"})
+
+
 def parse(raw: str | bytes) -> ClientMessage:
-    """One client message, or ``ProtocolError``."""
-    size = len(raw.encode() if isinstance(raw, str) else raw)
-    if size > MAX_MESSAGE_BYTES:
-        raise ProtocolError(
-            ErrorCode.TOO_LARGE, f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}"
-        )
+    """One client message, or ``ProtocolError``.
+
+    Decoding (UTF-8, size, depth, numbers) is ``courtroom.inbound``'s; the schema of each
+    message type is checked here, so nothing malformed reaches the court or the log.
+    """
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(ErrorCode.MALFORMED, "message is not valid JSON") from None
+        data = decode_json(raw, max_bytes=MAX_MESSAGE_BYTES)
+    except InputError as exc:
+        code = ErrorCode.TOO_LARGE if exc.code == "too_large" else ErrorCode.MALFORMED
+        raise ProtocolError(code, exc.message, _clean_id(exc.value)) from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.MALFORMED, "message must be a JSON object")
     msg_id = data.get("id")
-    if msg_id is not None and (not isinstance(msg_id, str) or len(msg_id) > MAX_ID_CHARS):
+    if msg_id is not None and (
+        not isinstance(msg_id, str) or not msg_id or len(msg_id) > MAX_ID_CHARS
+    ):
         raise ProtocolError(
-            ErrorCode.MALFORMED, f"id must be a string of at most {MAX_ID_CHARS} characters"
+            ErrorCode.MALFORMED, f"id must be a string of 1 to {MAX_ID_CHARS} characters"
         )
     if data.get("v") != VERSION:
         raise ProtocolError(
@@ -105,6 +118,14 @@ def parse(raw: str | bytes) -> ClientMessage:
             msg_id,
         )
     kind = data.get("type")
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        shown = kind if isinstance(kind, str | int | float | bool) or kind is None else "…"
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {shown!r}", msg_id)
+    unknown = sorted(set(data) - _COMMON - _FIELDS[kind])
+    if unknown:
+        raise ProtocolError(
+            ErrorCode.MALFORMED, f"{kind}: unknown field(s) {', '.join(unknown)[:200]}", msg_id
+        )
     if kind == "hello":
         token = data.get("token")
         if not isinstance(token, str) or not token:
@@ -116,10 +137,50 @@ def parse(raw: str | bytes) -> ClientMessage:
         payload = data.get("data")
         if not isinstance(payload, dict):
             raise ProtocolError(ErrorCode.MALFORMED, "signal needs a data object", msg_id)
+        problem = signal_problem(payload)
+        if problem is not None:
+            raise ProtocolError(ErrorCode.MALFORMED, problem, msg_id)
         return SignalMessage(payload)
-    if kind == "ping":
-        return Ping(msg_id)
-    raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}", msg_id)
+    return Ping(msg_id)
+
+
+def _clean_id(value: Any) -> str | None:
+    """The id of a message refused after parsing, when it is itself fine to echo."""
+    msg_id = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MAX_ID_CHARS:
+        return None
+    try:
+        clean_text(msg_id, "id")
+    except InputError:
+        return None
+    return msg_id
+
+
+# WebRTC signalling a client may send (docs/protocol.md, "Media signalling").
+SIGNAL_FIELDS: dict[str, frozenset[str]] = {
+    "hello": frozenset(),
+    "answer": frozenset({"sdp", "seq"}),
+    "renegotiate": frozenset(),
+    "bye": frozenset(),
+}
+MAX_SDP_CHARS = 32 * 1024
+
+
+def signal_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with a client's ``signal`` data, or None."""
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in SIGNAL_FIELDS:
+        return f"signal type must be one of: {', '.join(sorted(SIGNAL_FIELDS))}"
+    unknown = sorted(set(data) - {"type"} - SIGNAL_FIELDS[kind])
+    if unknown:
+        return f"signal {kind}: unknown field(s) {', '.join(unknown)[:200]}"
+    if kind == "answer":
+        sdp, seq = data.get("sdp"), data.get("seq")
+        if not isinstance(sdp, str) or isinstance(seq, bool) or not isinstance(seq, int):
+            return "an answer needs sdp (string) and seq (integer)"
+        if len(sdp) > MAX_SDP_CHARS:
+            return f"an answer's sdp is at most {MAX_SDP_CHARS} characters"
+    return None
 
 
 def _command(data: dict[str, Any], msg_id: str | None) -> CommandMessage:

@@ -152,6 +152,11 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
         self.keyframe_requests = 0  # PLI/FIR from this subscriber, relayed upstream
         self.latencies: deque[float] = deque(maxlen=2048)
         self.on_forward: Callable[[EncodedFrame], None] | None = None
+        # Asked before a frame is queued and again before it is handed to the sender: the hub
+        # sets it to "is my route in the current plan?", so a frame can never leave on a route
+        # the plan has removed, whatever the enabled flag or the queue say.
+        self.allowed: Callable[[], bool] = lambda: True
+        self.refused = 0  # frames the plan check stopped
         # timestamps are rebased so a publisher reconnect stays monotonic downstream
         self._epoch: int | None = None
         self._offset = 0
@@ -174,6 +179,9 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
 
     def push(self, frame: EncodedFrame) -> None:
         if not self._enabled or self.readyState != "live":
+            return
+        if not self.allowed():
+            self.refused += 1
             return
         if self.gated:
             if not frame.keyframe:
@@ -202,6 +210,9 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
+            if self._queue and not self.allowed():
+                self.refused += len(self._queue)
+                self._queue.clear()
             if self._queue:
                 frame = self._queue.popleft()
                 self.forwarded += 1

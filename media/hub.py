@@ -99,6 +99,7 @@ class MediaHub:
 
     async def apply_plan(self, plan: MediaPlan) -> PlanDiff:
         diff, renegotiate = self.router.apply(plan)
+        renegotiate |= self._retire_unplanned_links(plan)
         await asyncio.gather(*(self._peers[d].negotiate() for d in renegotiate
                                if d in self._peers))
         return diff
@@ -173,6 +174,7 @@ class MediaHub:
                     "forwarded": track.forwarded, "dropped": track.dropped,
                     "regates": track.regates, "gated_drops": track.gated_drops,
                     "keyframe_requests": track.keyframe_requests,
+                    "refused": track.refused,
                 }
         return {"sources": sources, "routes": routes}
 
@@ -248,8 +250,26 @@ class MediaHub:
             self.counters.bump(route)
 
         track.on_forward = count
+        # Checked before every frame: only a route of the current plan ever carries one.
+        track.allowed = lambda route=route: route in self.router.plan
         peer.add_outlet(key, track)
         return True
+
+    def _retire_unplanned_links(self, plan: MediaPlan) -> set[str]:
+        """Retire every outlet of a link its destination no longer has any route of.
+
+        A cut keeps its outlet (disabled) for a quick restore, but a participant sent back to
+        the waiting room must not keep hearing tracks in its SDP: those outlets are stopped,
+        their m-lines made inactive and dropped from the ``tracks`` map. Returns the
+        destinations that need a new offer.
+        """
+        links = {(r.destination, r.link) for r in plan}
+        changed: set[str] = set()
+        for pid, peer in self._peers.items():
+            for key in [k for k in peer.outlets if (pid, k[2]) not in links]:
+                peer.retire_outlet(key)
+                changed.add(pid)
+        return changed
 
     # -- internals ------------------------------------------------------------
     async def _connect(self, participant: str) -> None:

@@ -75,6 +75,10 @@ def rtc_configuration(config: MediaConfig, ice_servers: list[dict[str, Any]]) ->
     return RTCConfiguration(iceServers=servers, bundlePolicy="max-bundle")
 
 
+class AnswerRefused(ValueError):
+    """A client's answer that cannot be applied; the offer stays in flight for a good one."""
+
+
 @dataclass
 class Outlet:
     """A forwarded track slot on a destination's connection (kept across cuts)."""
@@ -103,6 +107,7 @@ class ServerPeer:
         internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
         self.pc = RTCPeerConnection(rtc_configuration(config, self.ice_servers))
         self.outlets: dict[OutletKey, Outlet] = {}
+        self.retired: list[Outlet] = []  # inactive m-lines (see retire_outlet)
         self._seq = 0
         self._in_flight: int | None = None
         self._dirty = False
@@ -140,6 +145,17 @@ class ServerPeer:
         outlet = Outlet(key, transceiver, track)
         self.outlets[key] = outlet
         return outlet
+
+    def retire_outlet(self, key: OutletKey) -> None:
+        """Stop an outlet for good: no track, an inactive m-line, no entry in ``tracks``.
+
+        An m-line cannot leave the SDP; it stays, inactive and nameless (aiortc cannot
+        restart a sender whose track ended, so a retired transceiver is never reused).
+        """
+        outlet = self.outlets.pop(key)
+        outlet.track.stop()
+        outlet.transceiver.direction = "inactive"
+        self.retired.append(outlet)
 
     def track_map(self) -> dict[str, dict[str, str]]:
         tracks: dict[str, dict[str, str]] = {}
@@ -179,7 +195,13 @@ class ServerPeer:
             sdp = str(message["sdp"])
             if self.config.loopback_only:
                 sdp = filter_loopback_candidates(sdp)
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            except Exception as exc:  # aiortc's parser raises whatever it meets
+                raise AnswerRefused(
+                    f"the answer's sdp could not be applied ({type(exc).__name__}); "
+                    f"answer offer {self._in_flight} again"
+                ) from None
             self._in_flight = None
             again = self._dirty
         if again:

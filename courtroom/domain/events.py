@@ -49,6 +49,7 @@ class ParticipantConnected(Event):
 class ParticipantDisconnected(Event):
     TYPE = "participant_disconnected"
     participant: str
+    reason: str = ""  # "server restart": written by the recovery of a server that restarted
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,43 @@ class CommandRejected(Event):
 
 
 @dataclass(frozen=True)
+class CommandRejectedSummary(Event):
+    """Refusals of one participant's command alike (same command and code) past the first few
+    in a window: counted, so that a flood of refused commands cannot grow the log without
+    bound. The actor is that participant."""
+
+    TYPE = "command_rejected_summary"
+    command: str
+    code: str
+    count: int
+    first_at: str
+    last_at: str
+
+
+@dataclass(frozen=True)
 class AccessRefused(Event):
     """A connection or credential the server turned away (bad code, expired or replayed token)."""
 
     TYPE = "access_refused"
     participant: str
     reason: str
+    route: str = ""  # e.g. "GET /api/v1/hearings/{hearing_id}/oath", "ws /ws"
+    source: str = ""  # the client's address
+
+
+@dataclass(frozen=True)
+class AccessRefusedSummary(Event):
+    """Refusals alike (same participant, route, reason, source) past the first few in a window:
+    counted, so that a flood of bad credentials cannot grow the log without bound."""
+
+    TYPE = "access_refused_summary"
+    participant: str
+    reason: str
+    route: str
+    source: str
+    count: int
+    first_at: str
+    last_at: str
 
 
 @dataclass(frozen=True)
@@ -303,7 +335,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MediaRestored,
         SelfMuteChanged,
         CommandRejected,
+        CommandRejectedSummary,
         AccessRefused,
+        AccessRefusedSummary,
         JoinCodeIssued,
         TranscriptLineRecorded,
         TranscriptLineCorrected,

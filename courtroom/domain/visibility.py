@@ -12,14 +12,18 @@ from .hearing import HearingState
 from .presence import Presence
 from .roles import STAFF
 
-# Events anyone admitted to the hearing's door may see.
-_PUBLIC: tuple[type[e.Event], ...] = (e.HearingScheduled, e.PhaseChanged)
+# Events anyone admitted to the hearing's door may see (with the actor hidden: see actor_for).
+_PUBLIC: tuple[type[e.Event], ...] = (e.PhaseChanged,)
+# What an actor is called to a participant who may not know who acted.
+COURT_ACTOR = "court"
 # Discipline flags are for the bench (and inspectors, over REST), not for the one flagged.
 _BENCH_ONLY: tuple[type[e.Event], ...] = (e.FlagRaised, e.FlagClosed, e.FlagReviewed)
 # Refusals, security and identity events are for the bench's eyes (and the subject's own).
 _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.CommandRejected,
+    e.CommandRejectedSummary,
     e.AccessRefused,
+    e.AccessRefusedSummary,
     e.JoinCodeIssued,
     e.RecordingFinished,
     e.MediaGap,
@@ -42,29 +46,53 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
         return False
     subject = getattr(event, "participant", None)
     if isinstance(event, _STAFF_ONLY):
-        return subject == viewer or (isinstance(event, e.CommandRejected) and actor == viewer)
+        own = isinstance(event, e.CommandRejected | e.CommandRejectedSummary) and actor == viewer
+        return subject == viewer or own
     if me.presence is Presence.IN_HEARING:
         return True
     return subject == viewer
 
 
-def view_for(state: HearingState, viewer: str) -> dict[str, object]:
-    """The part of the hearing state ``viewer`` may see, as plain JSON."""
+def sees_all(state: HearingState, viewer: str) -> bool:
+    """The bench, and whoever is in the hearing, see the whole hearing."""
+    me = state.participant(viewer)
+    return me is not None and (me.role in STAFF or me.presence is Presence.IN_HEARING)
+
+
+def actor_for(state: HearingState, viewer: str, actor: str) -> str:
+    """Who acted, as ``viewer`` may be told: outside the hearing, only themself by name.
+
+    A waiting witness learns that the court changed the phase or sent them back, not
+    which participant id did it.
+    """
+    if actor == viewer or sees_all(state, viewer):
+        return actor
+    return COURT_ACTOR
+
+
+def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> dict[str, object]:
+    """The part of the hearing state ``viewer`` may see, as plain JSON.
+
+    Outside the hearing (lobby, waiting room, dismissed) a participant is told which court and
+    the phase, in which language, and when: no case number, no title, and only themself.
+    ``everything``: the whole hearing, as the bench sees it (the registry, inspectors).
+    """
     me = state.participant(viewer)
     hearing: dict[str, object] = {
         "hearing_id": state.hearing_id,
-        "case_number": state.case_number,
-        "title": state.title,
         "court": state.court,
         "language": state.language,
         "scheduled_for": state.scheduled_for,
         "phase": state.phase.value,
-        "phase_control_delegated": state.phase_control_delegated,
     }
-    if me is None:
+    if me is None and not everything:
         return {"hearing": hearing, "participants": []}
-    sees_all = me.role in STAFF or me.presence is Presence.IN_HEARING
-    people = state.participants.values() if sees_all else [me]
+    everything = everything or sees_all(state, viewer)
+    if everything:
+        hearing["case_number"] = state.case_number
+        hearing["title"] = state.title
+        hearing["phase_control_delegated"] = state.phase_control_delegated
+    people = state.participants.values() if everything or me is None else [me]
     return {
         "hearing": hearing,
         "participants": [

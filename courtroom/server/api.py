@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
+import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -12,39 +11,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..domain.hearing import REGISTRY, Actor
+from ..domain.hearing import Actor
 from ..domain.roles import Permission, Role, may
 from ..domain.transcript import to_plain_text, to_srt, to_webvtt
 from ..domain.visibility import view_for
+from ..inbound import InputError, decode_json
 from ..schema import required_fields
 from .auth import AuthError, AuthFailure
 from .court import CommandRefused, Court, Invitation
+from .gate import ApiError, caller, court_of, log_refusal, source_of
 from .openapi import OPENAPI
 from .rest_spec import InviteBody, ScheduleBody, SessionBody
 from .runtime import UnknownHearing, entry_message
 
 MAX_BODY = 16 * 1024
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+log = logging.getLogger(__name__)
 
 
 def _court(request: Request) -> Court:
-    court: Court = request.app.state.court
-    return court
+    return court_of(request)
 
 
 async def _body(request: Request, *required: str) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "malformed", "request body is not valid JSON") from None
+    # The same boundary as the websocket: strict UTF-8, depth, size, finite numbers.
+    data = decode_json(raw or b"{}", max_bytes=MAX_BODY, what="request body")
     if not isinstance(data, dict):
         raise ApiError(400, "malformed", "request body must be a JSON object")
     for name in required:
@@ -53,25 +46,19 @@ async def _body(request: Request, *required: str) -> dict[str, Any]:
     return data
 
 
-def _actor(request: Request, hearing_id: str | None, permission: Permission) -> Actor:
-    """The caller: the registry by its key, or a judge/clerk/inspector by session token."""
-    header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer "):
-        raise ApiError(
-            401, "unauthenticated", "send Authorization: Bearer <registry key or session token>"
-        )
-    secret = header.removeprefix("Bearer ").strip()
-    court = _court(request)
-    if hmac.compare_digest(secret.encode(), court.registry_key.encode()):
-        actor = REGISTRY
-    else:
-        try:
-            claims = court.tokens.verify(secret, court.clock())
-        except AuthError as exc:
-            raise ApiError(401, "unauthenticated", exc.failure.value) from None
-        if hearing_id is not None and claims.hearing_id != hearing_id:
-            raise ApiError(403, "forbidden", "that token belongs to another hearing")
-        actor = Actor(claims.participant_id, claims.role)
+def _int_query(request: Request, name: str, default: int) -> int:
+    """A non-negative integer query parameter, or 400."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "malformed", f"{name} must be a non-negative integer")
+    return int(raw)
+
+
+async def _actor(request: Request, hearing_id: str | None, permission: Permission) -> Actor:
+    """The caller (registry key, or a session token: see ``gate.caller``), if permitted."""
+    actor = await caller(request, hearing_id)
     if not may(actor.role, permission):
         raise ApiError(
             403, "forbidden", f"a {actor.role.value} may not {permission.value.replace('_', ' ')}"
@@ -91,8 +78,10 @@ def _invitation(inv: Invitation) -> dict[str, Any]:
 
 
 async def create_hearing(request: Request) -> JSONResponse:
-    _actor(request, None, Permission.SCHEDULE)
+    await _actor(request, None, Permission.SCHEDULE)
     body = await _body(request, *required_fields(ScheduleBody))
+    if not isinstance(body.get("title", ""), str):
+        raise ApiError(400, "malformed", "field 'title' must be a string")
     hearing_id = await _court(request).schedule(
         body["case_number"],
         str(body.get("title", "")),
@@ -105,7 +94,7 @@ async def create_hearing(request: Request) -> JSONResponse:
 
 async def get_hearing(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
-    actor = _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    actor = await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     runtime = await _court(request).runtime(hearing_id)
     view = (
         view_for(runtime.state, actor.id)
@@ -117,13 +106,12 @@ async def get_hearing(request: Request) -> JSONResponse:
 
 def _full_view(runtime: Any) -> dict[str, Any]:
     # The registry and inspectors see the whole hearing, as the bench does.
-    judge = next((p for p in runtime.state.participants.values() if p.role is Role.JUDGE), None)
-    return view_for(runtime.state, judge.participant_id) if judge else view_for(runtime.state, "")
+    return view_for(runtime.state, "", everything=True)
 
 
 async def add_participant(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
-    actor = _actor(request, hearing_id, Permission.INVITE)
+    actor = await _actor(request, hearing_id, Permission.INVITE)
     body = await _body(request, *required_fields(InviteBody))
     try:
         role = Role(body["role"])
@@ -138,7 +126,7 @@ async def add_participant(request: Request) -> JSONResponse:
 
 async def reissue_code(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
-    actor = _actor(request, hearing_id, Permission.INVITE)
+    actor = await _actor(request, hearing_id, Permission.INVITE)
     try:
         participant_id = request.path_params["participant_id"]
         base = str(request.base_url)
@@ -153,7 +141,7 @@ async def open_session(request: Request) -> JSONResponse:
     court = _court(request)
     try:
         token, claims = await court.open_session(
-            body["hearing_id"], body["participant_id"], body["code"]
+            body["hearing_id"], body["participant_id"], body["code"], source=source_of(request)
         )
     except (AuthError, UnknownHearing) as exc:
         failure = exc.failure if isinstance(exc, AuthError) else AuthFailure.WRONG_CODE
@@ -176,10 +164,10 @@ async def open_session(request: Request) -> JSONResponse:
 
 async def read_log(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
-    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     court = _court(request)
     await court.runtime(hearing_id)
-    after = int(request.query_params.get("after", "0") or 0)
+    after = _int_query(request, "after", 0)
     entries = await asyncio.to_thread(court.log.read, hearing_id, after)
     return JSONResponse(
         {
@@ -192,7 +180,7 @@ async def read_log(request: Request) -> JSONResponse:
 
 async def verify_log(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
-    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     court = _court(request)
     await court.runtime(hearing_id)
     report = await asyncio.to_thread(court.log.verify, hearing_id)
@@ -202,7 +190,7 @@ async def verify_log(request: Request) -> JSONResponse:
 async def media_counters(request: Request) -> JSONResponse:
     """Packets the server forwarded per route: what isolation looks like on the wire."""
     hearing_id = request.path_params["hearing_id"]
-    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     court = _court(request)
     await court.runtime(hearing_id)
     room = court.media.get(hearing_id)
@@ -214,7 +202,7 @@ async def media_counters(request: Request) -> JSONResponse:
 async def transcript_export(request: Request) -> Response:
     """The current transcript (corrections applied) as WebVTT, SRT or a plain court transcript."""
     hearing_id = request.path_params["hearing_id"]
-    _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     runtime = await _court(request).runtime(hearing_id)
     state = runtime.state
     names = {pid: f"{p.display_name} ({p.role.value})" for pid, p in state.participants.items()}
@@ -248,7 +236,12 @@ def _errors(handler: Any) -> Any:
             response: Response = await handler(request)
             return response
         except ApiError as exc:
+            if exc.status in (401, 403):
+                await log_refusal(request, exc)
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        except InputError as exc:
+            status = 413 if exc.code == "too_large" else 400
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status)
         except UnknownHearing:
             return JSONResponse(
                 {"error": "not_found", "message": "no such hearing"}, status_code=404
@@ -257,6 +250,13 @@ def _errors(handler: Any) -> Any:
             r = exc.rejection
             status = 403 if r.code.value == "forbidden" else 409
             return JSONResponse({"error": r.code.value, "message": r.reason}, status_code=status)
+        except Exception:
+            # A bug, not the caller's fault: logged with its trace, answered in JSON.
+            log.exception("%s %s failed", request.method, request.url.path)
+            return JSONResponse(
+                {"error": "internal", "message": "the server failed on this request"},
+                status_code=500,
+            )
 
     return wrapped
 

@@ -8,21 +8,20 @@ sign, take the handwritten stroke image, seal, hand out the sealed PDF and verif
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..domain.hearing import REGISTRY, Actor
+from ..domain.hearing import Actor
 from ..domain.presence import Presence
 from ..domain.roles import STAFF, Permission, Role, may
 from ..record.document import oath_hash, to_json
 from ..record.hearing_log import OATHS, render_text
 from ..record.signatures import signing_message
-from .api import ApiError, _court, _errors
-from .auth import AuthError
+from .api import _court, _errors
+from .gate import ApiError, caller
 from .runtime import HearingRuntime
 from .sealing import DEV_KEYS_WARNING, MAX_STROKE_BYTES, OATH_ROLES, RecordOffice, SealError
 
@@ -36,24 +35,8 @@ def _office(request: Request) -> RecordOffice:
 
 async def _caller(request: Request, hearing_id: str) -> tuple[Actor, HearingRuntime]:
     """The registry (by its key) or a participant of this hearing (by session token)."""
-    header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer "):
-        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <session token>")
-    secret = header.removeprefix("Bearer ").strip()
-    court = _court(request)
-    runtime = await court.runtime(hearing_id)
-    if hmac.compare_digest(secret.encode(), court.registry_key.encode()):
-        return REGISTRY, runtime
-    try:
-        claims = court.tokens.verify(secret, court.clock())
-    except AuthError as exc:
-        raise ApiError(401, "unauthenticated", exc.failure.value) from None
-    if claims.hearing_id != hearing_id:
-        raise ApiError(403, "forbidden", "that token belongs to another hearing")
-    me = runtime.state.participant(claims.participant_id)
-    if me is None or me.role is not claims.role:
-        raise ApiError(403, "forbidden", "you are not a participant of this hearing")
-    return Actor(claims.participant_id, claims.role), runtime
+    actor = await caller(request, hearing_id)
+    return actor, await _court(request).runtime(hearing_id)
 
 
 def _signer(actor: Actor, runtime: HearingRuntime) -> None:

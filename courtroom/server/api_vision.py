@@ -9,7 +9,6 @@ a hearing's evidence and recordings with their usual credentials.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import math
 import re
 from typing import Any
@@ -22,9 +21,11 @@ from ..domain import commands as c
 from ..domain.hearing import Actor, FlagState, HearingState
 from ..domain.roles import Permission, Role
 from ..schema import required_fields
-from .api import ApiError, _actor, _body, _court, _errors
-from .court import SECURITY_STREAM, Court
+from .api import _actor, _body, _court, _errors
+from .court import Court
+from .gate import ApiError, bearer, is_key
 from .identity import MAX_PHOTO_BYTES, EnrolmentRefused
+from .refusals import SECURITY_STREAM
 from .rest_spec_vision import ReviewBody
 from .runtime import HearingRuntime, UnknownHearing
 
@@ -37,29 +38,24 @@ _RECORDING = re.compile(r"^[A-Za-z0-9_-]{1,64}-(audio|video)-\d{5}-\d{1,13}\.web
 _DISPOSITIONS = ("confirmed", "dismissed", "pending")
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer "):
-        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <inspector key>")
-    return header.removeprefix("Bearer ").strip()
-
-
 def _is_inspector(request: Request) -> bool:
-    secret = _bearer(request)
-    return hmac.compare_digest(secret.encode(), _court(request).inspector_key.encode())
+    secret = bearer(request, "inspector key")
+    return is_key(secret, _court(request).inspector_key)
 
 
 def _inspector(request: Request) -> Actor:
     if not _is_inspector(request):
-        raise ApiError(401, "unauthenticated", "the inspector key is required")
+        raise ApiError(
+            401, "unauthenticated", "the inspector key is required", reason="not the inspector key"
+        )
     return INSPECTOR
 
 
-def _reader(request: Request, hearing_id: str) -> Actor:
+async def _reader(request: Request, hearing_id: str) -> Actor:
     """The inspector, or whoever may read this hearing's log (registry, judge, clerk)."""
     if _is_inspector(request):
         return INSPECTOR
-    return _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
+    return await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
 
 
 def _checked_id(value: str, what: str) -> str:
@@ -79,7 +75,7 @@ async def upload_id_photo(request: Request) -> JSONResponse:
     """The clerk, the judge or a kiosk supervisor registers a participant's ID photo."""
     hearing_id = request.path_params["hearing_id"]
     participant_id = _checked_id(request.path_params["participant_id"], "participant")
-    actor = _actor(request, hearing_id, Permission.REGISTER_ID_PHOTO)
+    actor = await _actor(request, hearing_id, Permission.REGISTER_ID_PHOTO)
     court = _court(request)
     runtime = await _runtime(court, hearing_id)
     if runtime.state.participant(participant_id) is None:
@@ -117,7 +113,7 @@ async def vision_status(request: Request) -> JSONResponse:
 async def hearing_vision(request: Request) -> JSONResponse:
     """The watch over one hearing: who is watched, frames checked, the recording clock now."""
     hearing_id = request.path_params["hearing_id"]
-    _reader(request, hearing_id)
+    await _reader(request, hearing_id)
     court = _court(request)
     runtime = await _runtime(court, hearing_id)
     watch = court.vision.rooms.get(runtime.hearing_id)
@@ -258,7 +254,7 @@ async def review_flag(request: Request) -> JSONResponse:
 
 async def evidence(request: Request) -> Response:
     hearing_id = request.path_params["hearing_id"]
-    _reader(request, hearing_id)
+    await _reader(request, hearing_id)
     sha = request.path_params["sha256"]
     if not _SHA.match(sha):
         raise ApiError(404, "not_found", "no such snapshot")
@@ -280,7 +276,7 @@ async def _recordings(court: Court, hearing_id: str) -> list[dict[str, Any]]:
 async def flag_recordings(request: Request) -> JSONResponse:
     """The flagged participant's recording segments overlapping [t0 - 10 s, t1 + 10 s]."""
     hearing_id = request.path_params["hearing_id"]
-    _reader(request, hearing_id)
+    await _reader(request, hearing_id)
     court = _court(request)
     runtime = await _runtime(court, hearing_id)
     flag = runtime.state.flags.get(request.path_params["flag_id"])
@@ -317,7 +313,7 @@ async def flag_recordings(request: Request) -> JSONResponse:
 
 async def recording_file(request: Request) -> Response:
     hearing_id = request.path_params["hearing_id"]
-    _reader(request, hearing_id)
+    await _reader(request, hearing_id)
     name = request.path_params["file"]
     if not _RECORDING.match(name):
         raise ApiError(404, "not_found", "no such recording")

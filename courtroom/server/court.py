@@ -7,6 +7,7 @@ Shared by the REST API, the websocket endpoint and the CLI, so that a hearing ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from .auth import (
 )
 from .discipline import DisciplineWatch
 from .media_bridge import HearingMedia, MediaRooms
+from .refusals import SECURITY_STREAM, RefusalLog
 from .runtime import Clock, HearingRuntime, Outcome, PreCheck, Runtimes, UnknownHearing
 from .sealing import RecordOffice
 from .transcription import AudioListener, LiveTranscript
@@ -48,8 +50,11 @@ log = logging.getLogger(__name__)
 
 
 # Refusals whose hearing cannot be trusted (a forged token names any hearing it likes)
-# go to a server-wide chain of their own.
-SECURITY_STREAM = "_security"
+# go to a server-wide chain of their own (SECURITY_STREAM, from .refusals).
+
+
+# Why a participant was marked disconnected by a server's start-up recovery.
+RESTART = "server restart"
 
 
 def utc_now() -> datetime:
@@ -80,7 +85,13 @@ class Court:
         self.log = EventLog(engine)
         self.credentials = CredentialStore(engine)
         self.bus = bus
-        self.runtimes = Runtimes(self.log, bus, clock)
+        self.runtimes = Runtimes(
+            self.log,
+            bus,
+            clock,
+            rejections_per_window=settings.refusals_per_window,
+            rejection_window_s=settings.refusal_window_s,
+        )
         self._secret = load_or_create_secret(
             settings.data_dir / "session.secret", "COURTROOM_SECRET"
         )
@@ -112,12 +123,79 @@ class Court:
         self.pre_checks: dict[type[c.Command], PreCheck] = {
             c.SignDocument: self.records.check_signature
         }
+        # Every refused credential, websocket or REST, rate-limited (server/refusals.py).
+        self.refusals = RefusalLog(
+            self._record_refusal,
+            clock,
+            per_window=settings.refusals_per_window,
+            window_s=settings.refusal_window_s,
+        )
+        self._recovery: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Background work of a serving process: refusal summaries and restart recovery."""
+        self.refusals.start()
+        if self.settings.redis_url is None:
+            # One node: nobody can be connected to a process that has just started, so any
+            # hearing this process loads has its "connected" flags from a process that died.
+            self.runtimes.on_start.append(self._restart_recovery)
+            self._recovery = asyncio.create_task(self._recover_all(), name="restart-recovery")
+
+    @staticmethod
+    async def _restart_recovery(runtime: HearingRuntime) -> None:
+        stale = [p.participant_id for p in runtime.state.participants.values() if p.connected]
+        if stale:
+            await runtime.record([ev.ParticipantDisconnected(p, RESTART) for p in stale])
+            log.warning(
+                "hearing %s: %d participant(s) marked disconnected after a restart",
+                runtime.hearing_id,
+                len(stale),
+            )
+
+    async def _recover_all(self) -> None:
+        """Load every hearing once at start-up, so the record says when the server restarted."""
+        for hearing_id in await asyncio.to_thread(self.log.hearing_ids):
+            if hearing_id == SECURITY_STREAM:
+                continue
+            try:
+                await self.runtimes.get(hearing_id)
+            except UnknownHearing:
+                continue
+            except Exception:
+                log.exception("restart recovery failed for hearing %s", hearing_id)
+
+    async def _record_refusal(self, stream: str, events: list[ev.Event]) -> None:
+        try:
+            runtime = await self.runtimes.get(stream, create=stream == SECURITY_STREAM)
+        except UnknownHearing:
+            runtime = await self.runtimes.get(SECURITY_STREAM, create=True)
+        await runtime.record(events)
+
+    async def refuse(
+        self,
+        stream: str,
+        participant: str,
+        reason: str,
+        *,
+        route: str,
+        source: str,
+        always: bool = False,
+    ) -> None:
+        """Log a refusal in ``stream`` (a hearing whose identity is authentic, or _security)."""
+        await self.refusals.refuse(
+            stream, participant, reason, route=route, source=source, always=always
+        )
 
     async def _start_transcript(self, room: HearingMedia) -> None:
         transcript = LiveTranscript(room, self.models, self._asr_threads, self.audio_listeners)
         room.on_close.append(transcript.close)
 
     async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        await self.refusals.close()
         await self.media.close()
         await self.vision.close()
         self._asr_threads.shutdown(wait=False, cancel_futures=True)
@@ -186,12 +264,21 @@ class Court:
         return Invitation(hearing_id, participant_id, p.role, code, url, expires)
 
     async def open_session(
-        self, hearing_id: str, participant_id: str, code: str
+        self, hearing_id: str, participant_id: str, code: str, *, source: str = ""
     ) -> tuple[str, SessionClaims]:
-        """Exchange a join code for a session token. Every refusal is logged in the hearing."""
-        runtime = await self.runtimes.get(hearing_id)
+        """Exchange a join code for a session token. Every refusal is logged: in the hearing,
+        or in _security when the hearing or participant does not exist."""
+        route = "POST /api/v1/sessions"
+        try:
+            runtime = await self.runtimes.get(hearing_id)
+        except UnknownHearing:
+            await self.refuse(SECURITY_STREAM, "", "no such hearing", route=route, source=source)
+            raise
         p = runtime.state.participant(participant_id)
         if p is None:
+            await self.refuse(
+                SECURITY_STREAM, "", "no such participant", route=route, source=source
+            )
             raise AuthError(AuthFailure.WRONG_CODE)
         now = self.clock()
         latest = await asyncio.to_thread(
@@ -214,7 +301,15 @@ class Court:
         ):
             failure = AuthFailure.USED_CODE
         if failure is not None:
-            await runtime.record([ev.AccessRefused(participant_id, failure.value)])
+            # Wrong codes are the lock-out's counter: each one is logged, never grouped.
+            await self.refuse(
+                hearing_id,
+                participant_id,
+                failure.value,
+                route=route,
+                source=source,
+                always=failure is AuthFailure.WRONG_CODE,
+            )
             raise AuthError(failure)
         return self.tokens.issue(hearing_id, participant_id, p.role, now)
 
@@ -223,19 +318,32 @@ class Court:
         # Counted from the log's own refusals: the audit log is the single source of truth.
         return runtime.failed_codes(participant_id, since)
 
-    async def admit_token(self, token: str) -> SessionClaims:
+    async def admit_token(self, token: str, *, source: str = "") -> SessionClaims:
         """Check a session token for opening a connection: genuine, unexpired, first use."""
         now = self.clock()
         try:
             claims = self.tokens.verify(token, now)
         except AuthError as exc:
-            await self._refuse(exc)
+            await self._refuse(exc, source)
             raise
         digest = token_digest(claims.token_id)
         if not await asyncio.to_thread(self.credentials.consume_credential, "session", digest):
             replayed = AuthError(AuthFailure.REPLAYED, claims)
-            await self._refuse(replayed)
+            await self._refuse(replayed, source)
             raise replayed
+        return claims
+
+    async def check_token(self, token: str, *, route: str, source: str) -> SessionClaims:
+        """Check a session token for a REST call: genuine, unexpired and not yet spent on a
+        websocket (REST use does not spend it). Refusals are logged like the websocket's."""
+        try:
+            claims = self.tokens.verify(token, self.clock())
+            digest = token_digest(claims.token_id)
+            if await asyncio.to_thread(self.credentials.credential_used, "session", digest):
+                raise AuthError(AuthFailure.REPLAYED, claims)
+        except AuthError as exc:
+            await self._refuse(exc, source, route)
+            raise
         return claims
 
     async def refresh_token(self, claims: SessionClaims) -> str:
@@ -244,16 +352,11 @@ class Court:
         )
         return token
 
-    async def _refuse(self, exc: AuthError) -> None:
+    async def _refuse(self, exc: AuthError, source: str, route: str = "ws /ws") -> None:
         claims = exc.claims
-        if claims is not None:
-            try:
-                runtime = await self.runtimes.get(claims.hearing_id)
-            except UnknownHearing:
-                pass
-            else:
-                await runtime.record([ev.AccessRefused(claims.participant_id, exc.failure.value)])
-                return
-        security = await self.runtimes.get(SECURITY_STREAM, create=True)
-        await security.record([ev.AccessRefused("", exc.failure.value)])
-        log.warning("refused a connection: %s", exc.failure.value)
+        # Unknown hearings fall back to _security (see _record_refusal).
+        stream = claims.hearing_id if claims is not None else SECURITY_STREAM
+        participant = claims.participant_id if claims is not None else ""
+        await self.refuse(stream, participant, exc.failure.value, route=route, source=source)
+        if claims is None:
+            log.warning("refused %s: %s", route, exc.failure.value)

@@ -315,8 +315,9 @@ class HearingWatch:
         from ..vision.worker import to_rgb
 
         p = self.runtime.state.participant(pid)
-        if p is None:
-            return last_at
+        stage = _STAGE.get(p.presence) if p is not None else None
+        if p is None or stage is None:
+            return last_at  # dismissed, removed or left since the supervisor looked
         if p.silenced(MediaKind.VIDEO):
             await self._finish(pid)  # camera off: a separate matter for the bench
             return last_at
@@ -326,7 +327,6 @@ class HearingWatch:
             return last_at  # nothing new decoded since the last sample
         frame, at = latest
         t = self.hub.clock.at(at)
-        stage = _STAGE[p.presence]
         checks: set[Check] = set(self.service.cheap_checks) if p.presence in _DISCIPLINE else set()
         reference = None
         track = self._ids.setdefault(pid, _IdTrack())

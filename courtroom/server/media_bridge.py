@@ -17,17 +17,18 @@ from typing import Any
 
 from media.config import IceMode, MediaConfig
 from media.hub import MediaHub
+from media.peer import AnswerRefused
 from media.recording import FinishedFile
 
 from ..config import Settings
 from ..domain import events as ev
 from ..domain.hearing import Actor
 from ..domain.routing import MediaKind, MediaPlan
+from ..protocol import signal_problem
 from .runtime import HearingRuntime
 
 log = logging.getLogger(__name__)
 
-_SIGNAL_TYPES = frozenset({"hello", "answer", "renegotiate", "bye"})
 STATS_INTERVAL_S = 2.0
 
 
@@ -65,14 +66,13 @@ class HearingMedia:
 
     async def handle_signal(self, actor: Actor, data: dict[str, Any]) -> str | None:
         """Hand a client's signalling to the hub; returns an error message if malformed."""
-        kind = data.get("type")
-        if kind not in _SIGNAL_TYPES:
-            return f"signal type must be one of: {', '.join(sorted(_SIGNAL_TYPES))}"
-        if kind == "answer" and not (
-            isinstance(data.get("sdp"), str) and isinstance(data.get("seq"), int)
-        ):
-            return "an answer needs sdp (string) and seq (integer)"
-        await self.hub.handle_signal(actor.id, data)
+        problem = signal_problem(data)
+        if problem is not None:
+            return problem
+        try:
+            await self.hub.handle_signal(actor.id, data)
+        except AnswerRefused as exc:
+            return str(exc)
         return None
 
     async def disconnect(self, participant_id: str) -> None:

@@ -250,7 +250,9 @@ OPERATIONS: tuple[Operation, ...] = _HEARING_OPERATIONS + RECORD_OPERATIONS + VI
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).
 TOKENS_ON_REST = (
     "Session tokens are single-use for opening a websocket: the `hello` consumes the token's "
-    "id, and a second `hello` with it is refused (4401). REST does not consume tokens: a REST "
-    "route accepts any session token that is correctly signed and not expired, whether or not "
-    "it has opened a websocket, and then checks the role the token names."
+    "id, and a second `hello` with it is refused (4401). A token that has opened a websocket "
+    "is refused on REST too (401, `replayed token`); using a token on REST does not spend it, "
+    "so a client calls REST with its latest token (from `welcome` or `token`). A dismissed or "
+    "removed participant's token is refused everywhere (403). REST then checks the role the "
+    "token names."
 )

@@ -25,8 +25,9 @@ from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
-from ..domain.visibility import may_see
+from ..domain.visibility import actor_for, may_see
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
+from .refusals import Window, WindowSampler
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,20 @@ class _Job:
     done: asyncio.Future[Any]
 
 
+_RejectionKey = tuple[str, str, str]  # actor, command, code
+
+
 class HearingRuntime:
-    def __init__(self, hearing_id: str, log: EventLog, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        hearing_id: str,
+        log: EventLog,
+        bus: Bus,
+        clock: Clock,
+        *,
+        rejections_per_window: int = 5,
+        rejection_window_s: float = 60.0,
+    ) -> None:
         self.hearing_id = hearing_id
         self._log = log
         self.bus = bus
@@ -86,6 +99,10 @@ class HearingRuntime:
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._code_failures: list[tuple[datetime, str]] = []
+        # Refused commands alike are logged a few per window, then counted (see refusals.py).
+        self._rejections: WindowSampler[_RejectionKey] = WindowSampler(
+            per_window=rejections_per_window, window_s=rejection_window_s
+        )
 
     @property
     def plan(self) -> MediaPlan:
@@ -117,9 +134,15 @@ class HearingRuntime:
         self._tasks = [
             asyncio.create_task(self._writer(), name=f"hearing-writer-{self.hearing_id}"),
             asyncio.create_task(self._follow_bus(), name=f"hearing-follow-{self.hearing_id}"),
+            asyncio.create_task(self._summaries(), name=f"hearing-summaries-{self.hearing_id}"),
         ]
 
     async def close(self) -> None:
+        if self._tasks and not self._tasks[0].done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self._enqueue(lambda: self._flush_rejections(everything=True)), 5
+                )
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -157,6 +180,7 @@ class HearingRuntime:
     async def _decide_and_append(
         self, command: Command, actor: Actor, check: PreCheck | None = None
     ) -> Outcome:
+        sampled: tuple[bool, list[ev.Event]] | None = None  # once per command, not per attempt
         for _ in range(_MAX_ATTEMPTS):
             checked = await check(self, command, actor) if check is not None else None
             if checked is not None:
@@ -165,8 +189,13 @@ class HearingRuntime:
             else:
                 decision = decide(self.state, command, actor, self._clock())
             if isinstance(decision, Rejected):
+                if sampled is None:
+                    sampled = self._sample_rejection(actor.id, command.NAME, decision.code.value)
+                log_it, summaries = sampled
                 refusal = ev.CommandRejected(command.NAME, decision.code.value, decision.reason)
-                events: list[ev.Event] = [refusal]
+                events: list[ev.Event] = [*summaries, refusal] if log_it else list(summaries)
+                if not events:
+                    return Outcome([], decision)  # counted; the summary will say how many
             else:
                 events = decision
             if not events:
@@ -180,6 +209,30 @@ class HearingRuntime:
         raise RuntimeError(
             f"hearing {self.hearing_id}: could not append after {_MAX_ATTEMPTS} attempts"
         )
+
+    def _sample_rejection(
+        self, actor: str, command: str, code: str
+    ) -> tuple[bool, list[ev.Event]]:
+        at = self._clock().isoformat()
+        _, log_it, closed = self._rejections.admit((actor, command, code), at)
+        return log_it, [_rejection_summary(k, w) for k, w in closed if w.suppressed]
+
+    async def _flush_rejections(self, *, everything: bool = False) -> None:
+        """Write the summaries of the windows that are over (runs as a writer job)."""
+        by_actor: dict[str, list[ev.Event]] = {}
+        for key, window in self._rejections.expired(everything=everything):
+            if window.suppressed:
+                by_actor.setdefault(key[0], []).append(_rejection_summary(key, window))
+        for actor, events in by_actor.items():
+            await self._append_as(events, actor)
+
+    async def _summaries(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, self._rejections.window_s / 4))
+            try:
+                await self._enqueue(self._flush_rejections)
+            except Exception:
+                log.exception("hearing %s: writing refusal summaries failed", self.hearing_id)
 
     async def _append_as(self, events: list[ev.Event], actor: str) -> list[LogEntry]:
         for _ in range(_MAX_ATTEMPTS):
@@ -211,7 +264,16 @@ class HearingRuntime:
                 audience = [
                     p for p in self.state.participants if may_see(self.state, p, event, entry.actor)
                 ]
-                msg = {"kind": "event", "entry": entry_message(entry), "audience": audience}
+                # Viewers who may see the event but not who caused it (see actor_for).
+                anonymous = [
+                    p for p in audience if actor_for(self.state, p, entry.actor) != entry.actor
+                ]
+                msg = {
+                    "kind": "event",
+                    "entry": entry_message(entry),
+                    "audience": audience,
+                    "anonymous": anonymous,
+                }
                 await self.bus.publish(topic(self.hearing_id), msg)
         old, new = self._plan, media_plan(self.state)
         if old != new:
@@ -239,6 +301,13 @@ class HearingRuntime:
                 await self._enqueue(lambda: self._catch_up(publish=False))
 
 
+def _rejection_summary(key: _RejectionKey, window: Window) -> ev.CommandRejectedSummary:
+    _, command, code = key
+    return ev.CommandRejectedSummary(
+        command, code, window.suppressed, window.first_at, window.last_at
+    )
+
+
 class UnknownHearing(LookupError):
     pass
 
@@ -246,10 +315,20 @@ class UnknownHearing(LookupError):
 class Runtimes:
     """The runtimes of this process, started on first use."""
 
-    def __init__(self, log: EventLog, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        bus: Bus,
+        clock: Clock,
+        *,
+        rejections_per_window: int = 5,
+        rejection_window_s: float = 60.0,
+    ) -> None:
         self._log = log
         self._bus = bus
         self._clock = clock
+        self._per_window = rejections_per_window
+        self._window_s = rejection_window_s
         self._runtimes: dict[str, HearingRuntime] = {}
         self._lock = asyncio.Lock()
         self.on_start: list[Callable[[HearingRuntime], Awaitable[None]]] = []
@@ -262,7 +341,14 @@ class Runtimes:
             runtime = self._runtimes.get(hearing_id)
             if runtime is not None:
                 return runtime
-            runtime = HearingRuntime(hearing_id, self._log, self._bus, self._clock)
+            runtime = HearingRuntime(
+                hearing_id,
+                self._log,
+                self._bus,
+                self._clock,
+                rejections_per_window=self._per_window,
+                rejection_window_s=self._window_s,
+            )
             await runtime.start()
             if not runtime.state.scheduled and not create:
                 await runtime.close()

@@ -21,9 +21,10 @@ from ..bus import SubscriptionLost
 from ..domain import commands as c
 from ..domain.hearing import Actor
 from ..domain.presence import Presence
-from ..domain.visibility import view_for
+from ..domain.visibility import COURT_ACTOR, view_for
 from .auth import AuthError, SessionClaims
 from .court import Court
+from .refusals import SECURITY_STREAM
 from .runtime import HearingRuntime, UnknownHearing, topic
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,11 @@ class Connection:
             self.close(exc.code, exc.reason)
         except WebSocketDisconnect:
             pass
+        except Exception:
+            # Never a bare close: say so, then close with 1011 (the server's fault).
+            log.exception("websocket session failed")
+            self.send(proto.error(proto.ErrorCode.INTERNAL, "the server failed; reconnect"))
+            self.close(1011, "server error")
         finally:
             if not writer.done():
                 self.close(1000, "bye")
@@ -97,29 +103,48 @@ class Connection:
                         await self.ws.close(item.code, item.reason)
                 return
             try:
-                await self.ws.send_text(json.dumps(item, ensure_ascii=False))
+                text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+                text.encode("utf-8")  # a lone surrogate must cost one message, not the socket
+            except (TypeError, ValueError):
+                log.error("dropped an unencodable %r message", item.get("type"))
+                continue
+            try:
+                await self.ws.send_text(text)
             except Exception:
                 return
 
+    async def _refuse_anonymous(self, reason: str) -> None:
+        """A connection turned away before it named a hearing: logged in _security."""
+        await self.court.refuse(SECURITY_STREAM, "", reason, route="ws /ws", source=self._source)
+
+    @property
+    def _source(self) -> str:
+        return self.ws.client.host if self.ws.client is not None else ""
+
     async def _hello(self) -> SessionClaims:
         try:
-            raw = await asyncio.wait_for(
-                self.ws.receive_text(), self.court.settings.hello_timeout_s
-            )
+            frame = await asyncio.wait_for(self.ws.receive(), self.court.settings.hello_timeout_s)
         except TimeoutError:
+            await self._refuse_anonymous("no hello in time")
             raise _Closed(proto.CloseCode.HELLO_TIMEOUT, "no hello in time") from None
+        if frame["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(frame.get("code", 1000))
+        text = frame.get("text")
+        raw = text if text is not None else frame.get("bytes") or b""
         try:
             msg = proto.parse(raw)
         except proto.ProtocolError as exc:
             self.send(proto.error(exc.code, exc.message, exc.msg_id))
+            await self._refuse_anonymous("first message was not a valid hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello") from None
         if not isinstance(msg, proto.Hello):
             self.send(
                 proto.error(proto.ErrorCode.NOT_AUTHENTICATED, "send a hello with your token first")
             )
+            await self._refuse_anonymous("first message was not a hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
         try:
-            return await self.court.admit_token(msg.token)
+            return await self.court.admit_token(msg.token, source=self._source)
         except AuthError as exc:
             self.send(proto.error(proto.ErrorCode.NOT_AUTHENTICATED, exc.failure.value))
             raise _Closed(proto.CloseCode.UNAUTHORIZED, exc.failure.value) from None
@@ -204,7 +229,19 @@ class Connection:
             except proto.ProtocolError as exc:
                 self.send(proto.error(exc.code, exc.message, exc.msg_id))
                 continue
-            await self._handle(runtime, actor, msg)
+            try:
+                await self._handle(runtime, actor, msg)
+            except (_Closed, WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:
+                # A bug must not cost the client its connection: log it, answer, carry on.
+                log.exception("hearing %s: failed on a %s message", runtime.hearing_id, type(msg))
+                msg_id = msg.id if isinstance(msg, proto.CommandMessage | proto.Ping) else None
+                self.send(
+                    proto.error(
+                        proto.ErrorCode.INTERNAL, "the server failed on this message", msg_id
+                    )
+                )
 
     async def _handle(
         self, runtime: HearingRuntime, actor: Actor, msg: proto.ClientMessage
@@ -236,6 +273,8 @@ class Connection:
             async for msg in sub:
                 if msg.get("kind") == "event" and actor.id in msg.get("audience", ()):
                     entry = msg["entry"]
+                    if actor.id in msg.get("anonymous", ()):
+                        entry = {**entry, "actor": COURT_ACTOR}
                     self.send(proto.message("event", **entry))
                     self.send(proto.message("state", state=view_for(runtime.state, actor.id)))
                     event = entry["event"]

@@ -88,6 +88,14 @@ class CredentialStore:
             row = conn.execute(query).first()
         return None if row is None else _join_code(row)
 
+    def credential_used(self, kind: str, digest: str) -> bool:
+        """Whether the credential was consumed (read-only: REST checks, never spends)."""
+        query = select(USED_CREDENTIALS.c.digest).where(
+            USED_CREDENTIALS.c.digest == digest, USED_CREDENTIALS.c.kind == kind
+        )
+        with self._engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def consume_credential(
         self, kind: str, digest: str, *, used_at: datetime | None = None
     ) -> bool:

@@ -145,6 +145,16 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
     if (closed || !pc) return;
     const mine = pc;
     tracks = offerTracks;
+    // A mid the offer no longer names was retired by the server (e.g. hearing tracks after a
+    // send-back): its m-line stays, inactive; drop what we built for it.
+    for (const [mid, r] of remote) {
+      if (tracks[mid]) continue;
+      if (r.element) {
+        r.element.srcObject = null;
+        r.element.remove();
+      }
+      remote.delete(mid);
+    }
     await mine.setRemoteDescription({ type: 'offer', sdp: data.sdp });
     for (const tr of mine.getTransceivers()) {
       const info = tracks[tr.mid];

@@ -3,6 +3,7 @@ two nodes sharing Redis, and PostgreSQL as the store."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -123,3 +124,44 @@ async def test_postgresql_store(tmp_path: Path, fresh_postgres_url: str) -> None
         assert report["ok"] and report["checked"] >= 10
         types = [e["event"]["type"] for e in read_log(server, hid)]
         assert types[0] == "hearing_scheduled" and "presence_changed" in types
+
+
+async def test_after_kill_9_everyone_is_disconnected_until_they_return(tmp_path: Path) -> None:
+    """Issue #11: a restarted server must not show anyone connected to the process that died."""
+    server = start_server(tmp_path)
+    hid, inv = schedule(server, {"judge": "judge", "plaintiff": "plaintiff", "witness": "witness"})
+    judge = await Client.join(server, token_for(server, inv["judge"]))
+    party = await Client.join(server, token_for(server, inv["plaintiff"]))
+    assert judge.welcome and party.welcome
+    pids = {inv[n]["participant_id"] for n in ("judge", "plaintiff")}
+    server.kill()
+
+    server = start_server(tmp_path)
+    try:
+        with registry(server) as http:
+            state = http.get(f"/api/v1/hearings/{hid}").json()
+        assert not any(p["connected"] for p in state["participants"]), state["participants"]
+        gone = [e for e in read_log(server, hid) if e["event"]["type"] == "participant_disconnected"]
+        assert {e["event"]["participant"] for e in gone} == pids
+        assert all(e["event"]["reason"] == "server restart" and e["actor"] == "server" for e in gone)
+        # The judge comes back: connected again; the party, who did not, stays disconnected.
+        judge = await Client.join(server, judge.welcome["token"])
+        assert judge.welcome and judge.welcome["type"] == "welcome"
+        with registry(server) as http:
+            state = http.get(f"/api/v1/hearings/{hid}").json()
+            assert http.get(f"/api/v1/hearings/{hid}/log/verify").json()["ok"]
+        connected = {p["participant_id"]: p["connected"] for p in state["participants"]}
+        assert connected[inv["judge"]["participant_id"]] is True
+        assert connected[inv["plaintiff"]["participant_id"]] is False
+        await judge.close()
+        await asyncio.sleep(0.5)  # its ordinary disconnect is logged
+    finally:
+        server.kill()
+    # A second restart writes nothing more for those already marked (written once).
+    server = start_server(tmp_path)
+    try:
+        gone_again = [e for e in read_log(server, hid) if e["event"]["type"] == "participant_disconnected"
+                      and e["event"].get("reason") == "server restart"]
+        assert len(gone_again) == len(pids)  # the judge's clean close was an ordinary disconnect
+    finally:
+        server.kill()
