@@ -468,11 +468,25 @@ def ws_cases(server: Server, n: int, seed_: int, tokens: dict[str, str], pids: d
                 p.ws.close()
 
 
-def stored_seqs(server: Server, hid: str) -> list[int]:
+def stored_entries(server: Server, hid: str) -> list[dict[str, Any]]:
     r = httpx.get(f"{server.base}/api/v1/hearings/{hid}/log", timeout=60,
                   headers={"Authorization": f"Bearer {REGISTRY_KEY}"})  # fmt: skip
     r.raise_for_status()
-    return [int(e["seq"]) for e in r.json()["entries"]]
+    return list(r.json()["entries"])
+
+
+def restart_additions(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
+    """Entries the restart appended: only start-up recovery's ``participant_disconnected``
+    (reason "server restart") may follow what was stored; anything else counts as -1."""
+    if after[: len(before)] != before:
+        return -1
+    extra = after[len(before) :]
+    ok = all(
+        e["event"]["type"] == "participant_disconnected"
+        and e["event"].get("reason") == "server restart"
+        for e in extra
+    )
+    return len(extra) if ok else -1
 
 
 def main() -> int:
@@ -493,7 +507,7 @@ def main() -> int:
         rest_cases(server, n_rest, args.seed, hid, tokens, pids, figures)
         ws_cases(server, args.cases - figures.rest_cases, args.seed, tokens, pids, figures)
         time.sleep(1.0)  # disconnects being logged
-        stored = stored_seqs(server, hid) if server.alive() else []
+        stored = stored_entries(server, hid) if server.alive() else []
     finally:
         server.stop()
     verified, report = server.verify_offline()
@@ -502,10 +516,10 @@ def main() -> int:
     server.output.clear()
     server.start()
     try:
-        after_restart = stored_seqs(server, hid)
+        after_restart = stored_entries(server, hid)
     finally:
         server.stop()
-    lost = sorted(figures.acknowledged - set(after_restart))
+    lost = sorted(figures.acknowledged - {int(e["seq"]) for e in after_restart})
     figures.cases = figures.rest_cases + figures.ws_cases
     if not verified:
         figures.note("verify_log", report[-500:])
@@ -521,6 +535,7 @@ def main() -> int:
         "chain_verified": verified,
         "log_entries": len(after_restart),
         "log_entries_before_restart": len(stored),
+        "restart_recovery_entries": restart_additions(stored, after_restart),
         "acknowledged_seqs": len(figures.acknowledged),
         "lost": len(lost),
         "seconds": round(time.monotonic() - started, 1),

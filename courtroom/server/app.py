@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +16,12 @@ from starlette.staticfiles import StaticFiles
 
 from ..bus import open_bus
 from ..config import Settings
+from .api import _errors
 from .api import routes as api_routes
 from .api_record import routes as record_routes
 from .api_vision import routes as vision_routes
 from .court import Court
-from .metrics import LoopMonitor
+from .metrics import LoopMonitor, metrics_route
 from .status import server_status
 from .ws import hearing_socket
 
@@ -49,24 +48,11 @@ def create_app(settings: Settings) -> Starlette:
             await court.close()
             await bus.close()
 
-    async def metrics(request: Request) -> JSONResponse:
-        """Process health (registry key): loop lag, tasks, fds, RSS. See server/metrics.py."""
-        key: str = request.app.state.court.registry_key
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), key.encode()):
-            body = {"error": "unauthenticated", "message": "the registry key is required"}
-            return JSONResponse(body, status_code=401)
-        try:
-            window = float(request.query_params.get("window_s", "600"))
-        except ValueError:
-            window = 600.0
-        return JSONResponse(asdict(request.app.state.monitor.snapshot(window)))
-
     routes: list[Any] = [
         *api_routes,
         *record_routes,
         *vision_routes,
-        Route("/api/v1/metrics", metrics, methods=["GET"]),
+        Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]
     if STATIC.is_dir():

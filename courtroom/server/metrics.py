@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .gate import ApiError, bearer, court_of, is_key
 
 INTERVAL_S = 0.1
 WINDOW = 6000  # samples kept: the last 10 minutes
@@ -103,3 +109,20 @@ def _threads() -> int:
     import threading
 
     return threading.active_count()
+
+
+async def metrics_route(request: Request) -> JSONResponse:
+    """``GET /api/v1/metrics`` (registry key): the process's health figures."""
+    secret = bearer(request, "registry key")
+    if not is_key(secret, court_of(request).registry_key):
+        raise ApiError(
+            401, "unauthenticated", "the registry key is required", reason="not the registry key"
+        )
+    raw = request.query_params.get("window_s", "600")
+    try:
+        window = float(raw)
+    except ValueError:
+        raise ApiError(400, "invalid", "window_s must be a number of seconds") from None
+    if not math.isfinite(window) or window <= 0:
+        raise ApiError(400, "invalid", "window_s must be a positive number of seconds")
+    return JSONResponse(asdict(request.app.state.monitor.snapshot(window)))

@@ -172,7 +172,11 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/metrics",
         "Process health: event-loop lag, asyncio tasks, open fds, RSS",
         REGISTRY,
-        answers=((200, "Metrics", Metrics),),
+        answers=(
+            (200, "Metrics", Metrics),
+            (400, "window_s is not a positive number", Error),
+            (401, "Not the registry key (logged in `_security`)", Error),
+        ),
         query=(Param("window_s", "query", float, "loop lag over the last seconds (≤ 600)"),),
     ),
     Operation(

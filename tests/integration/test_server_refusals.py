@@ -59,6 +59,9 @@ def test_rest_refusals_are_logged_where_they_belong(server: Server) -> None:
         ("GET", f"/api/v1/hearings/{hid}/media", other_judge, 403, other),
         ("GET", "/api/v1/flags", "not-the-inspector-key", 401, "_security"),
         ("POST", f"/api/v1/hearings/{hid}/seal", witness, 403, hid),
+        ("GET", "/api/v1/metrics", None, 401, "_security"),
+        ("GET", "/api/v1/metrics", witness, 401, "_security"),
+        ("GET", f"/api/v1/hearings/{hid}/receipt", forge(witness), 401, "_security"),
     ]
     for method, path, token, status, _ in cases:
         r = get(server, path, token, method, json={"role": "witness", "display_name": "x"} if method == "POST" else None)
@@ -66,7 +69,7 @@ def test_rest_refusals_are_logged_where_they_belong(server: Server) -> None:
         assert r.json()["error"] in ("unauthenticated", "forbidden")
     sec = refused(server, "_security")[sec_before:]
     assert len(sec) == sum(1 for c in cases if c[4] == "_security"), sec
-    assert {e["event"]["route"] for e in sec} >= {"GET /api/v1/hearings/{hearing_id}", "GET /api/v1/flags"}
+    assert {e["event"]["route"] for e in sec} >= {"GET /api/v1/hearings/{hearing_id}", "GET /api/v1/flags", "GET /api/v1/metrics"}
     mine = [e for e in refused(server, hid) if e["event"].get("route")]
     assert len(mine) == 3 and {e["event"]["participant"] for e in mine} == {inv["witness"]["participant_id"]}
     assert len([e for e in refused(server, other) if e["event"].get("route")]) == 2
