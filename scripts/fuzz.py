@@ -476,16 +476,26 @@ def stored_entries(server: Server, hid: str) -> list[dict[str, Any]]:
 
 
 def restart_additions(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
-    """Entries the restart appended: only start-up recovery's ``participant_disconnected``
-    (reason "server restart") may follow what was stored; anything else counts as -1."""
+    """Entries written after the snapshot, by the shutdown and the restart: only refusal
+    summaries flushed at shutdown (windows still open) and start-up recovery's
+    ``participant_disconnected`` (reason "server restart") may follow what was stored;
+    anything else, or any change to what was stored, counts as -1."""
     if after[: len(before)] != before:
+        if os.environ.get("FUZZ_DEBUG"):
+            diff = [(a, b) for a, b in zip(before, after, strict=False) if a != b][:2]
+            print("DEBUG prefix", len(before), len(after), diff, file=sys.stderr)
         return -1
     extra = after[len(before) :]
     ok = all(
-        e["event"]["type"] == "participant_disconnected"
-        and e["event"].get("reason") == "server restart"
+        e["event"]["type"] in ("access_refused_summary", "command_rejected_summary")
+        or (
+            e["event"]["type"] == "participant_disconnected"
+            and e["event"].get("reason") == "server restart"
+        )
         for e in extra
     )
+    if not ok and os.environ.get("FUZZ_DEBUG"):
+        print("DEBUG extra", extra, file=sys.stderr)
     return len(extra) if ok else -1
 
 

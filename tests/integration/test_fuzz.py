@@ -68,7 +68,7 @@ def test_the_log_chain_verifies_after(figures: dict[str, Any]) -> None:
 def test_nothing_acknowledged_is_lost(figures: dict[str, Any]) -> None:
     assert figures["lost"] == 0
     assert figures["log_entries"] >= figures["acknowledged_seqs"] > 0
-    # The restart may only append start-up recovery's "server restart" disconnects.
+    # Shutdown and restart may only append refusal summaries and "server restart" disconnects.
     assert figures["restart_recovery_entries"] >= 0
     assert figures["log_entries"] == (
         figures["log_entries_before_restart"] + figures["restart_recovery_entries"]
