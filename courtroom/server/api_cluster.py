@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .gate import ApiError, bearer, caller, court_of, is_key
-from .placement import NodeInfo
+from .placement import NodeInfo, choose
 
 FORWARDED = "x-courtroom-forwarded-by"
 _PASS = ("authorization", "content-type", "accept")
@@ -88,9 +88,15 @@ async def forward(request: Request, hearing_id: str) -> Response | None:
     )
     if court.placement is None or request.headers.get(FORWARDED):
         return moving
-    owner, info = await court.where(hearing_id)
-    if owner == court.placement.node_id and court.holds(hearing_id):
-        return None
+    if hearing_id:
+        owner, info = await court.where(hearing_id)
+        if owner == court.placement.node_id and court.holds(hearing_id):
+            return None
+    else:  # a new hearing, on a draining node: the least loaded other node schedules it
+        live = {n.node_id: n for n in await court.placement.nodes()}
+        live.pop(court.placement.node_id, None)
+        target = choose(list(live.values()))
+        info = live[target] if target else None
     if info is None or not info.alive or not (info.internal_url or info.url):
         return moving
     headers = {k: v for k, v in request.headers.items() if k.lower() in _PASS}

@@ -182,6 +182,8 @@ class Court:
     async def _took_over(self, hearing_id: str, previous: Previous | None) -> None:
         """This node now holds ``hearing_id``: catch up, log the move and who was cut off."""
         assert self.placement is not None
+        if (await asyncio.to_thread(self.log.head, hearing_id))[0] == 0:
+            return  # no such hearing (yet): nothing to take over
         try:
             runtime = await self.runtimes.get(hearing_id)
         except UnknownHearing:
@@ -296,7 +298,7 @@ class Court:
     ) -> str:
         hearing_id = "h-" + secrets.token_hex(6)
         if self.placement is not None and not await self.placement.acquire(hearing_id):
-            raise NotOwner(hearing_id)  # draining: answered 503
+            raise NotOwner("")  # draining: another node schedules it (api_cluster.forward)
         await self.command(
             hearing_id,
             c.ScheduleHearing(case_number, title, court, language, scheduled_for),

@@ -181,7 +181,7 @@ class Placement:
         owner = await self.owner(hearing_id)
         nodes = {n.node_id: n for n in await self.nodes()}
         if owner is None:
-            target = _choose(list(nodes.values()))
+            target = choose(list(nodes.values()))
             if target is None:
                 return None, None
             owner = await self.place(hearing_id, target)
@@ -202,12 +202,13 @@ class Placement:
         if self.draining:
             return False
         owner = await self.place(hearing_id, self.node_id)
-        return owner == self.node_id and await self.adopt(hearing_id)
+        return owner == self.node_id and await self.adopt(hearing_id, new_hearing=True)
 
     # --- holding -------------------------------------------------------------------------
 
-    async def adopt(self, hearing_id: str) -> bool:
-        """Renew the lease if it is ours; the first time, run the ``on_acquired`` hooks."""
+    async def adopt(self, hearing_id: str, *, new_hearing: bool = False) -> bool:
+        """Renew the lease if it is ours; the first time, run the ``on_acquired`` hooks
+        (not for a hearing being scheduled: there is nothing to take over)."""
         started = time.monotonic()
         record = json.dumps({"node": self.node_id, "at": time.time()})
         ok, previous = await self._renew(
@@ -218,7 +219,7 @@ class Placement:
             return False
         new = hearing_id not in self._held
         self._held[hearing_id] = started + self.lease_ttl_s * FENCE_MARGIN
-        if new:
+        if new and not new_hearing:
             before = json.loads(previous) if previous else None
             prev = Previous(str(before["node"]), float(before["at"])) if before else None
             log.info("node %s holds hearing %s (before: %s)", self.node_id, hearing_id, prev)
@@ -286,7 +287,7 @@ class Placement:
                 if owner == dead.node_id:
                     continue  # its lease has not expired yet
                 if owner is None:
-                    target = _choose(nodes)
+                    target = choose(nodes)
                     if target is None:
                         continue
                     await self.place(hearing_id, target)
@@ -309,7 +310,7 @@ class Placement:
             await self._lose(hearing_id)  # stop writing first, then let go
             await self._release(keys=[lease_key(hearing_id)], args=[self.node_id])
             await self.redis.srem(held_key(self.node_id), hearing_id)
-            target = _choose(await self.nodes())
+            target = choose(await self.nodes())
             if target is not None:
                 await self.place(hearing_id, target)
         await self.redis.delete(drain_key(self.node_id))
@@ -323,7 +324,7 @@ class Placement:
         await self.redis.aclose()
 
 
-def _choose(nodes: list[NodeInfo]) -> str | None:
+def choose(nodes: list[NodeInfo]) -> str | None:
     """The live, undrained node with the fewest hearings (ties: the lowest id)."""
     live = [n for n in nodes if n.alive and not n.draining]
     if not live:
