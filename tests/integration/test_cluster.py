@@ -7,6 +7,7 @@ Nodes share one SQLite file here (PostgreSQL in test_cluster_postgres); the leas
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from pathlib import Path
@@ -165,7 +166,7 @@ async def test_drain_moves_hearings_and_clients_follow(tmp_path: Path, redis_url
         # Reconnecting where it started (A), the client is sent on to B.
         token = judge.welcome["token"]  # type: ignore[index]
         async with connect(a.ws_url) as ws:
-            await ws.send('{"v":1,"type":"hello","token":"%s"}' % token)
+            await ws.send(json.dumps({"v": 1, "type": "hello", "token": token}))
             assert '"redirect"' in str(await ws.recv())
         judge2 = await Client.join(b, token)
         assert judge2.welcome and judge2.welcome["type"] == "welcome"
