@@ -72,17 +72,23 @@ async def test_concurrent_placement_never_gives_two_owners(redis_url: str) -> No
             await node.close()
 
 
-async def test_placement_redirect_and_failover_after_kill_9(tmp_path: Path, redis_url: str) -> None:
-    a = _node(tmp_path, redis_url, "node-a")
-    b = _node(tmp_path, redis_url, "node-b")
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+async def test_placement_redirect_and_failover_after_kill_9(
+    tmp_path: Path, redis_url: str, store: str, request: pytest.FixtureRequest
+) -> None:
+    db = {}
+    if store == "postgres":
+        db = {"COURTROOM_DATABASE_URL": request.getfixturevalue("fresh_postgres_url")}
+    a = _node(tmp_path / "a", redis_url, f"node-a-{store}", db)
+    b = _node(tmp_path / "b" if db else tmp_path / "a", redis_url, f"node-b-{store}", db)
     try:
         roles = {"judge": "judge", "plaintiff": "plaintiff", "witness": "witness"}
         hid, inv = schedule(a, roles)  # scheduled on A, so held by A; invites on A too
         # Every node answers alike.
         on_a, on_b = _placement(a, hid), _placement(b, hid)
-        assert on_a["node_id"] == on_b["node_id"] == "node-a"
+        assert on_a["node_id"] == on_b["node_id"] == f"node-a-{store}"
         assert on_a["ws_url"] == on_b["ws_url"] == a.ws_url
-        assert (on_a["answered_by"], on_b["answered_by"]) == ("node-a", "node-b")
+        assert (on_a["answered_by"], on_b["answered_by"]) == (f"node-a-{store}", f"node-b-{store}")
         # REST writes on the other node are forwarded to the owner.
         with registry(b) as http:
             r = http.post(f"/api/v1/hearings/{hid}/participants",
@@ -92,7 +98,7 @@ async def test_placement_redirect_and_failover_after_kill_9(tmp_path: Path, redi
         judge_token = token_for(b, inv["judge"])
         wrong = await Client.join(b, judge_token, expect_welcome=False)
         redirect = await wrong.wait_for(lambda m: m["type"] == "redirect")
-        assert redirect["url"] == a.ws_url and redirect["node"] == "node-a"
+        assert redirect["url"] == a.ws_url and redirect["node"] == f"node-a-{store}"
         assert (await wrong.closed())[0] == 4307
         judge = await Client.join(a, judge_token)
         assert judge.welcome and judge.welcome["type"] == "welcome"
@@ -111,16 +117,16 @@ async def test_placement_redirect_and_failover_after_kill_9(tmp_path: Path, redi
         owner = None
         while time.monotonic() - killed < 20:
             owner = _placement(b, hid)
-            if owner["node_id"] == "node-b":
+            if owner["node_id"] == f"node-b-{store}":
                 break
             await asyncio.sleep(0.2)
-        assert owner is not None and owner["node_id"] == "node-b", owner
+        assert owner is not None and owner["node_id"] == f"node-b-{store}", owner
         placed_s = time.monotonic() - killed
         # Clients reconnect with their latest tokens, at B now.
         judge2 = await Client.join(b, judge.welcome["token"])
         witness2 = await Client.join(b, witness.welcome["token"])  # type: ignore[index]
         back_s = time.monotonic() - killed
-        print(f"failover: placed after {placed_s:.2f} s, clients back after {back_s:.2f} s")
+        print(f"failover ({store}): placed after {placed_s:.2f} s, clients back after {back_s:.2f} s")
         assert judge2.welcome and judge2.welcome["type"] == "welcome"
         assert witness2.welcome and witness2.welcome["type"] == "welcome"
         assert witness2.presence(wid) == "waiting_room"
@@ -137,8 +143,8 @@ async def test_placement_redirect_and_failover_after_kill_9(tmp_path: Path, redi
         entries = read_log(b, hid)
         assert entries[:before] == read_log(b, hid)[:before]
         moved = [e["event"] for e in entries if e["event"]["type"] == "hearing_moved"]
-        assert len(moved) == 1 and moved[0]["from_node"] == "node-a"
-        assert moved[0]["to_node"] == "node-b" and moved[0]["gap_s"] > 0
+        assert len(moved) == 1 and moved[0]["from_node"] == f"node-a-{store}"
+        assert moved[0]["to_node"] == f"node-b-{store}" and moved[0]["gap_s"] > 0
         lost = [e["event"]["participant"] for e in entries
                 if e["event"]["type"] == "participant_disconnected"
                 and e["event"]["reason"] == "node lost"]
