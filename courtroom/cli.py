@@ -34,6 +34,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=Path(args.data_dir).resolve() if getattr(args, "data_dir", None) else None,
         public_url=getattr(args, "public_url", None),
         ice_loopback_only=True if getattr(args, "ice_loopback_only", False) else None,
+        node_url=getattr(args, "node_url", None),
+        node_id=getattr(args, "node_id", None),
+        lease_ttl_s=getattr(args, "lease_ttl", None),
     )
 
 
@@ -134,6 +137,44 @@ def _transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drain(args: argparse.Namespace) -> int:
+    """Ask a node to give its hearings to the others: over its REST API, or through Redis."""
+    import asyncio
+
+    import httpx
+
+    from .config import load_or_create_secret
+
+    settings = _settings(args)
+    if args.node_id:
+        from .server.placement import request_drain
+
+        if not settings.redis_url:
+            print("courtroom drain: --node-id needs --redis-url", file=sys.stderr)
+            return 2
+        asyncio.run(request_drain(settings.redis_url, args.node_id))
+        print(f"node {args.node_id} drains at its next heartbeat")
+        return 0
+    key = load_or_create_secret(settings.data_dir / "registry.key", "COURTROOM_REGISTRY_KEY")
+    server = (args.server or settings.base_url).rstrip("/")
+    try:
+        r = httpx.post(
+            f"{server}/api/v1/nodes/self/drain",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+            verify=not args.insecure,
+        )
+    except httpx.HTTPError as exc:
+        print(f"courtroom drain: {server}: {exc}", file=sys.stderr)
+        return 1
+    if r.status_code != 200:
+        print(f"courtroom drain: {r.status_code} {r.text}", file=sys.stderr)
+        return 1
+    body = r.json()
+    print(f"node {body['node_id']} drained; {len(body['moved'])} hearing(s) moved")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--database-url", help="default: SQLite in the data dir (env COURTROOM_DATABASE_URL)"
@@ -174,6 +215,15 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument(
         "--ice-loopback-only", action="store_true", help="testing: media on 127.0.0.1 only"
     )
+    serve.add_argument(
+        "--node-url",
+        help="several nodes: this node's own public URL; with --redis-url, hearings are placed "
+        "on one node each (env COURTROOM_NODE_URL)",
+    )
+    serve.add_argument("--node-id", help="several nodes: default from --node-url")
+    serve.add_argument(
+        "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 10)"
+    )
     _common(serve)
 
 
@@ -199,6 +249,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     _serve_parser(sub)
     _demo_parser(sub)
+    drain = sub.add_parser(
+        "drain",
+        help="move a node's hearings to the other nodes (several nodes)",
+        description="The node stops taking hearings and gives each of its hearings to another "
+        "live node; their clients reconnect there. By REST to --server (registry key from the "
+        "environment or the data dir), or through Redis with --node-id.",
+    )
+    drain.add_argument("--server", help="the node's URL (default http://127.0.0.1:8000)")
+    drain.add_argument("--node-id", help="drain this node through Redis instead")
+    drain.add_argument("--redis-url", help="with --node-id (env COURTROOM_REDIS_URL)")
+    drain.add_argument("--insecure", action="store_true", help="skip TLS verification")
+    _common(drain)
     vlog = sub.add_parser(
         "verify-log",
         help="verify a hearing's hash chain in the database ('all' for every hearing)",
@@ -243,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.cmd == "demo":
         return _demo(args)
+    if args.cmd == "drain":
+        return _drain(args)
     if args.cmd == "verify-log":
         return _verify_log(args)
     if args.cmd == "transcribe":

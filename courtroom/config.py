@@ -32,6 +32,20 @@ class Settings:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None  # coturn use-auth-secret: clients get expiring credentials
+    # Cluster mode (server/placement.py): on with a Redis URL and this node's own public URL.
+    node_url: str = ""
+    node_id: str = ""  # empty: derived from node_url
+    lease_ttl_s: float = 10.0
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.redis_url and self.node_url)
+
+    @property
+    def effective_node_id(self) -> str:
+        if self.node_id:
+            return self.node_id
+        return self.node_url.split("://", 1)[-1].rstrip("/").replace("/", "_")
 
     @property
     def effective_database_url(self) -> str:
@@ -60,6 +74,12 @@ class Settings:
             env["turn_urls"] = tuple(v.split(","))
         if v := os.environ.get("COURTROOM_TURN_SECRET"):
             env["turn_secret"] = v
+        if v := os.environ.get("COURTROOM_NODE_URL"):
+            env["node_url"] = v
+        if v := os.environ.get("COURTROOM_NODE_ID"):
+            env["node_id"] = v
+        if v := os.environ.get("COURTROOM_LEASE_TTL_S"):
+            env["lease_ttl_s"] = float(v)
         if os.environ.get("COURTROOM_ICE_LOOPBACK_ONLY", "") in ("1", "true", "yes"):
             env["ice_loopback_only"] = True
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -44,6 +44,8 @@ class CloseCode(IntEnum):
     REFUSED = 4403  # dismissed or removed
     HELLO_TIMEOUT = 4408
     REPLACED = 4409  # the same participant connected again elsewhere
+    MOVED = 4307  # another node holds the hearing: reconnect to the `redirect` message's url
+    MOVING = 4503  # no node holds the hearing right now: reconnect where you started, later
     SERVER_SHUTDOWN = 1001
 
 

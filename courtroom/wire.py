@@ -260,6 +260,17 @@ class TranscriptStatusMessage:
     message: str
 
 
+@dataclass(frozen=True)
+class RedirectMessage:
+    """Another node holds this hearing (several nodes): reconnect there with the same
+    token, which was not spent; the socket then closes with 4307."""
+
+    v: V
+    type: Literal["redirect"]
+    url: str = field(metadata={"doc": "the owning node's websocket URL"})
+    node: str = field(metadata={"doc": "the owning node's id"})
+
+
 SERVER_MESSAGES: tuple[type, ...] = (
     WelcomeMessage,
     RefusedMessage,
@@ -273,6 +284,7 @@ SERVER_MESSAGES: tuple[type, ...] = (
     MediaStatsMessage,
     TranscriptPartialMessage,
     TranscriptStatusMessage,
+    RedirectMessage,
 )
 
 

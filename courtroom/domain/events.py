@@ -213,6 +213,18 @@ class MediaGap(Event):
     t1: float
 
 
+@dataclass(frozen=True)
+class HearingMoved(Event):
+    """Another node took the hearing over (its node died or was drained): nothing was
+    written between ``last_seen`` (the old node's last lease renewal) and this event."""
+
+    TYPE = "hearing_moved"
+    from_node: str
+    to_node: str
+    last_seen: str  # ISO 8601, the old node's last renewal
+    gap_s: float
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -343,6 +355,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TranscriptLineCorrected,
         RecordingFinished,
         MediaGap,
+        HearingMoved,
         IdPhotoRegistered,
         IdentityChecked,
         IdentityOverridden,

@@ -27,6 +27,7 @@ _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.JoinCodeIssued,
     e.RecordingFinished,
     e.MediaGap,
+    e.HearingMoved,
     e.IdPhotoRegistered,
     e.IdentityChecked,
     e.IdentityOverridden,

@@ -17,12 +17,13 @@ from ..domain.transcript import to_plain_text, to_srt, to_webvtt
 from ..domain.visibility import view_for
 from ..inbound import InputError, decode_json
 from ..schema import required_fields
+from .api_cluster import forward
 from .auth import AuthError, AuthFailure
 from .court import CommandRefused, Court, Invitation
 from .gate import ApiError, caller, court_of, log_refusal, source_of
 from .openapi import OPENAPI
 from .rest_spec import InviteBody, ScheduleBody, SessionBody
-from .runtime import UnknownHearing, entry_message
+from .runtime import NotOwner, UnknownHearing, entry_message
 
 MAX_BODY = 16 * 1024
 log = logging.getLogger(__name__)
@@ -231,10 +232,18 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def _errors(handler: Any) -> Any:
-    async def wrapped(request: Request) -> Response:
+    async def wrapped(request: Request, *, again: bool = True) -> Response:
         try:
             response: Response = await handler(request)
             return response
+        except NotOwner as exc:
+            # Cluster mode: another node holds the hearing; it answers (api_cluster.py).
+            forwarded = await forward(request, exc.hearing_id)
+            if forwarded is None and again:
+                return await wrapped(request, again=False)  # this node has just taken it
+            return forwarded or JSONResponse(
+                {"error": "moving", "message": "retry"}, status_code=503
+            )
         except ApiError as exc:
             if exc.status in (401, 403):
                 await log_refusal(request, exc)

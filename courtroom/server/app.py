@@ -18,6 +18,7 @@ from ..bus import open_bus
 from ..config import Settings
 from .api import _errors
 from .api import routes as api_routes
+from .api_cluster import routes as cluster_routes
 from .api_record import routes as record_routes
 from .api_vision import routes as vision_routes
 from .court import Court
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.monitor = monitor
         monitor.start()
         court.start()
+        await court.start_placement()
         try:
             yield
         finally:
@@ -52,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_routes,
         *record_routes,
         *vision_routes,
+        *cluster_routes(_errors),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,8 +39,17 @@ from .auth import (
 )
 from .discipline import DisciplineWatch
 from .media_bridge import HearingMedia, MediaRooms
+from .placement import NodeInfo, Placement, Previous
 from .refusals import SECURITY_STREAM, RefusalLog
-from .runtime import Clock, HearingRuntime, Outcome, PreCheck, Runtimes, UnknownHearing
+from .runtime import (
+    Clock,
+    HearingRuntime,
+    NotOwner,
+    Outcome,
+    PreCheck,
+    Runtimes,
+    UnknownHearing,
+)
 from .sealing import RecordOffice
 from .transcription import AudioListener, LiveTranscript
 
@@ -55,6 +65,8 @@ log = logging.getLogger(__name__)
 
 # Why a participant was marked disconnected by a server's start-up recovery.
 RESTART = "server restart"
+# Why a participant was marked disconnected by the node that took their hearing over.
+NODE_LOST = "node lost"
 
 
 def utc_now() -> datetime:
@@ -131,6 +143,8 @@ class Court:
             window_s=settings.refusal_window_s,
         )
         self._recovery: asyncio.Task[None] | None = None
+        # Cluster mode: which node holds each hearing (server/placement.py).
+        self.placement: Placement | None = None
 
     def start(self) -> None:
         """Background work of a serving process: refusal summaries and restart recovery."""
@@ -140,6 +154,66 @@ class Court:
             # hearing this process loads has its "connected" flags from a process that died.
             self.runtimes.on_start.append(self._restart_recovery)
             self._recovery = asyncio.create_task(self._recover_all(), name="restart-recovery")
+
+    async def start_placement(self) -> None:
+        """Cluster mode: register this node, then renew its leases every heartbeat."""
+        s = self.settings
+        if not s.clustered or s.redis_url is None:
+            return
+        internal = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '') else s.host}:{s.port}"
+        placement = Placement(
+            s.redis_url, s.effective_node_id, s.node_url, internal, lease_ttl_s=s.lease_ttl_s
+        )
+        placement.on_acquired.append(self._took_over)
+        placement.on_lost.append(self._gave_up)
+        self.runtimes.guard = lambda h: h == SECURITY_STREAM or placement.holds(h)
+        self.placement = placement
+        await placement.start()
+
+    async def where(self, hearing_id: str) -> tuple[str | None, NodeInfo | None]:
+        """The node holding ``hearing_id`` (placing it if none does); (None, None) alone."""
+        if self.placement is None:
+            return None, None
+        return await self.placement.locate(hearing_id)
+
+    def holds(self, hearing_id: str) -> bool:
+        return self.placement is None or self.placement.holds(hearing_id)
+
+    async def _took_over(self, hearing_id: str, previous: Previous | None) -> None:
+        """This node now holds ``hearing_id``: catch up, log the move and who was cut off."""
+        assert self.placement is not None
+        if (await asyncio.to_thread(self.log.head, hearing_id))[0] == 0:
+            return  # no such hearing (yet): nothing to take over
+        try:
+            runtime = await self.runtimes.get(hearing_id)
+        except UnknownHearing:
+            return  # being scheduled here: nothing to take over
+        await runtime.catch_up()
+        me = self.placement.node_id
+        events: list[ev.Event] = []
+        if previous is not None and previous.node_id != me:
+            last = datetime.fromtimestamp(previous.at, UTC).isoformat()
+            gap = round(max(0.0, time.time() - previous.at), 3)
+            events.append(ev.HearingMoved(previous.node_id, me, last, gap))
+            log.warning(
+                "hearing %s moved from node %s to %s after %.1f s",
+                hearing_id, previous.node_id, me, gap,
+            )  # fmt: skip
+        stale = [p.participant_id for p in runtime.state.participants.values() if p.connected]
+        events += [ev.ParticipantDisconnected(p, NODE_LOST) for p in stale]
+        if events:
+            await runtime.record(events)
+
+    async def _gave_up(self, hearing_id: str) -> None:
+        """This node lost ``hearing_id``: its clients reconnect and are sent to the new one."""
+        from ..protocol import CloseCode
+
+        for (hid, _), connection in list(self.connections.items()):
+            if hid == hearing_id:
+                connection.close(CloseCode.MOVING, "the hearing moves to another node; reconnect")
+        with contextlib.suppress(Exception):
+            await self.media.drop(hearing_id)
+        await self.runtimes.drop(hearing_id)
 
     @staticmethod
     async def _restart_recovery(runtime: HearingRuntime) -> None:
@@ -169,7 +243,13 @@ class Court:
             runtime = await self.runtimes.get(stream, create=stream == SECURITY_STREAM)
         except UnknownHearing:
             runtime = await self.runtimes.get(SECURITY_STREAM, create=True)
-        await runtime.record(events)
+        try:
+            await runtime.record(events)
+        except NotOwner:
+            # Another node holds the hearing (REST calls are forwarded there first, so this
+            # is rare): the refusal is kept in the server-wide chain instead of lost.
+            runtime = await self.runtimes.get(SECURITY_STREAM, create=True)
+            await runtime.record(events)
 
     async def refuse(
         self,
@@ -191,6 +271,8 @@ class Court:
         room.on_close.append(transcript.close)
 
     async def close(self) -> None:
+        if self.placement is not None:
+            await self.placement.close()
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -215,6 +297,8 @@ class Court:
         self, case_number: str, title: str, court: str, language: str, scheduled_for: str
     ) -> str:
         hearing_id = "h-" + secrets.token_hex(6)
+        if self.placement is not None and not await self.placement.acquire(hearing_id):
+            raise NotOwner("")  # draining: another node schedules it (api_cluster.forward)
         await self.command(
             hearing_id,
             c.ScheduleHearing(case_number, title, court, language, scheduled_for),
@@ -269,6 +353,8 @@ class Court:
         """Exchange a join code for a session token. Every refusal is logged: in the hearing,
         or in _security when the hearing or participant does not exist."""
         route = "POST /api/v1/sessions"
+        if not self.holds(hearing_id):
+            raise NotOwner(hearing_id)  # the owner counts the failures (REST forwards it)
         try:
             runtime = await self.runtimes.get(hearing_id)
         except UnknownHearing:

@@ -171,6 +171,13 @@ class MediaRooms:
                     await hook(room)
             return room
 
+    async def drop(self, hearing_id: str) -> None:
+        """Close a hearing's media here (another node took the hearing over)."""
+        async with self._lock:
+            room = self._rooms.pop(hearing_id, None)
+        if room is not None:
+            await room.close()
+
     async def close(self) -> None:
         for room in self._rooms.values():
             await room.close()

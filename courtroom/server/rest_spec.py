@@ -31,6 +31,7 @@ from .rest_spec_base import (
     Param,
     parameters,
 )
+from .rest_spec_cluster import CLUSTER_OPERATIONS
 from .rest_spec_record import RECORD_OPERATIONS
 from .rest_spec_vision import VISION_OPERATIONS
 
@@ -249,7 +250,9 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
-OPERATIONS: tuple[Operation, ...] = _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS
+OPERATIONS: tuple[Operation, ...] = (
+    _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS + CLUSTER_OPERATIONS
+)
 
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).
 TOKENS_ON_REST = (

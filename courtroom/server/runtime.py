@@ -69,6 +69,18 @@ class Outcome:
 
 
 @dataclass
+class NotOwner(Exception):
+    """This node does not hold the hearing's lease (cluster mode): it must not write it."""
+
+    def __init__(self, hearing_id: str) -> None:
+        super().__init__(f"this node does not hold hearing {hearing_id}")
+        self.hearing_id = hearing_id
+
+
+WriteGuard = Callable[[str], bool]
+
+
+@dataclass
 class _Job:
     run: Callable[[], Awaitable[Any]]
     done: asyncio.Future[Any]
@@ -94,6 +106,8 @@ class HearingRuntime:
         self._clock = clock
         self.state = HearingState(hearing_id)
         self.head = 0
+        # Cluster mode: whether this node may write the hearing now (placement.py).
+        self.may_write: WriteGuard | None = None
         self._plan: MediaPlan = frozenset()
         self._plan_listeners: list[PlanListener] = []
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
@@ -163,6 +177,10 @@ class HearingRuntime:
         result: list[LogEntry] = await self._enqueue(lambda: self._append_as(list(events), actor))
         return result
 
+    async def catch_up(self) -> None:
+        """Read what other nodes appended (e.g. before taking the hearing over)."""
+        await self._enqueue(lambda: self._catch_up(publish=False))
+
     async def _enqueue(self, run: Callable[[], Awaitable[Any]]) -> Any:
         job = _Job(run, asyncio.get_running_loop().create_future())
         await self._queue.put(job)
@@ -210,9 +228,7 @@ class HearingRuntime:
             f"hearing {self.hearing_id}: could not append after {_MAX_ATTEMPTS} attempts"
         )
 
-    def _sample_rejection(
-        self, actor: str, command: str, code: str
-    ) -> tuple[bool, list[ev.Event]]:
+    def _sample_rejection(self, actor: str, command: str, code: str) -> tuple[bool, list[ev.Event]]:
         at = self._clock().isoformat()
         _, log_it, closed = self._rejections.admit((actor, command, code), at)
         return log_it, [_rejection_summary(k, w) for k, w in closed if w.suppressed]
@@ -245,6 +261,8 @@ class HearingRuntime:
         )
 
     async def _append(self, events: list[ev.Event], actor: str) -> list[LogEntry]:
+        if self.may_write is not None and not self.may_write(self.hearing_id):
+            raise NotOwner(self.hearing_id)
         now = self._clock()
         new = [NewEntry(e.TYPE, actor, now, to_json(e)) for e in events]
         entries = await asyncio.to_thread(self._log.append, self.hearing_id, self.head, new)
@@ -331,6 +349,7 @@ class Runtimes:
         self._window_s = rejection_window_s
         self._runtimes: dict[str, HearingRuntime] = {}
         self._lock = asyncio.Lock()
+        self.guard: WriteGuard | None = None
         self.on_start: list[Callable[[HearingRuntime], Awaitable[None]]] = []
 
     async def get(self, hearing_id: str, *, create: bool = False) -> HearingRuntime:
@@ -349,6 +368,7 @@ class Runtimes:
                 rejections_per_window=self._per_window,
                 rejection_window_s=self._window_s,
             )
+            runtime.may_write = self.guard
             await runtime.start()
             if not runtime.state.scheduled and not create:
                 await runtime.close()
@@ -357,6 +377,15 @@ class Runtimes:
                 await hook(runtime)
             self._runtimes[hearing_id] = runtime
             return runtime
+
+    def loaded(self, hearing_id: str) -> HearingRuntime | None:
+        return self._runtimes.get(hearing_id)
+
+    async def drop(self, hearing_id: str) -> None:
+        """Forget a hearing's runtime (its lease went to another node)."""
+        runtime = self._runtimes.pop(hearing_id, None)
+        if runtime is not None:
+            await runtime.close()
 
     async def close(self) -> None:
         for runtime in self._runtimes.values():

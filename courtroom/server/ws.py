@@ -25,7 +25,7 @@ from ..domain.visibility import COURT_ACTOR, view_for
 from .auth import AuthError, SessionClaims
 from .court import Court
 from .refusals import SECURITY_STREAM
-from .runtime import HearingRuntime, UnknownHearing, topic
+from .runtime import HearingRuntime, NotOwner, UnknownHearing, topic
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +143,31 @@ class Connection:
             )
             await self._refuse_anonymous("first message was not a hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
+        await self._placed_here(msg.token)
         try:
             return await self.court.admit_token(msg.token, source=self._source)
         except AuthError as exc:
             self.send(proto.error(proto.ErrorCode.NOT_AUTHENTICATED, exc.failure.value))
             raise _Closed(proto.CloseCode.UNAUTHORIZED, exc.failure.value) from None
+
+    async def _placed_here(self, token: str) -> None:
+        """Cluster mode: a hearing held by another node is redirected there, before the
+        single-use token is spent (the client presents it again at the owner)."""
+        court = self.court
+        if court.placement is None:
+            return
+        try:
+            claims = court.tokens.verify(token, court.clock())
+        except AuthError:
+            return  # admit_token refuses it and logs why
+        owner, node = await court.where(claims.hearing_id)
+        if owner == court.placement.node_id and court.holds(claims.hearing_id):
+            return
+        if node is not None and node.alive and node.url:
+            url = node.url.replace("http", "ws", 1) + "/ws"
+            self.send(proto.message("redirect", url=url, node=node.node_id))
+            raise _Closed(proto.CloseCode.MOVED, f"held by node {node.node_id}")
+        raise _Closed(proto.CloseCode.MOVING, "no node holds this hearing yet; reconnect soon")
 
     async def _session(self) -> None:
         claims = await self._hello()
@@ -189,7 +209,9 @@ class Connection:
                     room = self.court.media.get(runtime.hearing_id)
                     if room is not None:
                         await room.disconnect(actor.id)
-                    await runtime.submit(c.Disconnect(), actor)
+                    # A node that lost the hearing leaves it to the new owner to record.
+                    with contextlib.suppress(NotOwner):
+                        await runtime.submit(c.Disconnect(), actor)
 
     async def _serve(
         self, runtime: HearingRuntime, actor: Actor, claims: SessionClaims, sub: Any

@@ -102,8 +102,12 @@ export class CourtConnection {
 
   _open() {
     if (this.stopped) return;
-    const url = new URL('/ws', location.href);
-    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    // Several nodes: a `redirect` names the node that holds the hearing; any other close
+    // sends us back to where we started (the proxy), which redirects again if need be.
+    const redirected = this.redirectTo;
+    this.redirectTo = null;
+    const url = redirected ? new URL(redirected) : new URL('/ws', location.href);
+    if (!redirected) url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     this._setStatus(this.everConnected ? 'reconnecting' : 'connecting');
     let ws;
     try {
@@ -139,7 +143,11 @@ export class CourtConnection {
       }
       if (this.stopped) return;
       const why = FINAL_CLOSE[ev.code];
-      if (why) {
+      if (ev.code === 4307 && this.pendingRedirect) {
+        this.redirectTo = this.pendingRedirect; // the token was not spent: go there now
+        this.pendingRedirect = null;
+        this._open();
+      } else if (why) {
         this.stop({ why: this.refusal ? 'refused' : why, code: this.refusal?.code ?? ev.code,
           reason: this.refusal?.reason ?? ev.reason });
       } else {
@@ -161,6 +169,9 @@ export class CourtConnection {
       case 'token':
         this.token = msg.token;
         return; // nothing for the page
+      case 'redirect':
+        this.pendingRedirect = msg.url;
+        return;
       case 'refused':
         this.refusal = { code: msg.code, reason: msg.reason };
         break;
