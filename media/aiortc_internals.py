@@ -19,6 +19,13 @@ Hooks:
   packet tracks aiortc would only set a flag that the (unused) encoder reads.
 * :func:`send_pli` calls ``RTCRtpReceiver._send_rtcp_pli`` to ask the publisher
   for a keyframe.
+* The RTP path (``media/rtp.py``): :func:`tap_receiver_packets` hands every accepted
+  packet to the source hub from inside our jitter buffer; :func:`on_sender_start`
+  captures a subscriber sender's negotiated parameters (payload types, SSRCs, mid,
+  extension ids) by wrapping ``send``; :func:`answer_nacks` replaces the sender's
+  ``_retransmit``; :class:`RtpOut` SRTP-protects and sends a ready packet on the
+  nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
+  ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
 * :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
   127.0.0.1 only and ignore datagrams from other addresses (aioice skips
   loopback by default). Scoped by a context variable so production peers in the
@@ -247,7 +254,7 @@ class RtpOut:
     def __init__(self, sender: RTCRtpSender) -> None:
         self.sender = sender
 
-    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int) -> bool:
+    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
         sender = self.sender
         dtls = sender.transport
         if dtls._state is not DtlsState.CONNECTED:
@@ -262,13 +269,18 @@ class RtpOut:
         sender._RTCRtpSender__packet_count += 1
         sender._RTCRtpSender__octet_count += payload_bytes
         sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
-        sender._RTCRtpSender__ntp_timestamp = clock.current_ntp_time()
+        sender._RTCRtpSender__ntp_timestamp = ntp
         return True
 
 
-def abs_send_time() -> int:
-    """The 24-bit abs-send-time value for now (6.18 fixed point seconds), as aiortc sends."""
-    return int((clock.current_ntp_time() >> 14) & 0x00FFFFFF)
+def ntp_now() -> int:
+    """aiortc's NTP clock (64-bit); read once per source packet, not per subscriber."""
+    return int(clock.current_ntp_time())
+
+
+def abs_send_time(ntp: int) -> bytes:
+    """The 3-byte abs-send-time extension value (6.18 fixed point seconds), as aiortc sends."""
+    return ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
 
 
 # --- socket buffers and retransmission history ----------------------------------

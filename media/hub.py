@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCRtpReceiver
@@ -52,19 +52,52 @@ class _StatsSample:
     bytes_out: int
 
 
-@dataclass
 class HubCounters:
     """Packets handed to senders, per route (link included).
 
     Frame path: one count per encoded frame handed to aiortc's sender. RTP path
     (``MediaConfig.rtp_forwarding``): one count per RTP packet the down track put on the
-    wire, counted by the RTP path itself after its plan check.
+    wire, counted by the RTP path itself after its plan check. Each route has one mutable
+    cell, so the RTP path bumps it without hashing the route per packet.
     """
 
-    forwarded: dict[Route, int] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._cells: dict[Route, list[int]] = {}
+
+    def cell(self, route: Route) -> list[int]:
+        cell = self._cells.get(route)
+        if cell is None:
+            cell = self._cells[route] = [0]
+        return cell
 
     def bump(self, route: Route) -> None:
-        self.forwarded[route] = self.forwarded.get(route, 0) + 1
+        self.cell(route)[0] += 1
+
+    @property
+    def forwarded(self) -> dict[Route, int]:
+        """A snapshot: packets forwarded per route so far."""
+        return {route: cell[0] for route, cell in self._cells.items()}
+
+
+class PlanCheck:
+    """``route in router.plan``, asked before every packet: the membership is re-read
+    whenever the router holds a different plan object (plans are immutable frozensets,
+    replaced on every change), so it is exact and costs an identity check per packet."""
+
+    __slots__ = ("_ok", "_plan", "_route", "_router")
+
+    def __init__(self, router: MediaRouter, route: Route) -> None:
+        self._router = router
+        self._route = route
+        self._plan: MediaPlan | None = None
+        self._ok = False
+
+    def __call__(self) -> bool:
+        plan = self._router.plan
+        if plan is not self._plan:
+            self._plan = plan
+            self._ok = self._route in plan
+        return self._ok
 
 
 class MediaHub:
@@ -261,15 +294,15 @@ class MediaHub:
             self.counters.bump(route)
 
         track.on_forward = count
-        # Checked before every frame: only a route of the current plan ever carries one.
-        track.allowed = lambda route=route: route in self.router.plan
+        # Checked before every frame/packet: only a route of the current plan carries one.
+        track.allowed = PlanCheck(self.router, route)
         outlet = peer.add_outlet(key, track)
         sender = getattr(getattr(outlet, "transceiver", None), "sender", None)
         if hub.rtp and sender is not None:
             video = route.kind is MediaKind.VIDEO
             down = DownTrack(track, sender, hub.cache, video=video,
                              clock_rate=90000 if video else 48000,
-                             on_sent=lambda route=route: self.counters.bump(route),
+                             count=self.counters.cell(route),
                              request_keyframe=hub.request_keyframe)
             track.down = down
             internals.on_sender_start(sender, down.bind)

@@ -24,7 +24,7 @@ class _Out:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
-    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int) -> bool:
+    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
         self.sent.append(data)
         return True
 
