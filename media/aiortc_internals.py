@@ -19,6 +19,13 @@ Hooks:
   packet tracks aiortc would only set a flag that the (unused) encoder reads.
 * :func:`send_pli` calls ``RTCRtpReceiver._send_rtcp_pli`` to ask the publisher
   for a keyframe.
+* The RTP path (``media/rtp.py``): :func:`tap_receiver_packets` hands every accepted
+  packet to the source hub from inside our jitter buffer; :func:`on_sender_start`
+  captures a subscriber sender's negotiated parameters (payload types, SSRCs, mid,
+  extension ids) by wrapping ``send``; :func:`answer_nacks` replaces the sender's
+  ``_retransmit``; :class:`RtpOut` SRTP-protects and sends a ready packet on the
+  nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
+  ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
 * :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
   127.0.0.1 only and ignore datagrams from other addresses (aioice skips
   loopback by default). Scoped by a context variable so production peers in the
@@ -32,12 +39,13 @@ import contextvars
 import functools
 import queue
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aioice.ice
-from aiortc import rtcrtpsender
+from aiortc import clock, rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.utils import uint16_gt
@@ -87,6 +95,11 @@ def tap_receiver(receiver: RTCRtpReceiver, on_frame: FrameCallback) -> None:
 class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
     """Emits each frame as soon as it is complete.
 
+    It is also the RTP path's tap: every packet the receiver accepted (SRTP removed,
+    RTX unwrapped, payload depayloaded into ``packet._data``) goes to ``on_packet``
+    first, once per source, before any frame assembly. When ``frames_wanted()`` is
+    False (no tap or recorder), frames are not assembled at all.
+
     Video: contiguous packets from the buffer origin up to one with the marker
     bit. Audio (one Opus frame per packet): every packet at once, dropping
     reordered ones older than the last emitted (there is no NACK for audio).
@@ -96,8 +109,14 @@ class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
     def __init__(self, capacity: int, is_video: bool) -> None:
         super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
         self._last_audio_seq: int | None = None
+        self.on_packet: Callable[[Any], None] | None = None
+        self.frames_wanted: Callable[[], bool] = lambda: True
 
     def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        if self.on_packet is not None:
+            self.on_packet(packet)
+            if not self.frames_wanted():
+                return False, None
         if not self._is_video:
             seq = packet.sequence_number
             if self._last_audio_seq is not None and not uint16_gt(seq, self._last_audio_seq):
@@ -127,11 +146,27 @@ class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
         return None
 
 
-def install_low_latency_jitter_buffer(receiver: RTCRtpReceiver) -> None:
+def install_low_latency_jitter_buffer(receiver: RTCRtpReceiver) -> LowLatencyJitterBuffer:
     kind = getattr(receiver, RECEIVER_KIND_ATTR)
     buffer = LowLatencyJitterBuffer(capacity=16 if kind == "audio" else 256,
                                     is_video=kind == "video")
     setattr(receiver, JITTER_BUFFER_ATTR, buffer)
+    return buffer
+
+
+def tap_receiver_packets(receiver: RTCRtpReceiver, on_packet: Callable[[Any], None],
+                         frames_wanted: Callable[[], bool]) -> None:
+    """Hand every accepted RTP packet of ``receiver`` to ``on_packet`` (the RTP path).
+
+    Needs the :class:`LowLatencyJitterBuffer` installed by the peer. The packet is
+    aiortc's ``RtpPacket``: ``sequence_number``, ``timestamp``, ``marker``,
+    ``payload`` (as sent, RTX unwrapped) and ``_data`` (depayloaded).
+    """
+    buffer = getattr(receiver, JITTER_BUFFER_ATTR)
+    if not isinstance(buffer, LowLatencyJitterBuffer):
+        buffer = install_low_latency_jitter_buffer(receiver)
+    buffer.on_packet = on_packet
+    buffer.frames_wanted = frames_wanted
 
 
 def relay_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
@@ -148,6 +183,104 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     for source in sources:
         await receiver._send_rtcp_pli(source.source)
     return bool(sources)
+
+
+# --- the RTP path's send side: ready packets straight to SRTP and the socket ------------
+
+SENDER_MID_ATTR = "_RTCRtpSender__mid"
+SENDER_RTX_PT_ATTR = "_RTCRtpSender__rtx_payload_type"
+SENDER_COUNTS = ("_RTCRtpSender__packet_count", "_RTCRtpSender__octet_count",
+                 "_RTCRtpSender__ntp_timestamp", "_RTCRtpSender__rtp_timestamp")
+DTLS_TX_ATTRS = ("_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
+URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+class SendParameters:
+    """What a subscriber's sender negotiated: all a forwarded packet needs to be rewritten."""
+
+    __slots__ = (
+        "abs_send_time_id",
+        "mid",
+        "mid_id",
+        "payload_type",
+        "rtx_payload_type",
+        "rtx_ssrc",
+        "ssrc",
+    )
+
+    def __init__(self, sender: RTCRtpSender, parameters: Any) -> None:
+        self.payload_type: int = parameters.codecs[0].payloadType
+        self.rtx_payload_type: int | None = getattr(sender, SENDER_RTX_PT_ATTR, None)
+        self.ssrc: int = sender._ssrc
+        self.rtx_ssrc: int = sender._rtx_ssrc
+        self.mid: str | None = parameters.muxId or getattr(sender, SENDER_MID_ATTR, None)
+        ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        self.mid_id: int | None = ids.get(URI_MID)
+        self.abs_send_time_id: int | None = ids.get(URI_ABS_SEND_TIME)
+
+
+def on_sender_start(sender: RTCRtpSender, callback: Callable[[SendParameters], None]) -> None:
+    """Call ``callback`` with the negotiated parameters when aiortc starts ``sender``.
+
+    Wraps ``RTCRtpSender.send`` (called once the transports are connected). aiortc's
+    own RTP loop still starts; with the RTP path its track never yields anything, so
+    it idles, while its RTCP loop keeps sending SR/SDES from the counts we update.
+    """
+    original = sender.send
+
+    async def send(parameters: Any) -> None:
+        await original(parameters)
+        callback(SendParameters(sender, parameters))
+
+    sender.send = send
+
+
+def answer_nacks(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[bool]]) -> None:
+    """A subscriber's NACKed sequence numbers go to ``retransmit`` (not aiortc's history)."""
+    sender._retransmit = retransmit
+
+
+class RtpOut:
+    """Sends ready RTP packets on a sender's transport, synchronously: SRTP protect
+    (``RTCDtlsTransport._tx_srtp``) and ``sendto`` on the nominated ICE pair
+    (``RTCIceTransport._connection``, aioice ``Connection._nominated``), as aiortc's
+    ``_send_rtp`` and ``StunProtocol.send_data`` do, without a coroutine per packet.
+    Keeps the sender's SR/stats counts and the transport's byte counts current.
+    """
+
+    __slots__ = ("sender",)
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self.sender = sender
+
+    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
+        sender = self.sender
+        dtls = sender.transport
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        out = dtls._tx_srtp.protect(data)
+        pair.protocol.transport.sendto(out, pair.remote_addr)
+        dtls._RTCDtlsTransport__tx_bytes += len(out)
+        dtls._RTCDtlsTransport__tx_packets += 1
+        sender._RTCRtpSender__packet_count += 1
+        sender._RTCRtpSender__octet_count += payload_bytes
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        sender._RTCRtpSender__ntp_timestamp = ntp
+        return True
+
+
+def ntp_now() -> int:
+    """aiortc's NTP clock (64-bit); read once per source packet, not per subscriber."""
+    return int(clock.current_ntp_time())
+
+
+def abs_send_time(ntp: int) -> bytes:
+    """The 3-byte abs-send-time extension value (6.18 fixed point seconds), as aiortc sends."""
+    return ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
 
 
 # --- socket buffers and retransmission history ----------------------------------
@@ -239,9 +372,10 @@ def count_retransmissions(sender: RTCRtpSender, counter: FeedbackCounter) -> Non
     async def counted(sequence_number: int) -> None:
         counter.retransmit_requests += 1
         packet = history.get(sequence_number % rtcrtpsender.RTP_HISTORY_SIZE)
-        if packet is None or packet.sequence_number != sequence_number:
-            counter.retransmit_misses += 1
-        await retransmit(sequence_number)
+        served = await retransmit(sequence_number)
+        if served is False or (served is None and (
+                packet is None or packet.sequence_number != sequence_number)):
+            counter.retransmit_misses += 1  # the RTP path's answerer says so itself
 
     sender._retransmit = counted
 

@@ -43,6 +43,8 @@ class MediaConfig:
     recording_dir: Path | None = None  # None: no recording
     segment_seconds: float = 10.0
     min_keyframe_interval: float = 0.25
+    # forward RTP packets (media/rtp.py) instead of frames re-packetised by aiortc's sender
+    rtp_forwarding: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

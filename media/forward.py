@@ -27,6 +27,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from courtroom.domain.routing import MediaKind
+from media.rtp import CachedPacket, DownTrack, PacketCache, fan_out, keyframe_start
 
 
 def is_keyframe(mime_type: str, data: bytes) -> bool:
@@ -162,6 +163,7 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
         self._offset = 0
         self._last_out: int | None = None
         self._last_in: int = 0
+        self.down: DownTrack | None = None  # the RTP path (media.rtp), when the hub uses it
 
     @property
     def enabled(self) -> bool:
@@ -171,6 +173,8 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
         if enabled == self._enabled:
             return
         self._enabled = enabled
+        if self.down is not None:
+            self.down.reset()  # a new run, on a keyframe for video
         if not enabled:
             self._queue.clear()
         elif self.hub.kind is MediaKind.VIDEO:
@@ -249,9 +253,15 @@ class SourceHub:
     """Fan-out of one participant's track of one kind; outlives their peer connections."""
 
     def __init__(self, participant: str, kind: MediaKind, *, min_keyframe_interval: float = 0.25,
-                 queue_frames: int | None = None) -> None:
+                 queue_frames: int | None = None, rtp: bool = False,
+                 mime_type: str | None = None) -> None:
         self.participant = participant
         self.kind = kind
+        # rtp=True: subscribers get packets (media.rtp) and frames only feed the sinks
+        self.rtp = rtp
+        self.rtp_mime = mime_type or ("audio/opus" if kind is MediaKind.AUDIO else "video/VP8")
+        self.cache = PacketCache()
+        self.packets_in = 0
         self.subscribers: set[ForwardTrack] = set()
         self.sinks: list[FrameSink] = []
         self.frames_in = 0
@@ -271,6 +281,9 @@ class SourceHub:
         """A (new) receiver feeds this hub; ``send_pli`` asks its publisher for a keyframe."""
         self._pli = send_pli
         self.epoch += 1
+        for track in self.subscribers:
+            if track.down is not None:
+                track.down.reset()
         if self.kind is MediaKind.VIDEO:
             for track in self.subscribers:
                 track.gated = True
@@ -280,10 +293,47 @@ class SourceHub:
     def detach(self) -> None:
         self._pli = None
 
+    def frames_wanted(self) -> bool:
+        """Whether anyone consumes assembled frames (the frame path, taps, recorder)."""
+        return (not self.rtp or bool(self.sinks)
+                or any(t.down is None for t in self.subscribers))
+
+    def on_packet(self, packet: Any) -> None:
+        """The RTP path: one received packet, cached once and forwarded to every subscriber."""
+        if not self.rtp:
+            return
+        video = self.kind is MediaKind.VIDEO
+        key = keyframe_start(self.rtp_mime, packet) if video else True
+        arrival = time.monotonic()
+        cached = CachedPacket(packet.sequence_number, packet.timestamp, packet.marker,
+                              packet.payload, key, self.epoch, arrival)
+        self.cache.put(cached)
+        self.packets_in += 1
+        if not video or packet.marker:
+            self.frames_in += 1
+        if video and key:
+            self.keyframes_in += 1
+            if self._wait_since is not None:
+                self.keyframe_waits.append(arrival - self._wait_since)
+                self._wait_since = None
+        if self.subscribers:
+            fan_out(cached, self.subscribers)
+        if video and key:
+            self.keyframes.satisfied()
+
     def on_frame(self, mime_type: str, clock_rate: int, data: bytes, timestamp: int) -> None:
         frame = EncodedFrame(mime_type, clock_rate, data, timestamp,
                              is_keyframe(mime_type, data), time.monotonic(), self.epoch)
         self.mime_type = mime_type
+        if self.rtp:
+            # subscribers get packets; frames feed the taps and the recorder, and only a
+            # track with no RTP sender to write to (a stand-in peer) still gets frames
+            for track in self.subscribers:
+                if track.down is None:
+                    track.push(frame)
+            for sink in self.sinks:
+                sink.offer(frame)
+            return
         self.frames_in += 1
         if frame.keyframe and self.kind is MediaKind.VIDEO:
             self.keyframes_in += 1

@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCRtpReceiver
@@ -30,6 +30,7 @@ from media.forward import EncodedFrame, SourceHub
 from media.peer import ServerPeer, Signal
 from media.recording import FinishedFile, RecordingClock, TrackRecorder
 from media.router import MediaRouter, PlanDiff
+from media.rtp import DownTrack
 from media.stages import AudioTap, DecodeWorker, LatestFrameTap
 
 SendSignal = Callable[[str, Signal], Awaitable[None] | None]
@@ -51,14 +52,52 @@ class _StatsSample:
     bytes_out: int
 
 
-@dataclass
 class HubCounters:
-    """Packets (encoded frames) handed to senders, per route (link included)."""
+    """Packets handed to senders, per route (link included).
 
-    forwarded: dict[Route, int] = field(default_factory=dict)
+    Frame path: one count per encoded frame handed to aiortc's sender. RTP path
+    (``MediaConfig.rtp_forwarding``): one count per RTP packet the down track put on the
+    wire, counted by the RTP path itself after its plan check. Each route has one mutable
+    cell, so the RTP path bumps it without hashing the route per packet.
+    """
+
+    def __init__(self) -> None:
+        self._cells: dict[Route, list[int]] = {}
+
+    def cell(self, route: Route) -> list[int]:
+        cell = self._cells.get(route)
+        if cell is None:
+            cell = self._cells[route] = [0]
+        return cell
 
     def bump(self, route: Route) -> None:
-        self.forwarded[route] = self.forwarded.get(route, 0) + 1
+        self.cell(route)[0] += 1
+
+    @property
+    def forwarded(self) -> dict[Route, int]:
+        """A snapshot: packets forwarded per route so far."""
+        return {route: cell[0] for route, cell in self._cells.items()}
+
+
+class PlanCheck:
+    """``route in router.plan``, asked before every packet: the membership is re-read
+    whenever the router holds a different plan object (plans are immutable frozensets,
+    replaced on every change), so it is exact and costs an identity check per packet."""
+
+    __slots__ = ("_ok", "_plan", "_route", "_router")
+
+    def __init__(self, router: MediaRouter, route: Route) -> None:
+        self._router = router
+        self._route = route
+        self._plan: MediaPlan | None = None
+        self._ok = False
+
+    def __call__(self) -> bool:
+        plan = self._router.plan
+        if plan is not self._plan:
+            self._plan = plan
+            self._ok = self._route in plan
+        return self._ok
 
 
 class MediaHub:
@@ -159,6 +198,8 @@ class MediaHub:
                 "keyframe_wait_median": round(waits[len(waits) // 2], 3) if waits else None,
                 "tap_dropped": source.decoder.dropped if source.decoder else 0,
             }
+            if hub.rtp:
+                entry["rtp_packets_in"] = hub.packets_in
             peer = self._peers.get(pid)
             if peer is not None:
                 report = await peer.publish[kind].receiver.getStats()
@@ -176,6 +217,9 @@ class MediaHub:
                     "keyframe_requests": track.keyframe_requests,
                     "refused": track.refused,
                 }
+                if track.down is not None:
+                    routes[f"{source_pid}->{peer.participant}/{kind.value}/{link.value}"].update(
+                        track.down.counters())
         return {"sources": sources, "routes": routes}
 
     async def stats(self) -> dict[str, dict[str, Any]]:
@@ -250,9 +294,19 @@ class MediaHub:
             self.counters.bump(route)
 
         track.on_forward = count
-        # Checked before every frame: only a route of the current plan ever carries one.
-        track.allowed = lambda route=route: route in self.router.plan
-        peer.add_outlet(key, track)
+        # Checked before every frame/packet: only a route of the current plan carries one.
+        track.allowed = PlanCheck(self.router, route)
+        outlet = peer.add_outlet(key, track)
+        sender = getattr(getattr(outlet, "transceiver", None), "sender", None)
+        if hub.rtp and sender is not None:
+            video = route.kind is MediaKind.VIDEO
+            down = DownTrack(track, sender, hub.cache, video=video,
+                             clock_rate=90000 if video else 48000,
+                             count=self.counters.cell(route),
+                             request_keyframe=hub.request_keyframe)
+            track.down = down
+            internals.on_sender_start(sender, down.bind)
+            internals.answer_nacks(sender, down.retransmit)
         return True
 
     def _retire_unplanned_links(self, plan: MediaPlan) -> set[str]:
@@ -290,6 +344,8 @@ class MediaHub:
                          receiver: RTCRtpReceiver) -> None:
         hub = self._source(participant, kind).hub
         internals.tap_receiver(receiver, hub.on_frame)
+        if hub.rtp:
+            internals.tap_receiver_packets(receiver, hub.on_packet, hub.frames_wanted)
         hub.attach(lambda: internals.send_pli(receiver))
 
     def _on_state(self, peer: ServerPeer, state: str) -> None:
@@ -319,7 +375,10 @@ class MediaHub:
         source = self._sources.get(key)
         if source is not None:
             return source
-        hub = SourceHub(participant, kind, min_keyframe_interval=self.config.min_keyframe_interval)
+        hub = SourceHub(participant, kind, min_keyframe_interval=self.config.min_keyframe_interval,
+                        rtp=self.config.rtp_forwarding,
+                        mime_type=f"video/{self.config.video_codec}"
+                        if kind is MediaKind.VIDEO else "audio/opus")
         source = _Source(hub)
         if self.config.taps:
             if kind is MediaKind.AUDIO:

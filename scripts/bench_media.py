@@ -53,11 +53,23 @@ from media.peer import (  # noqa: E402
     filter_loopback_candidates,
     rtc_configuration,
 )
+from media.rtp import RtpStats  # noqa: E402
 
 W, H, FPS = 640, 360, 15
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of ``pid`` in ns resolution (``/proc/<pid>/task/*/schedstat``;
+    ``/proc/<pid>/stat`` counts 10 ms ticks, too coarse for a few packets per second).
+    Threads that ended are not counted, so use it on long-lived processes only."""
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(FileNotFoundError), \
+                    open(f"/proc/{pid}/task/{task}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+    if total:
+        return total / 1e9
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -175,7 +187,8 @@ async def _worker(conn: Any, relay: bool, record_dir: str | None) -> None:
         if op == "hub":
             config = MediaConfig(ice_mode=IceMode.LOOPBACK_ONLY, taps=msg["taps"],
                                  recording_dir=Path(record_dir) if msg["record"] and record_dir
-                                 else None)
+                                 else None, rtp_forwarding=msg.get("rtp", True))
+            RtpStats.timing = True
             cls = RelayHub if relay else BenchHub
             hub = cls(config, hearing=msg["hearing"])
             hub.send_signal = (lambda h: lambda pid, m: send(
@@ -193,6 +206,14 @@ async def _worker(conn: Any, relay: bool, record_dir: str | None) -> None:
             for hub in hubs.values():
                 lat.extend(hub.latencies())
             send({"op": "latency", "values": lat})
+        elif op == "rtpstats":
+            send({"op": "rtpstats", "values": {
+                "forward_ns": RtpStats.forward_ns, "packets_out": RtpStats.packets_out,
+                "forward_cpu_ns": RtpStats.forward_cpu_ns,
+                "forwarded": sum(n for hub in hubs.values()
+                                 for n in hub.counters.forwarded.values()),
+                "packets_in": sum(hub.source_hub(pid, kind).packets_in
+                                  for hub in hubs.values() for (pid, kind) in hub._sources)}})
         elif op == "counters":
             send({"op": "counters", "values": {
                 name: await hub.bench_counters() for name, hub in hubs.items()
@@ -429,7 +450,9 @@ class BenchClient:
 class Cluster:
     """Worker processes plus the parent's client event loop."""
 
-    def __init__(self, workers: int, relay: bool, record_dir: str | None) -> None:
+    def __init__(self, workers: int, relay: bool, record_dir: str | None,
+                 rtp: bool = True) -> None:
+        self.rtp = rtp
         ctx = mp.get_context("spawn")
         self.conns, self.procs = [], []
         for _ in range(workers):
@@ -470,7 +493,8 @@ class Cluster:
                       routes: list[tuple[str, str, str, str]], *, taps: bool, record: bool,
                       video: VideoLoop, audio: bytes | None) -> None:
         self.assign[name] = len(self.assign) % len(self.conns)
-        self.send(name, {"op": "hub", "hearing": name, "taps": taps, "record": record})
+        self.send(name, {"op": "hub", "hearing": name, "taps": taps, "record": record,
+                         "rtp": self.rtp})
         for pid in people:
             pub = pid in publishers
             client = BenchClient(name, pid, lambda o, n=name: self.send(n, o),
@@ -491,6 +515,11 @@ class Cluster:
         for _ in self.conns:
             values.extend((await asyncio.wait_for(self.replies.get(), 10))["values"])
         return values
+
+    async def rtp_stats(self) -> dict[str, int]:
+        """Worker 0's RTP-path accounting (forwarding function time, packets in/out)."""
+        self.conns[0].send({"op": "rtpstats"})
+        return dict((await asyncio.wait_for(self.replies.get(), 10))["values"])
 
     async def counters(self) -> dict[str, Any]:
         """Every hub's and every client's counters, keyed by hearing."""
@@ -521,26 +550,30 @@ class Cluster:
                 p.kill()
 
 
-async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: VideoLoop
-                      ) -> tuple[float, list[float], float]:
-    cluster = Cluster(1, relay, None)
+async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: VideoLoop,
+                      rtp: bool = True) -> tuple[float, list[float], float, dict[str, float]]:
+    """Server CPU (cores), latencies, min fps, and per-second RTP-path rates over the window."""
+    cluster = Cluster(1, relay, None, rtp=rtp)
     people = ["pub"] + [f"sub{i}" for i in range(subscribers)]
     routes = [("pub", "video", s, "hearing") for s in people[1:]]
     await cluster.hearing("h", people, ["pub"], routes, taps=False, record=False,
                           video=video, audio=None)
     await asyncio.sleep(1.5)  # warm up
+    r0 = await cluster.rtp_stats() if not relay else {}
     c0, t0 = cluster.cpu()[0], time.monotonic()
     await asyncio.sleep(seconds)
     c1, t1 = cluster.cpu()[0], time.monotonic()
+    r1 = await cluster.rtp_stats() if not relay else {}
     fps = [f for c in cluster.clients.values() for f in c.fps(t0, t1).values()]
     lat = await cluster.latency()
     await cluster.stop()
-    return (c1 - c0) / (t1 - t0), lat, min(fps) if fps else 0.0
+    rates = {k: (r1[k] - r0[k]) / (t1 - t0) for k in r1}
+    return (c1 - c0) / (t1 - t0), lat, min(fps) if fps else 0.0, rates
 
 
 async def capacity(hearings: int, seconds: float, video: VideoLoop, audio: bytes,
-                   record_dir: str) -> dict[str, Any]:
-    cluster = Cluster(2, False, record_dir)
+                   record_dir: str, rtp: bool = True) -> dict[str, Any]:
+    cluster = Cluster(2, False, record_dir, rtp=rtp)
     people = ["judge", "party", "witness", "clerk", "lawyer"]
     routes = [(s, k, d, "hearing") for s in people for d in people if s != d
               for k in ("audio", "video")]
@@ -630,25 +663,60 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+FLOOR_US = 10.0  # SRTP protect + unprotect in C and one sendto, per forwarded packet
+
+
 async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
-    base_pt, _, _ = await fanout_cost(False, 0, args.seconds, video)
-    k_pt, lat, fps_pt = await fanout_cost(False, args.subscribers, args.seconds, video)
-    base_rl, _, _ = await fanout_cost(True, 0, args.seconds, video)
-    k_rl, _, fps_rl = await fanout_cost(True, args.subscribers, args.seconds, video)
-    per_pt = max(k_pt - base_pt, 1e-4) / args.subscribers
-    per_rl = max(k_rl - base_rl, 1e-4) / args.subscribers
-    print(f"passthrough: server {base_pt:.3f} core with 0 subs, {k_pt:.3f} with "
-          f"{args.subscribers} -> {per_pt:.4f} core/stream (min fps {fps_pt:.1f})")
+    """RTP path, frame path and the re-encode baseline, in the same run."""
+    subs = args.subscribers
+    base_pt, _, _, _ = await fanout_cost(False, 0, args.seconds, video)
+    k_pt, lat, fps_pt, r_k = await fanout_cost(False, subs, args.seconds, video)
+    base_fr, _, _, _ = await fanout_cost(False, 0, args.seconds, video, rtp=False)
+    k_fr, lat_fr, fps_fr, _ = await fanout_cost(False, subs, args.seconds, video, rtp=False)
+    base_rl, _, _, _ = await fanout_cost(True, 0, args.seconds, video)
+    k_rl, _, fps_rl, _ = await fanout_cost(True, subs, args.seconds, video)
+    per_pt = max(k_pt - base_pt, 1e-4) / subs
+    per_fr = max(k_fr - base_fr, 1e-4) / subs
+    per_rl = max(k_rl - base_rl, 1e-4) / subs
+    out_rate = r_k.get("packets_out", 0.0)  # RTP packets/s put on the wire by the RTP path
+    in_rate = r_k.get("packets_in", 0.0)
+    us_marginal = (k_pt - base_pt) / out_rate * 1e6 if out_rate else float("nan")
+    us_process = k_pt / (out_rate + in_rate) * 1e6 if out_rate + in_rate else float("nan")
+    n_out = r_k.get("packets_out") or float("nan")
+    us_function = r_k.get("forward_ns", 0.0) / n_out / 1e3  # wall, preemption included
+    us_function_cpu = r_k.get("forward_cpu_ns", 0.0) / n_out / 1e3  # this thread's CPU
+    print(f"RTP path   : server {base_pt:.3f} core with 0 subs, {k_pt:.3f} with "
+          f"{subs} -> {per_pt:.4f} core/stream (min fps {fps_pt:.1f})")
+    print(f"frame path : server {base_fr:.3f} core with 0 subs, {k_fr:.3f} with "
+          f"{subs} -> {per_fr:.4f} core/stream (min fps {fps_fr:.1f})")
     print(f"MediaRelay : server {base_rl:.3f} core with 0 subs, {k_rl:.3f} with "
-          f"{args.subscribers} -> {per_rl:.4f} core/stream (min fps {fps_rl:.1f})")
-    print(f"server-added latency: p50 {pct(lat, .5) * 1000:.2f} ms, p95 {pct(lat, .95) * 1000:.2f} ms")
+          f"{subs} -> {per_rl:.4f} core/stream (min fps {fps_rl:.1f})")
+    print(f"ratio to re-encode: RTP path {per_pt / per_rl:.4f}, frame path "
+          f"{per_fr / per_rl:.4f} (goal <= 0.05)")
+    print(f"CPU per forwarded packet ({out_rate:.0f} packets/s out, {in_rate:.0f} in): "
+          f"marginal {us_marginal:.1f} us, process/(in+out) {us_process:.1f} us, "
+          f"in the forwarding function {us_function_cpu:.1f} us CPU ({us_function:.1f} us wall) "
+          f"-- floor ~{FLOOR_US:.0f} us")
+    print(f"server-added latency: RTP path p50 {pct(lat, .5) * 1000:.2f} ms, "
+          f"p95 {pct(lat, .95) * 1000:.2f} ms; frame path p50 {pct(lat_fr, .5) * 1000:.2f} ms, "
+          f"p95 {pct(lat_fr, .95) * 1000:.2f} ms")
     return {
         "cpu_per_stream_passthrough": round(per_pt, 4),
+        "cpu_per_stream_frames": round(per_fr, 4),
         "cpu_per_stream_relay": round(per_rl, 4),
         "cost_ratio": round(per_pt / per_rl, 4),
+        "cost_ratio_frames": round(per_fr / per_rl, 4),
+        "packets_out_per_s": round(out_rate, 1), "packets_in_per_s": round(in_rate, 1),
+        "us_per_packet_marginal": round(us_marginal, 2),
+        "us_per_packet_process": round(us_process, 2),
+        "us_per_packet_forward_fn": round(us_function_cpu, 2),
+        "us_per_packet_forward_fn_wall": round(us_function, 2),
+        "us_per_packet_floor": FLOOR_US,
         "latency_p50_ms": round(pct(lat, .5) * 1000, 2),
         "latency_p95_ms": round(pct(lat, .95) * 1000, 2),
-        "min_fps_passthrough": round(fps_pt, 2), "min_fps_relay": round(fps_rl, 2),
+        "latency_p95_ms_frames": round(pct(lat_fr, .95) * 1000, 2),
+        "min_fps_passthrough": round(fps_pt, 2), "min_fps_frames": round(fps_fr, 2),
+        "min_fps_relay": round(fps_rl, 2),
     }
 
 
@@ -660,6 +728,8 @@ async def main() -> None:
                     help="try 1..N 5-party hearings (quick default: 2)")
     ap.add_argument("--capacity-only", action="store_true",
                     help="skip the forwarding-cost runs (for diagnosing capacity)")
+    ap.add_argument("--frames", action="store_true",
+                    help="capacity runs on the frame path (rtp_forwarding=False)")
     args = ap.parse_args()
 
     video = VideoLoop.load()
@@ -670,7 +740,7 @@ async def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory() as rec:
         for h in range(1, args.max_hearings + 1):
-            run = await capacity(h, args.seconds, video, audio, rec)
+            run = await capacity(h, args.seconds, video, audio, rec, rtp=not args.frames)
             runs.append(run)
             print(f"{h} hearing(s) on 2 workers: subscriber fps min {run['min_fps']} "
                   f"median {run['median_fps']}, worker cpu {run['worker_cpu']}, "

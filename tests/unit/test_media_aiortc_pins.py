@@ -120,3 +120,42 @@ def test_rtx_history_and_feedback_names() -> None:
     assert list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters) == [
         "self", "media_ssrc", "lost"]
     assert "_protocols" in inspect.getsource(aioice.ice.Connection.__init__)
+
+
+def test_rtp_path_names() -> None:
+    """tap_receiver_packets / on_sender_start / answer_nacks / RtpOut rely on these."""
+    from aiortc import clock
+    from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    # RTX is unwrapped and the payload depayloaded before the jitter buffer sees the packet
+    assert handle.index("packet = unwrap_rtx(") < handle.index("self.__jitter_buffer.add(packet)")
+    assert handle.index("packet._data = depayload(") < handle.index("self.__jitter_buffer.add(")
+    assert internals.JITTER_BUFFER_ATTR == "_RTCRtpReceiver__jitter_buffer"
+    send = inspect.getsource(RTCRtpSender.send)
+    assert "self.__mid = parameters.muxId" in send
+    assert "self.__rtx_payload_type = codec.payloadType" in send
+    assert "self._run_rtp(parameters.codecs[0])" in send
+    init = inspect.getsource(RTCRtpSender.__init__)
+    for name in ("self._ssrc = ", "self._rtx_ssrc = "):
+        assert name in init
+    rtcp_loop = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("self.__ntp_timestamp", "self.__rtp_timestamp", "self.__packet_count",
+                 "self.__octet_count"):
+        assert name in rtcp_loop  # the SR is built from the counts RtpOut keeps current
+    assert [f"_RTCRtpSender__{n}" for n in
+            ("packet_count", "octet_count", "ntp_timestamp", "rtp_timestamp")] == list(
+        internals.SENDER_COUNTS)
+    run = inspect.getsource(RTCRtpSender._run_rtp)
+    assert "await self._next_encoded_frame(codec)" in run  # idles while the track yields nothing
+    send_rtp = inspect.getsource(RTCDtlsTransport._send_rtp)
+    assert "self._state != State.CONNECTED" in send_rtp
+    assert "data = self._tx_srtp.protect(data)" in send_rtp
+    assert "self.__tx_bytes += len(data)" in send_rtp and "self.__tx_packets += 1" in send_rtp
+    assert State.CONNECTED is internals.DtlsState.CONNECTED
+    sendto = inspect.getsource(aioice.ice.Connection.sendto)
+    assert "self._nominated.get(component)" in sendto
+    assert "self.transport.sendto(data, addr)" in inspect.getsource(
+        aioice.ice.StunProtocol.send_data)
+    assert "clock.current_ntp_time() >> 14" in run  # abs-send-time, as abs_send_time() does
+    assert callable(clock.current_ntp_time)

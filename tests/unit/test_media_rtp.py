@@ -1,0 +1,194 @@
+"""The RTP path (media/rtp.py): keyframe starts, munging across cuts and reconnects,
+NACK answers from the source cache, and the plan check before every packet."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from aiortc.codecs import vpx
+from aiortc.rtp import RtpPacket
+from test_media_forward import vp8_frames
+
+from courtroom.domain.routing import MediaKind
+from media import aiortc_internals as internals
+from media.forward import SourceHub
+from media.rtp import vp8_keyframe_start
+
+PT, RTX_PT, SSRC, RTX_SSRC = 96, 97, 0x1111, 0x2222
+
+
+class _Out:
+    """Stands in for aiortc_internals.RtpOut: records what would go on the wire."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
+        self.sent.append(data)
+        return True
+
+
+class _Params:
+    payload_type, rtx_payload_type, ssrc, rtx_ssrc = PT, RTX_PT, SSRC, RTX_SSRC
+    mid, mid_id, abs_send_time_id = "3", 1, 2
+
+
+def vp8_packets(n_frames: int, gop: int = 10) -> list[RtpPacket]:
+    """Real VP8 frames, packetised as aiortc's sender does (small MTU: several per frame)."""
+    packets: list[RtpPacket] = []
+    seq = 65500  # wraps inside the test
+    saved, vpx.PACKET_MAX = vpx.PACKET_MAX, 60  # small frames: still several packets each
+    try:
+        payload_lists = [vpx.Vp8Encoder._packetize(f, i)
+                         for i, f in enumerate(vp8_frames(n_frames, gop=gop))]
+    finally:
+        vpx.PACKET_MAX = saved
+    for i, payloads in enumerate(payload_lists):
+        for j, payload in enumerate(payloads):
+            p = RtpPacket(payload_type=PT, sequence_number=seq & 0xFFFF, timestamp=i * 6000)
+            p.marker = int(j == len(payloads) - 1)
+            p.payload = payload
+            p._data = payload  # type: ignore[attr-defined]
+            packets.append(p)
+            seq += 1
+    return packets
+
+
+def parse(data: bytes) -> dict[str, Any]:
+    b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
+    head = 12
+    if b0 & 0x10:
+        words = struct.unpack("!H", data[14:16])[0]
+        head = 16 + 4 * words
+    return {"pt": b1 & 0x7F, "marker": b1 >> 7, "seq": seq, "ts": ts, "ssrc": ssrc,
+            "ext": data[12:head], "payload": data[head:]}
+
+
+def hub_with_subscriber(kind: MediaKind = MediaKind.VIDEO) -> tuple[SourceHub, Any, _Out]:
+    hub = SourceHub("judge", kind, rtp=True)
+    hub.attach(_no_pli)
+    track = hub.subscribe("hearing:judge:video")
+    from media.rtp import DownTrack
+
+    down = DownTrack(track, sender=None, cache=hub.cache, video=kind is MediaKind.VIDEO,
+                     clock_rate=90000, request_keyframe=hub.request_keyframe)
+    out = _Out()
+    down.out = out  # type: ignore[assignment]
+    track.down = down
+    down.bind(_Params())  # type: ignore[arg-type]
+    return hub, track, out
+
+
+async def _no_pli() -> bool:
+    return True
+
+
+def test_vp8_keyframe_start_on_real_packets() -> None:
+    packets = vp8_packets(12, gop=10)
+    starts = [vp8_keyframe_start(p.payload) for p in packets]
+    firsts = [i for i, p in enumerate(packets) if i == 0 or packets[i - 1].marker]
+    keyframes = [i for i in firsts if starts[i]]
+    assert keyframes and keyframes[0] == 0  # the first frame is a keyframe
+    assert len(keyframes) == 2  # frames 0 and 10 (gop 10)
+    assert not any(starts[i] for i in range(len(packets)) if i not in firsts)
+    assert not vp8_keyframe_start(b"") and not vp8_keyframe_start(b"\x10")
+
+
+async def test_gated_until_keyframe_then_contiguous_and_rewritten() -> None:
+    hub, track, out = hub_with_subscriber()
+    packets = vp8_packets(14, gop=10)
+    for p in packets[1:]:  # the first keyframe is missed: wait for the next one
+        hub.on_packet(p)
+    assert track.gated_drops > 0 and out.sent
+    first = parse(out.sent[0])
+    assert vp8_keyframe_start(first["payload"])
+    got = [parse(d) for d in out.sent]
+    assert all(g["ssrc"] == SSRC and g["pt"] == PT for g in got)
+    assert [(g["seq"] - got[0]["seq"]) & 0xFFFF for g in got] == list(range(len(got)))
+    assert got[0]["ext"][:2] == b"\xbe\xde" and b"3" in got[0]["ext"]  # the subscriber's mid
+    assert track.forwarded == len(got)
+    hub.close()
+
+
+async def test_cut_restore_and_reconnect_keep_one_sequence_and_monotonic_time() -> None:
+    hub, track, out = hub_with_subscriber()
+    packets = vp8_packets(30, gop=10)
+
+    def frames(a: int, b: int) -> list[RtpPacket]:
+        return [p for p in packets if a * 6000 <= p.timestamp < b * 6000]
+
+    for p in frames(0, 4):
+        hub.on_packet(p)
+    n_before = len(out.sent)
+    track.set_enabled(False)  # cut: nothing more, whatever arrives
+    for p in frames(4, 8):
+        hub.on_packet(p)
+    assert len(out.sent) == n_before
+    track.set_enabled(True)  # restore: gated, resumes on the next keyframe (frame 10)
+    for p in frames(8, 18):
+        hub.on_packet(p)
+    hub.attach(_no_pli)  # the publisher reconnects: new epoch, new numbers (keyframe 20)
+    for p in frames(18, 30):
+        p.sequence_number = (p.sequence_number + 12345) & 0xFFFF
+        p.timestamp = (p.timestamp + 777) & 0xFFFFFFFF
+        hub.on_packet(p)
+    got = [parse(d) for d in out.sent]
+    seqs = [(g["seq"] - got[0]["seq"]) & 0xFFFF for g in got]
+    assert seqs == list(range(len(got)))  # one contiguous sequence across cut and reconnect
+    ts = [(g["ts"] - got[0]["ts"]) & 0xFFFFFFFF for g in got]
+    assert ts == sorted(ts)  # never goes back
+    assert track.down.runs == 3
+    hub.close()
+
+
+async def test_nack_answered_from_cache_with_rtx_and_miss_asks_keyframe() -> None:
+    hub, track, out = hub_with_subscriber()
+    for p in vp8_packets(6, gop=10):
+        hub.on_packet(p)
+    sent = [parse(d) for d in out.sent]
+    target = sent[2]
+    assert await track.down.retransmit(target["seq"])
+    rtx = parse(out.sent[-1])
+    assert rtx["pt"] == RTX_PT and rtx["ssrc"] == RTX_SSRC
+    assert struct.unpack("!H", rtx["payload"][:2])[0] == target["seq"]  # original seq (OSN)
+    assert rtx["payload"][2:] == target["payload"] and rtx["ts"] == target["ts"]
+    requests = hub.keyframe_requests
+    assert not await track.down.retransmit((sent[0]["seq"] - 50) & 0xFFFF)  # never sent
+    assert track.down.rtx_misses == 1 and hub.keyframe_requests == requests + 1
+    hub.close()
+
+
+async def test_plan_check_before_every_packet_and_retransmission() -> None:
+    hub, track, out = hub_with_subscriber(MediaKind.AUDIO)
+    in_plan = True
+    track.allowed = lambda: in_plan
+    for seq in range(5):
+        p = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
+        p.payload = b"\xfc\xff\xfe"
+        hub.on_packet(p)
+    assert track.forwarded == 5
+    first = parse(out.sent[0])["seq"]
+    in_plan = False  # the plan moved on; the enabled flag was left as it was
+    for seq in range(5, 10):
+        p = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
+        p.payload = b"\xfc\xff\xfe"
+        hub.on_packet(p)
+    assert not await track.down.retransmit(first)
+    assert track.forwarded == 5 and len(out.sent) == 5 and track.refused == 5
+    hub.close()
+
+
+def test_the_rtp_tap_sees_packets_before_frame_assembly() -> None:
+    seen: list[int] = []
+    buf = internals.LowLatencyJitterBuffer(capacity=16, is_video=True)
+    buf.on_packet = lambda p: seen.append(p.sequence_number)
+    buf.frames_wanted = lambda: False
+    p = RtpPacket(payload_type=PT, sequence_number=7, timestamp=0)
+    p.marker = 1
+    p._data = b"x"  # type: ignore[attr-defined]
+    assert buf.add(p) == (False, None) and seen == [7]  # nobody wants frames: none built
+    buf.frames_wanted = lambda: True
+    p.sequence_number = 8
+    _, frame = buf.add(p)
+    assert frame is not None and seen == [7, 8]
