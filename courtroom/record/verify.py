@@ -17,7 +17,8 @@ checks live in ``courtroom.record.verification`` (one module per concept):
 5. ``audit.*``            the chain from seq 1, the document's head and the sealed head.
 6. ``transcript.audit``   line by line against the log.
 7. ``timestamp.*``        genTime not before the close and within the bound; the TSA.
-8. ``pages``              the sealed pages are what record.json renders to.
+8. ``pages``              each sealed page shows record.json's text, visibly;
+                          ``pages.full`` (opt-in) re-renders and compares the bytes.
 9. ``recordings``         with a directory: each file's size and SHA-256.
 10. ``receipt.*`` / ``transparency.*`` with a participant's receipt or a tree head.
 """
@@ -51,7 +52,7 @@ from courtroom.record.verification.audit import (
     verify_chain,
 )
 from courtroom.record.verification.manifest import check_manifest
-from courtroom.record.verification.pages import check_pages
+from courtroom.record.verification.pages import check_pages, check_pages_full
 from courtroom.record.verification.pdf_checks import PdfFindings, check_pdf, embedded_files
 from courtroom.record.verification.recordings import check_recordings
 from courtroom.record.verification.report import (
@@ -175,6 +176,7 @@ def verify_record(
     source: str = "",
     anchors: Anchors | None = None,
     pages: bool = True,
+    full_pages: bool = False,
 ) -> VerificationReport:
     """Run every check offline. Blocking (pyHanko): use ``asyncio.to_thread`` in a server."""
     report = VerificationReport(source=source)
@@ -194,7 +196,10 @@ def verify_record(
         _reconcile(rec, doc_hash, entries, files, report)
     check_seal_time(rec.doc, found.timestamps, report)
     if pages:
-        check_pages(pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, files, report)
+        check_pages(pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, report)
+    if full_pages:
+        args = (pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, files, report)
+        check_pages_full(*args)
     check_recordings(rec.doc, Path(recordings_dir) if recordings_dir is not None else None, report)
     if anchors is not None and entries is not None:
         _check_anchors(pdf_bytes, rec, entries, anchors, trust_root, report)

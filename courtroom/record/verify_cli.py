@@ -1,5 +1,7 @@
 """``courtroom verify RECORD.pdf [--recordings DIR] [--trust-root PEM] [--receipt FILE]...
-[--tree-head FILE] [--no-pages]``. Exit status: 0 valid, 1 a check failed, 2 bad input."""
+[--tree-head FILE] [--no-pages] [--full-pages]``.
+
+Exit status: 0 valid, 1 a check failed, 2 bad input."""
 
 from __future__ import annotations
 
@@ -39,7 +41,13 @@ def _parser(root_name: str) -> argparse.ArgumentParser:
         "--tree-head", type=Path, default=None, help="a transparency-log proof bundle (JSON)"
     )
     p.add_argument(
-        "--no-pages", action="store_true", help="do not re-render the pages from record.json"
+        "--no-pages", action="store_true", help="do not compare the pages' text with record.json"
+    )
+    p.add_argument(
+        "--full-pages",
+        action="store_true",
+        help="also re-render the pages from record.json and compare the bytes (slow; needs "
+        "the same reportlab and font as the court)",
     )
     return p
 
@@ -75,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source=str(args.record),
         anchors=anchors,
         pages=not args.no_pages,
+        full_pages=args.full_pages,
     )
     print(render_report(report))
     return 0 if report.ok else 1

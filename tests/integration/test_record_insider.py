@@ -101,7 +101,7 @@ def test_page_shows_another_line_than_record_json(parts: Parts, keys: CourtKeys)
     got = failed(verify(reseal(shown, keys), keys))
     assert list(got) == ["pages"]
     assert got["pages"].startswith(
-        "the sealed pages differ from the pages rendered from record.json: page 1 shows "
+        "the sealed pages differ from record.json: page 1 shows "
         "something other than record.json"
     )
 
