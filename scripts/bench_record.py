@@ -75,9 +75,9 @@ def main() -> int:
 
     import_s = time.perf_counter() - t0
 
-    with tempfile.TemporaryDirectory() as tmp:
-        init_keys(tmp)
-        keys = load_court_keys(tmp)
+    keys_dir = tempfile.TemporaryDirectory()  # kept: B-LT issues a CRL from the dev root
+    init_keys(keys_dir.name)
+    keys = load_court_keys(keys_dir.name)
     assert keys.tsa_cert is not None and keys.tsa_key is not None
     stamper = LocalTimeStamper(TimeStampAuthority(keys.tsa_cert, keys.tsa_key, chain=[keys.root]))
     from courtroom.record.pdf import _load_font, font_spec

@@ -1,4 +1,4 @@
-"""The court seal: attach the record to the rendered PDF and sign it PAdES B-T.
+"""The court seal: attach the record to the rendered PDF and sign it PAdES B-LTA.
 
 One incremental update on the rendered bytes holds the attachments and the certification
 signature, so the rendered PDF stays an exact prefix of the sealed file (the manifest
@@ -11,6 +11,10 @@ records its hash) and every attachment is inside the signed revision:
                       the document hash and the sealed audit head (last entry)
 
 The seal certifies with DocMDP FILL_FORMS, so later approval signatures remain possible.
+With ``lta`` (the default) pyHanko then appends, in further incremental updates, a
+Document Security Store holding the certificates and the CA's CRL (PAdES B-LT,
+``revocation.py``) and a document timestamp over everything (B-LTA), which
+``archive.py``'s ``archive_renew`` extends before the certificates expire.
 """
 
 from __future__ import annotations
@@ -85,6 +89,25 @@ def _embed(w: IncrementalPdfFileWriter, name: str, data: bytes, mime: str, desc:
     )
 
 
+def _lta_settings(keys: CourtKeys, timestamper: TimeStamper) -> dict[str, Any]:
+    """B-LT (DSS with certificates and CRL) and B-LTA (a document timestamp)."""
+    from courtroom.record.revocation import signing_validation_context
+
+    tsa_cert = getattr(getattr(timestamper, "tsa", None), "cert", None)
+    extra = (tsa_cert,) if tsa_cert is not None else ()
+    # The document timestamp's own validation data goes in before it (no /VRI), so the
+    # timestamp is the last revision and covers the entire file.
+    ts_dss = signers.pdf_signer.TimestampDSSContentSettings(
+        update_before_ts=True, include_vri=False
+    )
+    return {
+        "embed_validation_info": True,
+        "use_pades_lta": True,
+        "dss_settings": signers.pdf_signer.DSSContentSettings(next_ts_settings=ts_dss),
+        "validation_context": signing_validation_context(keys, extra_certs=tuple(extra)),
+    }
+
+
 def seal_signer(keys: CourtKeys) -> signers.SimpleSigner:
     return signers.SimpleSigner(
         signing_cert=keys.seal_cert,
@@ -107,8 +130,9 @@ async def async_seal_record(
     strokes: Mapping[str, bytes] | None = None,
     reason: str = "Sealed hearing record",
     location: str | None = None,
+    lta: bool = True,
 ) -> bytes:
-    """Attach record, audit log, strokes and manifest, then certify PAdES B-T."""
+    """Attach record, audit log, strokes and manifest, then certify (PAdES B-LTA)."""
     entries = sorted(audit_entries, key=lambda e: e.seq)
     attachments: list[tuple[str, bytes, str, str]] = [
         (
@@ -162,6 +186,7 @@ async def async_seal_record(
         docmdp_permissions=fields.MDPPerm.FILL_FORMS,
         reason=reason,
         location=location,
+        **_lta_settings(keys, timestamper) if lta else {},
     )
     out = io.BytesIO()
     pdf_signer = signers.PdfSigner(meta, signer=seal_signer(keys), timestamper=timestamper)
@@ -181,6 +206,7 @@ def seal_record(
     strokes: Mapping[str, bytes] | None = None,
     reason: str = "Sealed hearing record",
     location: str | None = None,
+    lta: bool = True,
 ) -> bytes:
     """Blocking form of ``async_seal_record`` (not for use inside a running event loop)."""
     return asyncio.run(
@@ -195,5 +221,6 @@ def seal_record(
             strokes=strokes,
             reason=reason,
             location=location,
+            lta=lta,
         )
     )

@@ -25,6 +25,7 @@ checks live in ``courtroom.record.verification`` (one module per concept):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -177,10 +178,12 @@ def verify_record(
     anchors: Anchors | None = None,
     pages: bool = True,
     full_pages: bool = False,
+    at: dt.datetime | None = None,
 ) -> VerificationReport:
-    """Run every check offline. Blocking (pyHanko): use ``asyncio.to_thread`` in a server."""
+    """Run every check offline, at ``at`` (default now). Blocking (pyHanko): use
+    ``asyncio.to_thread`` in a server."""
     report = VerificationReport(source=source)
-    found: PdfFindings | None = check_pdf(pdf_bytes, trust_root, report)
+    found: PdfFindings | None = check_pdf(pdf_bytes, trust_root, report, at)
     if found is None:
         return report
     files = found.attachments
