@@ -39,7 +39,7 @@ def archive_renew(
     extra = (tsa_cert,) if tsa_cert is not None else ()
     vc = signing_validation_context(keys, extra_certs=extra, now=now)
     out = io.BytesIO()
-    PdfTimeStamper(timestamper).update_archival_timestamp_chain(  # type: ignore[no-untyped-call]
+    PdfTimeStamper(timestamper).update_archival_timestamp_chain(
         reader, vc, in_place=False, output=out
     )
     return out.getvalue()

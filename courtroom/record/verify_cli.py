@@ -1,11 +1,12 @@
 """``courtroom verify RECORD.pdf [--recordings DIR] [--trust-root PEM] [--receipt FILE]...
-[--tree-head FILE] [--no-pages] [--full-pages]``.
+[--tree-head FILE] [--no-pages] [--full-pages] [--at TIME]``.
 
 Exit status: 0 valid, 1 a check failed, 2 bad input."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -44,12 +45,23 @@ def _parser(root_name: str) -> argparse.ArgumentParser:
         "--no-pages", action="store_true", help="do not compare the pages' text with record.json"
     )
     p.add_argument(
+        "--at",
+        type=_moment,
+        default=None,
+        help="verify as of this ISO 8601 time (default now), e.g. years after sealing",
+    )
+    p.add_argument(
         "--full-pages",
         action="store_true",
         help="also re-render the pages from record.json and compare the bytes (slow; needs "
         "the same reportlab and font as the court)",
     )
     return p
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _json(path: Path) -> Any:
@@ -84,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         anchors=anchors,
         pages=not args.no_pages,
         full_pages=args.full_pages,
+        at=args.at,
     )
     print(render_report(report))
     return 0 if report.ok else 1

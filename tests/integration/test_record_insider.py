@@ -101,8 +101,7 @@ def test_page_shows_another_line_than_record_json(parts: Parts, keys: CourtKeys)
     got = failed(verify(reseal(shown, keys), keys))
     assert list(got) == ["pages"]
     assert got["pages"].startswith(
-        "the sealed pages differ from record.json: page 1 shows "
-        "something other than record.json"
+        "the sealed pages differ from record.json: page 1 shows something other than record.json"
     )
 
 
@@ -233,7 +232,7 @@ def test_one_byte_in_the_contents_padding(
         "pades.padding",
         "pades.CourtSeal",
     }
-    assert "long-term validation chain is broken" in got["pades.CourtSeal"]
+    assert "signed bytes were altered" in got["pades.CourtSeal"]
     assert got["pades.padding"].startswith(
         "CourtSeal: 1 non-zero byte(s) in the /Contents padding after the CMS blob"
     )

@@ -142,9 +142,7 @@ def test_verify_record_passes(
     ]
 
 
-def test_pyhanko_validator_accepts_with_revocation_required(
-    sealed: bytes, keys: CourtKeys
-) -> None:
+def test_pyhanko_validator_accepts_with_revocation_required(sealed: bytes, keys: CourtKeys) -> None:
     """B-LTA: revocation info required (pyHanko's --force-revinfo), none fetched: the CRL
     and certificates come from the file's Document Security Store alone."""
     from pyhanko.pdf_utils.reader import PdfFileReader

@@ -158,7 +158,7 @@ def _signature_problems(st: Any, at: dt.datetime | None = None) -> list[str]:
 
 
 def _check_signature(sig: Any, vc: Any, report: VerificationReport, lta: LtaOutcome | None) -> None:
-    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+    from pyhanko.sign.validation import validate_pdf_signature
 
     name = f"pades.{sig.field_name}"
     if sig.sig_object_type == "/DocTimeStamp":
@@ -209,6 +209,18 @@ def _check_doc_timestamp(
         report.fail(name, f"document timestamp not valid: {ts.summary()}")
 
 
+def _only_validation_data(sig: Any) -> bool:
+    """Whether every revision after ``sig``'s only adds DSS validation data."""
+    from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+    from pyhanko.sign.diff_analysis.policy_api import DiffResult
+
+    result = sig.evaluate_modifications(DEFAULT_DIFF_POLICY)
+    return isinstance(result, DiffResult) and result.modification_level in (
+        ModificationLevel.NONE,
+        ModificationLevel.LTA_UPDATES,
+    )
+
+
 def _check_coverage(last: Any, report: VerificationReport) -> None:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -219,6 +231,13 @@ def _check_coverage(last: Any, report: VerificationReport) -> None:
         return
     if coverage == SignatureCoverageLevel.ENTIRE_FILE:
         report.add("pades.coverage", "ok", "the last signature covers the entire file")
+    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION and _only_validation_data(last):
+        report.add(
+            "pades.coverage",
+            "ok",
+            "the last signature covers everything but validation data appended after it "
+            "(certificates and CRLs in the DSS, as archive-renew writes)",
+        )
     else:
         report.fail(
             "pades.coverage", f"bytes were added after the last signature ({coverage.name})"
