@@ -12,6 +12,7 @@ character its /ToUnicode names.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ _STATEMENT = re.compile(
 )
 _STRING = re.compile(rb"\s*(\((?:\\.|[^\\()])*\)|<[0-9A-Fa-f\s]*>)\s*", re.S)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
+_RARE_ESCAPE = re.compile(rb"\\[^0-7\\()]")
 _ESCAPES = {b"n": 10, b"r": 13, b"t": 9, b"b": 8, b"f": 12}
 _BLACK = ((0.0, 0.0, 0.0), (0.0,), (0.0, 0.0, 0.0, 1.0))
 _MAX_STROKE = 2.0  # a wider stroke counts as paint that can cover text
@@ -53,21 +55,25 @@ class PageContentError(ValueError):
     """The page does something a genuine record page never does."""
 
 
-@dataclass(frozen=True)
 class FontInfo:
-    chars: tuple[str, ...]  # code -> character
-    widths: tuple[float, ...]  # code -> advance in 1/1000 em
+    """A verified font subset: code -> character, code -> advance (1/1000 em)."""
 
-    @functools.cached_property
-    def table(self) -> dict[int, str]:
-        return dict(enumerate(self.chars))
+    __slots__ = ("_seen", "_table", "chars", "widths")
+
+    def __init__(self, chars: tuple[str, ...], widths: tuple[float, ...]) -> None:
+        self.chars, self.widths = chars, widths
+        self._table = dict(enumerate(chars))
+        self._seen: dict[bytes, tuple[str, float]] = {}  # names and labels repeat a lot
 
     def decode(self, data: bytes) -> tuple[str, float]:
         """The characters shown and their advance in 1/1000 em."""
-        if data and max(data) >= len(self.chars):
-            raise PageContentError("a glyph code outside its font subset")
-        text = data.decode("latin-1").translate(self.table)
-        return text, sum(map(self.widths.__getitem__, data))
+        got = self._seen.get(data)
+        if got is None:
+            if data and max(data) >= len(self.chars):
+                raise PageContentError("a glyph code outside its font subset")
+            text = data.decode("latin-1").translate(self._table)
+            got = self._seen[data] = (text, sum(map(self.widths.__getitem__, data)))
+        return got
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +312,16 @@ _HANDLERS: dict[bytes, Callable[[PageReader, Sequence[object]], None]] = {
 
 
 def _literal(raw: bytes) -> bytes:
+    """A literal string's bytes. Inside a token every paren is escaped (the tokenizer
+    allows no other), so reportlab's escapes (octal, backslash, parens) decode with the C
+    codec; anything rarer takes the general path."""
+    if b"\\" not in raw:
+        return raw
+    if _RARE_ESCAPE.search(raw) is None:
+        plain = raw.replace(b"\\(", b"(").replace(b"\\)", b")")
+        decoded: bytes = codecs.escape_decode(plain)[0]  # type: ignore[attr-defined]
+        return decoded
+
     def sub(m: re.Match[bytes]) -> bytes:
         e = m.group(1)
         if e[:1].isdigit():
@@ -314,7 +330,7 @@ def _literal(raw: bytes) -> bytes:
             return b""
         return bytes([_ESCAPES.get(e, e[0])])
 
-    return _ESCAPE.sub(sub, raw) if b"\\" in raw else raw
+    return _ESCAPE.sub(sub, raw)
 
 
 def _mul(m: Matrix, n: Matrix) -> Matrix:
