@@ -319,7 +319,7 @@ def _literal(raw: bytes) -> bytes:
         return raw
     if _RARE_ESCAPE.search(raw) is None:
         plain = raw.replace(b"\\(", b"(").replace(b"\\)", b")")
-        decoded: bytes = codecs.escape_decode(plain)[0]  # type: ignore[attr-defined]
+        decoded: bytes = codecs.escape_decode(plain)[0]
         return decoded
 
     def sub(m: re.Match[bytes]) -> bytes:
