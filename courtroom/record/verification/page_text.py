@@ -83,13 +83,6 @@ class TextRun:
 
 
 @dataclass
-class _State:
-    ctm: Matrix = IDENTITY
-    fill: tuple[float, ...] = (0.0,)
-    line_width: float = 1.0
-
-
-@dataclass
 class PageReader:
     """Interprets one page; ``fonts`` maps a resource name to its verified font."""
 
@@ -97,8 +90,10 @@ class PageReader:
     is_image: Callable[[str], bool]
     media: Box
     runs: list[TextRun] = field(default_factory=list)
-    gs: _State = field(default_factory=_State)
-    stack: list[_State] = field(default_factory=list)
+    ctm: Matrix = IDENTITY
+    fill: tuple[float, ...] = (0.0,)
+    line_width: float = 1.0
+    stack: list[tuple[Matrix, tuple[float, ...], float]] = field(default_factory=list)
     path: list[tuple[float, float]] = field(default_factory=list)
     tm: Matrix = IDENTITY
     tlm: Matrix = IDENTITY
@@ -108,17 +103,8 @@ class PageReader:
 
     def read(self, content: bytes) -> list[TextRun]:
         for line in content.splitlines():
-            for op, handler, args in parse_line(line):
-                if handler is not None:
-                    handler(self, args)
-                elif op in _FILLS:
-                    self._paint(self._path_box())
-                elif op in (b"S", b"s"):
-                    if self.gs.line_width * _scale(self.gs.ctm) > _MAX_STROKE:
-                        self._paint(self._path_box())
-                    self.path = []
-                elif op == b"n":
-                    self.path = []
+            for handler, args in parse_line(line):
+                handler(self, args)
         return self.runs
 
     def _path_box(self) -> Box:
@@ -134,14 +120,14 @@ class PageReader:
                 raise PageContentError(f"something is painted over the text {run.text[:24]!r}")
 
     def _point(self, x: float, y: float) -> None:
-        self.path.append(_apply(self.gs.ctm, x, y))
+        self.path.append(_apply(self.ctm, x, y))
 
     def _show(self, data: bytes) -> None:
         if self.font is None:
             raise PageContentError("text shown with no font set")
-        if self.gs.fill not in _BLACK:
+        if self.fill not in _BLACK:
             raise PageContentError("text shown in a colour other than black")
-        m = _mul(self.tm, self.gs.ctm)
+        m = _mul(self.tm, self.ctm)
         if m[:4] != (1.0, 0.0, 0.0, 1.0) or self.size < 6:
             raise PageContentError("text scaled, rotated, or smaller than 6 pt")
         text, em = self.font.decode(data)
@@ -156,13 +142,15 @@ class PageReader:
         self.tm = _mul((1.0, 0.0, 0.0, 1.0, advance, 0.0), self.tm)
 
 
-Statement = tuple[bytes, "Callable[[PageReader, Sequence[object]], None] | None", Sequence[object]]
+Handler = Callable[["PageReader", Sequence[object]], None]
 
 
 @functools.lru_cache(maxsize=8192)
-def parse_line(line: bytes) -> tuple[Statement, ...]:
-    """A line's statements, parsed once: a page repeats most of its lines many times."""
-    out: list[Statement] = []
+def parse_line(line: bytes) -> tuple[tuple[Handler, Sequence[object]], ...]:
+    """A line's statements, parsed once (a page repeats most of its lines many times);
+    operators with no effect on what the checks look at (ET, caps, stroke colour) are
+    checked here and dropped."""
+    out: list[tuple[Handler, Sequence[object]]] = []
     for operands, op, stray in _STATEMENT.findall(line):
         if stray:
             raise PageContentError(f"unexpected {stray!r} in the content stream")
@@ -170,7 +158,9 @@ def parse_line(line: bytes) -> tuple[Statement, ...]:
         if arity is None:
             raise PageContentError(f"operator {op.decode('latin-1')!r} not allowed here")
         args = _operands(op, operands, arity) if arity or operands.strip() else ()
-        out.append((op, _HANDLERS.get(op), args))
+        handler = _HANDLERS.get(op) or _PAINTERS.get(op)
+        if handler is not None:
+            out.append((handler, args))
     return tuple(out)
 
 
@@ -209,26 +199,26 @@ def _nums(args: Sequence[object]) -> Sequence[float]:
 
 
 def _do_q(r: PageReader, args: Sequence[object]) -> None:
-    r.stack.append(_State(r.gs.ctm, r.gs.fill, r.gs.line_width))
+    r.stack.append((r.ctm, r.fill, r.line_width))
 
 
 def _do_Q(r: PageReader, args: Sequence[object]) -> None:
     if not r.stack:
         raise PageContentError("Q without q")
-    r.gs = r.stack.pop()
+    r.ctm, r.fill, r.line_width = r.stack.pop()
 
 
 def _do_cm(r: PageReader, args: Sequence[object]) -> None:
     a, b, c, d, e, f = _nums(args)
-    r.gs.ctm = _mul((a, b, c, d, e, f), r.gs.ctm)
+    r.ctm = _mul((a, b, c, d, e, f), r.ctm)
 
 
 def _do_fill(r: PageReader, args: Sequence[object]) -> None:
-    r.gs.fill = tuple(_nums(args))
+    r.fill = tuple(_nums(args))
 
 
 def _do_w(r: PageReader, args: Sequence[object]) -> None:
-    r.gs.line_width = _nums(args)[0]
+    r.line_width = _nums(args)[0]
 
 
 def _do_point(r: PageReader, args: Sequence[object]) -> None:
@@ -297,7 +287,7 @@ def _do_Do(r: PageReader, args: Sequence[object]) -> None:
     name = args[0]
     if not isinstance(name, str) or not r.is_image(name):
         raise PageContentError(f"XObject {name!r} is not an image")
-    corners = [_apply(r.gs.ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+    corners = [_apply(r.ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
     xs, ys = [p[0] for p in corners], [p[1] for p in corners]
     r._paint((min(xs), min(ys), max(xs), max(ys)))
 
@@ -309,6 +299,28 @@ _HANDLERS: dict[bytes, Callable[[PageReader, Sequence[object]], None]] = {
     b"T*": _do_Tstar, b"Td": _do_Td, b"TD": _do_TD, b"Tj": _do_Tj, b"'": _do_quote,
     b"Do": _do_Do,
 }  # fmt: skip
+
+
+def _do_fill_path(r: PageReader, args: Sequence[object]) -> None:
+    r._paint(r._path_box())
+
+
+def _do_stroke(r: PageReader, args: Sequence[object]) -> None:
+    if r.line_width * _scale(r.ctm) > _MAX_STROKE:
+        r._paint(r._path_box())
+    r.path = []
+
+
+def _do_n(r: PageReader, args: Sequence[object]) -> None:
+    r.path = []
+
+
+_PAINTERS: dict[bytes, Handler] = {
+    **dict.fromkeys(_FILLS, _do_fill_path),
+    b"S": _do_stroke,
+    b"s": _do_stroke,
+    b"n": _do_n,
+}
 
 
 def _literal(raw: bytes) -> bytes:
