@@ -23,6 +23,7 @@ from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps.api import TimeStamper
 
 from courtroom.record.keys import CourtKeys
+from courtroom.record.pdfa import hoisted_xmp_namespaces
 from courtroom.record.revocation import signing_validation_context
 
 
@@ -39,9 +40,10 @@ def archive_renew(
     extra = (tsa_cert,) if tsa_cert is not None else ()
     vc = signing_validation_context(keys, extra_certs=extra, now=now)
     out = io.BytesIO()
-    PdfTimeStamper(timestamper).update_archival_timestamp_chain(
-        reader, vc, in_place=False, output=out
-    )
+    with hoisted_xmp_namespaces():
+        PdfTimeStamper(timestamper).update_archival_timestamp_chain(
+            reader, vc, in_place=False, output=out
+        )
     return out.getvalue()
 
 

@@ -41,6 +41,7 @@ from reportlab.platypus import (
 )
 
 from courtroom.record.document import RecordDocument, RecordParticipant, document_hash
+from courtroom.record.pdfa import eol_before_endstream
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
 DEFAULT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc#0"
@@ -353,7 +354,8 @@ def render_pdf(
             subject=f"Hearing record {doc_hash}",
             creator="courtroom",
         )
-        template.build(story, onFirstPage=on_page, onLaterPages=on_page)
+        with eol_before_endstream():
+            template.build(story, onFirstPage=on_page, onLaterPages=on_page)
     finally:
         rl_config.invariant, rl_config.useA85 = previous
     return out.getvalue()

@@ -20,6 +20,7 @@ Document Security Store holding the certificates and the CA's CRL (PAdES B-LT,
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ from courtroom.record.document import (
     to_json,
 )
 from courtroom.record.keys import CourtKeys
+from courtroom.record.pdfa import hoisted_xmp_namespaces, make_pdfa3b
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
 SEAL_FIELD = "CourtSeal"
@@ -75,15 +77,30 @@ def audit_log_bytes(entries: Sequence[AuditEntry]) -> bytes:
     return b"".join(canonical_json(e.to_json()) + b"\n" for e in entries)
 
 
+def _closed_at(doc: RecordDocument) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(doc.meta.closed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def _digest(data: bytes) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data)}
 
 
-def _embed(w: IncrementalPdfFileWriter, name: str, data: bytes, mime: str, desc: str) -> None:
-    ef = embed.EmbeddedFileObject.from_file_data(
-        w, data=data, mime_type=mime, params=embed.EmbeddedFileParams()
-    )
-    # No af_relationship: setting it bumps the file to PDF 2.0 (SIGNING-NOTES §4).
+def _embed(
+    w: IncrementalPdfFileWriter,
+    name: str,
+    data: bytes,
+    mime: str,
+    desc: str,
+    *,
+    modified: dt.datetime | None = None,
+) -> None:
+    params = embed.EmbeddedFileParams(modification_date=modified)
+    ef = embed.EmbeddedFileObject.from_file_data(w, data=data, mime_type=mime, params=params)
+    # No af_relationship here: pyHanko would bump the file to PDF 2.0 (SIGNING-NOTES §4);
+    # pdfa.associate_files sets /AFRelationship and /AF itself.
     embed.embed_file(
         w, embed.FileSpec(file_spec_string=name, file_name=name, embedded_data=ef, description=desc)
     )
@@ -134,6 +151,7 @@ async def async_seal_record(
 ) -> bytes:
     """Attach record, audit log, strokes and manifest, then certify (PAdES B-LTA)."""
     entries = sorted(audit_entries, key=lambda e: e.seq)
+    closed = _closed_at(doc)
     attachments: list[tuple[str, bytes, str, str]] = [
         (
             RECORD_JSON,
@@ -177,7 +195,8 @@ async def async_seal_record(
 
     w = IncrementalPdfFileWriter(io.BytesIO(rendered_pdf))
     for name, data, mime, desc in attachments:
-        _embed(w, name, data, mime, desc)
+        _embed(w, name, data, mime, desc, modified=closed)
+    make_pdfa3b(w)
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -190,7 +209,8 @@ async def async_seal_record(
     )
     out = io.BytesIO()
     pdf_signer = signers.PdfSigner(meta, signer=seal_signer(keys), timestamper=timestamper)
-    await pdf_signer.async_sign_pdf(w, output=out, bytes_reserved=BYTES_RESERVED)
+    with hoisted_xmp_namespaces():
+        await pdf_signer.async_sign_pdf(w, output=out, bytes_reserved=BYTES_RESERVED)
     return out.getvalue()
 
 
