@@ -120,6 +120,29 @@ def _check_hash(
     return doc_hash
 
 
+def _facts(rec: LoadedRecord, found: PdfFindings, trust_root: x509.Certificate) -> dict[str, Any]:
+    """What the report shows beside the checks: who signed, who refused, the TSA."""
+    people = {p.participant_id: p for p in rec.doc.participants}
+
+    def who(pid: str) -> dict[str, str]:
+        p = people.get(pid)
+        return {"id": pid, "name": p.display_name if p else pid, "role": p.role if p else "?"}
+
+    m = rec.doc.meta
+    return {
+        "case": {"title": m.title, "case_number": m.case_number, "court": m.court,
+                 "opened_at": m.opened_at, "closed_at": m.closed_at},
+        "document_hash": rec.claimed_hash,
+        "signers": [{**who(s.participant_id), "purpose": s.purpose, "at": s.signed_at}
+                    for s in rec.signatures],
+        "refusals": [{**who(r.participant_id), "purpose": r.purpose, "at": r.at,
+                      "reason": r.reason} for r in rec.refusals],
+        "timestamps": [{"field": t.field, "gen_time": t.gen_time.isoformat(), "tsa": t.tsa,
+                        "policy": t.policy} for t in found.timestamps],
+        "trust_root": str(trust_root.subject.human_friendly),
+    }  # fmt: skip
+
+
 def _reconcile(
     rec: LoadedRecord,
     doc_hash: str,
@@ -191,6 +214,7 @@ def verify_record(
     rec = load_record(files, report)
     if rec is None:
         return report
+    report.facts.update(_facts(rec, found, trust_root))
     doc_hash = _check_hash(rec, manifest, report)
     entries = _entries(files, report)
     if entries is not None:

@@ -1,5 +1,6 @@
 """``courtroom verify RECORD.pdf [--recordings DIR] [--trust-root PEM] [--receipt FILE]...
-[--tree-head FILE] [--no-pages] [--full-pages] [--at TIME]``.
+[--tree-head FILE] [--no-pages] [--full-pages] [--at TIME]
+[--report FILE.html [--lang zh-CN|en]]``.
 
 Exit status: 0 valid, 1 a check failed, 2 bad input."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +47,10 @@ def _parser(root_name: str) -> argparse.ArgumentParser:
         "--no-pages", action="store_true", help="do not compare the pages' text with record.json"
     )
     p.add_argument(
+        "--report", type=Path, default=None, help="also write a human-readable HTML report"
+    )
+    p.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="the report's language")
+    p.add_argument(
         "--at",
         type=_moment,
         default=None,
@@ -74,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from courtroom.record.verify import Anchors, render_report, verify_record
 
     args = _parser(ROOT_CERT).parse_args(argv)
+    # pyHanko logs each failed path build with a traceback; the report says why, once.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
     root_path: Path = args.trust_root or data_dir() / "keys" / ROOT_CERT
     try:
         pdf = args.record.read_bytes()
@@ -99,4 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         at=args.at,
     )
     print(render_report(report))
+    if args.report is not None:
+        from courtroom.record.verification.html_report import render_html
+
+        args.report.write_text(render_html(report, args.lang), encoding="utf-8")
     return 0 if report.ok else 1
