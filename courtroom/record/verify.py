@@ -25,9 +25,11 @@ checks live in ``courtroom.record.verification`` (one module per concept):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,36 @@ def verify_record(
 ) -> VerificationReport:
     """Run every check offline, at ``at`` (default now). Blocking (pyHanko): use
     ``asyncio.to_thread`` in a server."""
+    with _gc_paused():
+        return _verify(pdf_bytes, trust_root, recordings_dir, transcript_from_log, source,
+                       anchors, pages, full_pages, at)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collections during one verification: it allocates little that is
+    cyclic, but full collections over the heap (the parsed font's tables, pyHanko's
+    objects) cost 0.1-0.2 s at 2,000 lines. Reference counting still frees as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _verify(
+    pdf_bytes: bytes,
+    trust_root: x509.Certificate,
+    recordings_dir: Path | str | None,
+    transcript_from_log: TranscriptFromLog,
+    source: str,
+    anchors: Anchors | None,
+    pages: bool,
+    full_pages: bool,
+    at: dt.datetime | None,
+) -> VerificationReport:
     report = VerificationReport(source=source)
     found: PdfFindings | None = check_pdf(pdf_bytes, trust_root, report, at)
     if found is None:
