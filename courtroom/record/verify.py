@@ -255,7 +255,8 @@ def _verify(
         _reconcile(rec, doc_hash, entries, files, report)
     check_seal_time(rec.doc, found.timestamps, report)
     if pages:
-        check_pages(pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, report)
+        strokes = [data for name, data in files.items() if name.startswith("stroke-")]
+        check_pages(pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, report, strokes)
     if full_pages:
         args = (pdf_bytes, manifest, rec.doc, rec.signatures, rec.refusals, files, report)
         check_pages_full(*args)

@@ -25,10 +25,13 @@ def rendered(sample: SampleHearing) -> bytes:
     return render_pdf(sample.doc, sample.signatures, sample.refusals, sample.strokes)
 
 
-def pages_check(pdf: bytes, sample: SampleHearing) -> tuple[str, str]:
+def pages_check(
+    pdf: bytes, sample: SampleHearing, strokes: list[bytes] | None = None
+) -> tuple[str, str]:
     report = VerificationReport()
     manifest = {"rendered_pdf": {"length": len(pdf)}}
-    check_pages(pdf, manifest, sample.doc, sample.signatures, sample.refusals, report)
+    pngs = list(sample.strokes.values()) if strokes is None else strokes
+    check_pages(pdf, manifest, sample.doc, sample.signatures, sample.refusals, report, pngs)
     c = report.check("pages")
     return c.status, c.message
 
@@ -61,6 +64,10 @@ def test_genuine_pages_pass(rendered: bytes, sample: SampleHearing) -> None:
         (lambda d: b".001 0 0 .001 0 0 cm\n" + d, "scaled"),
         (lambda d: d.replace(b"Tj", b"Tj T* (\\001) Tj", 1), "page 2 shows something other"),
         (lambda d: d + b"\n(unbalanced ( paren) Tj\n", "unexpected"),
+        (lambda d: d + b"\nq 0 0 0 rg 300 20 40 5 re f Q\n", "other than a light rectangle"),
+        (lambda d: d + b"\nq 0 0 0 rg 300 20 m 310 30 l 300 30 l f Q\n", "light rectangle"),
+        (lambda d: d + b"\nq 1 w 300 20 m 310 40 l S Q\n", "other than a table rule"),
+        (lambda d: d + b"\nq 1 w 300 20 m 310 20 l S Q\n", "other than a table rule"),
     ],
 )
 def test_hidden_or_changed_text_fails(
@@ -74,3 +81,11 @@ def test_footer_of_another_page_fails(rendered: bytes, sample: SampleHearing) ->
     forged = edit_page(rendered, 1, lambda d: d.replace(b" 2 ", b" 7 ", 1))
     status, text = pages_check(forged, sample)
     assert status == "failed" and "page 2" in text and "footer" in text, text
+
+
+def test_images_must_be_the_attached_strokes(rendered: bytes, sample: SampleHearing) -> None:
+    status, text = pages_check(rendered, sample, strokes=[])
+    assert status == "failed" and "not one of the attached signature strokes" in text, text
+    other = sorted(sample.strokes.values())[:1]  # one stroke attached, three drawn
+    status, text = pages_check(rendered, sample, strokes=other)
+    assert status == "failed" and "not one of the attached signature strokes" in text, text

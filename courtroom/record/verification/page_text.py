@@ -35,7 +35,9 @@ _ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
 _RARE_ESCAPE = re.compile(rb"\\[^0-7\\()]")
 _ESCAPES = {b"n": 10, b"r": 13, b"t": 9, b"b": 8, b"f": 12}
 _BLACK = ((0.0, 0.0, 0.0), (0.0,), (0.0, 0.0, 0.0, 1.0))
-_MAX_STROKE = 2.0  # a wider stroke counts as paint that can cover text
+_MAX_STROKE = 1.0  # the widest rule a page may draw, in points
+_LIGHTEST_FILL = 0.9  # fills: table backgrounds, every colour component at least this
+_SHORTEST_RULE = 40.0  # points: a stroke is a table rule, not a pen drawing
 # The operators reportlab writes for these pages, with their operand counts.
 _ARITY = {
     b"q": 0, b"Q": 0, b"cm": 6, b"rg": 3, b"RG": 3, b"g": 1, b"G": 1, b"k": 4, b"K": 4,
@@ -95,6 +97,8 @@ class PageReader:
     line_width: float = 1.0
     stack: list[tuple[Matrix, tuple[float, ...], float]] = field(default_factory=list)
     path: list[tuple[float, float]] = field(default_factory=list)
+    curved: bool = False  # the current path has a curve or a line (not only rectangles)
+    rect: bool = False  # the current path has a rectangle
     tm: Matrix = IDENTITY
     tlm: Matrix = IDENTITY
     font: FontInfo | None = None
@@ -109,6 +113,7 @@ class PageReader:
 
     def _path_box(self) -> Box:
         pts, self.path = self.path, []
+        self.curved = self.rect = False
         if not pts:
             return (0.0, 0.0, 0.0, 0.0)
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
@@ -223,11 +228,13 @@ def _do_w(r: PageReader, args: Sequence[object]) -> None:
 
 def _do_point(r: PageReader, args: Sequence[object]) -> None:
     nums = _nums(args)
+    r.curved = True
     for i in range(0, len(nums), 2):
         r._point(nums[i], nums[i + 1])
 
 
 def _do_re(r: PageReader, args: Sequence[object]) -> None:
+    r.rect = True
     x, y, w, h = _nums(args)
     for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h)):
         r._point(px, py)
@@ -286,7 +293,7 @@ def _do_quote(r: PageReader, args: Sequence[object]) -> None:
 def _do_Do(r: PageReader, args: Sequence[object]) -> None:
     name = args[0]
     if not isinstance(name, str) or not r.is_image(name):
-        raise PageContentError(f"XObject {name!r} is not an image")
+        raise PageContentError(f"image {name!r} is not one of the attached signature strokes")
     corners = [_apply(r.ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
     xs, ys = [p[0] for p in corners], [p[1] for p in corners]
     r._paint((min(xs), min(ys), max(xs), max(ys)))
@@ -302,17 +309,28 @@ _HANDLERS: dict[bytes, Callable[[PageReader, Sequence[object]], None]] = {
 
 
 def _do_fill_path(r: PageReader, args: Sequence[object]) -> None:
+    # reportlab fills only rectangles, in light table backgrounds: a dark or curved fill
+    # could draw letters that are not record.json's text.
+    light = len(r.fill) in (1, 3) and min(r.fill) >= _LIGHTEST_FILL  # g or rg, not k
+    if r.curved or not light:
+        raise PageContentError("a filled shape other than a light rectangle is drawn")
     r._paint(r._path_box())
 
 
 def _do_stroke(r: PageReader, args: Sequence[object]) -> None:
-    if r.line_width * _scale(r.ctm) > _MAX_STROKE:
-        r._paint(r._path_box())
+    # reportlab strokes only the rules under table rows: long horizontal lines.
+    pts = r.path
+    flat = bool(pts) and all(abs(y - pts[0][1]) < 0.01 for _, y in pts)
+    long = bool(pts) and max(x for x, _ in pts) - min(x for x, _ in pts) >= _SHORTEST_RULE
+    if r.rect or not (flat and long) or r.line_width * _scale(r.ctm) > _MAX_STROKE:
+        raise PageContentError("a stroked shape other than a table rule is drawn")
     r.path = []
+    r.curved = False
 
 
 def _do_n(r: PageReader, args: Sequence[object]) -> None:
     r.path = []
+    r.curved = r.rect = False
 
 
 _PAINTERS: dict[bytes, Handler] = {

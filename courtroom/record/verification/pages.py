@@ -12,8 +12,10 @@ line breaking and table splitting, not in fonts or compression):
   contiguous slice of it; a table header repeated at the top of a page is allowed;
 * each page's footer names the case, the document hash and its own page number;
 * the text is visible: black, upright, at least 6 pt, on the page, nothing painted over it
-  afterwards, no clipping, render modes, spacing or scaling operators, no forms, and only
-  image XObjects (``page_text``).
+  afterwards, no clipping, render modes, spacing or scaling operators, no forms;
+* nothing else is drawn that could read as text: fills are light rectangles (table
+  backgrounds), strokes long thin horizontal rules, and images exactly the attached
+  signature strokes (their samples and alpha compared with the PNGs).
 
 What it does not prove is the placement inside a page: where the line breaks fall or
 that two runs are not drawn one over the other. ``check_pages_full`` (``courtroom verify
@@ -100,14 +102,41 @@ def _resolve(obj: Any) -> Any:
     return obj.get_object() if hasattr(obj, "get_object") else obj
 
 
-def _page_reader(page: Any, inherited: Mapping[str, Any], fonts: _Fonts) -> PageReader:
+class _Images:
+    """The stroke images a page may show: exactly the attached PNGs, as reportlab embeds
+    them (RGB samples, the alpha channel as /SMask), each checked once by object number."""
+
+    def __init__(self, strokes: Sequence[bytes]) -> None:
+        from PIL import Image
+
+        self.allowed: set[tuple[bytes, bytes | None]] = set()
+        for png in strokes:
+            with Image.open(io.BytesIO(png)) as im:
+                rgba = im.convert("RGBA")
+                alpha = rgba.getchannel("A").tobytes() if im.mode in ("RGBA", "LA") else None
+                self.allowed.add((rgba.convert("RGB").tobytes(), alpha))
+        self.seen: dict[int, bool] = {}
+
+    def ok(self, ref: Any) -> bool:
+        key = int(getattr(ref, "idnum", id(ref)))
+        if key not in self.seen:
+            x = ref.get_object()
+            smask = x["/SMask"] if "/SMask" in x else None  # noqa: SIM401 (.get keeps the reference)
+            found = (bytes(x.data), bytes(smask.data) if smask is not None else None)
+            self.seen[key] = x.get("/Subtype") == "/Image" and found in self.allowed
+        return self.seen[key]
+
+
+def _page_reader(
+    page: Any, inherited: Mapping[str, Any], fonts: _Fonts, images: _Images
+) -> PageReader:
     res = _resolve(page.get("/Resources", inherited.get("/Resources"))) or {}
     font_dict = _resolve(res.get("/Font"))
     xobjects = _resolve(res.get("/XObject"))
     infos = {str(k)[1:]: fonts.get(font_dict.raw_get(k)) for k in font_dict} if font_dict else {}
 
     def is_image(name: str) -> bool:
-        return bool(xobjects) and xobjects[f"/{name}"].get("/Subtype") == "/Image"
+        return bool(xobjects) and f"/{name}" in xobjects and images.ok(xobjects.raw_get(f"/{name}"))
 
     box = [float(v) for v in page.get("/MediaBox", inherited.get("/MediaBox"))]
     return PageReader(infos, is_image, (box[0], box[1], box[2], box[3]))
@@ -128,12 +157,12 @@ def _walk(node: Any, inherited: dict[str, Any], depth: int = 0) -> Iterator[tupl
         yield from _walk(kid.get_object(), here, depth + 1)
 
 
-def _pages(pdf: bytes) -> list[tuple[str, str]]:
+def _pages(pdf: bytes, strokes: Sequence[bytes] = ()) -> list[tuple[str, str]]:
     """(footer, body) text of each page, whitespace removed."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    fonts = _Fonts()
+    fonts, images = _Fonts(), _Images(strokes)
     clear_caches()  # each verification parses its own file (and is timed so)
     out = []
     for n, (page, inherited) in enumerate(_walk(reader.root["/Pages"], {}), start=1):
@@ -141,7 +170,7 @@ def _pages(pdf: bytes) -> list[tuple[str, str]]:
             raise PageContentError(f"page {n} carries annotations")
         contents: Any = page["/Contents"]
         parts = contents if isinstance(contents, list) else [contents]
-        reader_ = _page_reader(page, inherited, fonts)
+        reader_ = _page_reader(page, inherited, fonts, images)
         runs = reader_.read(b"\n".join(_data(p.get_object()) for p in parts))
         footer = "".join(r.text for r in runs if r.box[1] < _FOOTER_Y)
         body = "".join(r.text for r in runs if r.box[1] >= _FOOTER_Y)
@@ -180,6 +209,7 @@ def check_pages(
     sigs: Sequence[ParticipantSignature],
     refusals: Sequence[SignatureRefusal],
     report: VerificationReport,
+    strokes: Sequence[bytes] = (),
 ) -> None:
     """The text each sealed page shows is record.json's, visibly (see the module doc)."""
     from courtroom.record.pdf import drawn_texts, footer_text
@@ -190,7 +220,7 @@ def check_pages(
     length = int(manifest["rendered_pdf"]["length"])
     expected = _squash("".join(drawn_texts(doc, sigs, refusals)))
     try:
-        problem = _compare(_pages(pdf[:length]), expected, footer_text(doc))
+        problem = _compare(_pages(pdf[:length], strokes), expected, footer_text(doc))
     except PageContentError as exc:
         report.fail("pages", f"the sealed pages cannot be trusted to show record.json: {exc}")
         return
