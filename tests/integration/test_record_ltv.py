@@ -117,3 +117,17 @@ def test_cli_at_and_archive_renew(
     assert main_archive([str(path), "--keys", str(keydir)]) == 0
     assert len(PdfFileReader(io.BytesIO(path.read_bytes())).embedded_signatures) == 3
     assert main_verify([str(path), "--trust-root", root]) == 0
+
+
+def test_b_t_record_past_expiry_says_expired(keydir: Path, sample: SampleHearing) -> None:
+    keys = load_court_keys(keydir)
+    s = sample
+    rendered = render_pdf(s.doc, s.signatures, s.refusals, s.strokes)
+    b_t = seal_record(
+        rendered, s.doc, s.entries, s.signatures, keys, stamper(keys),
+        refusals=s.refusals, strokes=s.strokes, lta=False,
+    )  # fmt: skip
+    assert verify_record(b_t, trust_root=keys.root).ok
+    got = failed(verify_record(b_t, trust_root=keys.root, at=LATER))
+    assert got["pades.CourtSeal"].startswith("expired: the seal certificate expired on"), got
+    assert "no document timestamp chain (PAdES B-LTA)" in got["pades.CourtSeal"]
