@@ -189,8 +189,18 @@ def _story(
     refusals: Sequence[SignatureRefusal],
     strokes: Mapping[str, bytes],
 ) -> list[Any]:
+    """The flowables in drawing order (``drawn_texts`` relies on that order)."""
     width = A4[0] - 36 * mm
     names = {p.participant_id: p for p in doc.participants}
+    return [
+        *_head(b, doc, width),
+        *_transcript(b, doc, width),
+        *_extras(b, doc, width, names),
+        *_signatures_page(b, signatures, refusals, strokes, width, names),
+    ]
+
+
+def _head(b: _Builder, doc: RecordDocument, width: float) -> list[Any]:
     m = doc.meta
     story: list[Any] = [
         b.p(m.title, b.title),
@@ -220,6 +230,11 @@ def _story(
         ),
         b.p("庭审笔录 Transcript", b.h2),
     ]
+    return story
+
+
+def _transcript(b: _Builder, doc: RecordDocument, width: float) -> list[Any]:
+    story: list[Any] = []
     tw = [18 * mm, 30 * mm, width - 48 * mm]
     rows: list[list[Any]] = [[b.s("时间 Time"), b.s("发言人 Speaker"), b.s("内容 Text")]]
     for line in doc.transcript:
@@ -230,7 +245,13 @@ def _story(
             rows = []
     if rows:
         story.append(b.table(rows, tw, header=rows[0][0] == "时间 Time"))
+    return story
 
+
+def _extras(
+    b: _Builder, doc: RecordDocument, width: float, names: Mapping[str, RecordParticipant]
+) -> list[Any]:
+    story: list[Any] = []
     if doc.recordings:
         story.append(b.p("录音录像 Recordings (SHA-256)", b.h2))
         story.append(
@@ -267,7 +288,18 @@ def _story(
         story.append(
             b.p(f"{who.display_name if who else oath.participant_id}: {oath.text}", b.body)
         )
+    return story
 
+
+def _signatures_page(
+    b: _Builder,
+    signatures: Sequence[ParticipantSignature],
+    refusals: Sequence[SignatureRefusal],
+    strokes: Mapping[str, bytes],
+    width: float,
+    names: Mapping[str, RecordParticipant],
+) -> list[Any]:
+    story: list[Any] = []
     story.append(PageBreak())
     story.append(b.p("签名 Signatures", b.h2))
     for sig in signatures:
@@ -307,7 +339,6 @@ def _story(
                 b.body,
             )
         )
-
     return story
 
 

@@ -135,6 +135,60 @@ def seal_signer(keys: CourtKeys) -> signers.SimpleSigner:
     )
 
 
+Attachment = tuple[str, bytes, str, str]  # name, data, MIME type, description
+
+
+def _attachments(
+    doc: RecordDocument,
+    entries: Sequence[AuditEntry],
+    signatures: Sequence[ParticipantSignature],
+    refusals: Sequence[SignatureRefusal],
+    strokes: Mapping[str, bytes],
+) -> list[Attachment]:
+    """record.json, the audit log and each stroke image shown on the pages."""
+    attachments: list[Attachment] = [
+        (
+            RECORD_JSON,
+            record_json_bytes(doc, signatures, refusals),
+            "application/json",
+            "Canonical hearing record (RFC 8785) with participant signatures",
+        ),
+        (
+            AUDIT_LOG,
+            audit_log_bytes(entries),
+            "application/jsonl",
+            "Audit log, hash-chained, one canonical JSON entry per line",
+        ),
+    ]
+    wanted = {s.stroke_png_sha256 for s in signatures if s.stroke_png_sha256}
+    for sha in sorted(wanted):
+        png = strokes.get(sha)
+        if png is None or hashlib.sha256(png).hexdigest() != sha:
+            raise ValueError("stroke image missing or not matching its sha256")
+        attachments.append(
+            (stroke_attachment_name(sha), png, "image/png", "Handwritten signature stroke")
+        )
+    return attachments
+
+
+def _manifest(
+    rendered_pdf: bytes,
+    doc: RecordDocument,
+    entries: Sequence[AuditEntry],
+    attachments: Sequence[Attachment],
+) -> bytes:
+    head = entries[-1] if entries else None
+    return canonical_json(
+        {
+            "format": MANIFEST_FORMAT,
+            "rendered_pdf": _digest(rendered_pdf),
+            "attachments": {name: _digest(data) for name, data, _, _ in attachments},
+            "document_hash": document_hash(doc),
+            "audit_head": None if head is None else {"seq": head.seq, "hash": head.hash},
+        }
+    )
+
+
 async def async_seal_record(
     rendered_pdf: bytes,
     doc: RecordDocument,
@@ -152,42 +206,11 @@ async def async_seal_record(
     """Attach record, audit log, strokes and manifest, then certify (PAdES B-LTA)."""
     entries = sorted(audit_entries, key=lambda e: e.seq)
     closed = _closed_at(doc)
-    attachments: list[tuple[str, bytes, str, str]] = [
-        (
-            RECORD_JSON,
-            record_json_bytes(doc, signatures, refusals),
-            "application/json",
-            "Canonical hearing record (RFC 8785) with participant signatures",
-        ),
-        (
-            AUDIT_LOG,
-            audit_log_bytes(entries),
-            "application/jsonl",
-            "Audit log, hash-chained, one canonical JSON entry per line",
-        ),
-    ]
-    wanted = {s.stroke_png_sha256 for s in signatures if s.stroke_png_sha256}
-    for sha in sorted(wanted):
-        png = (strokes or {}).get(sha)
-        if png is None or hashlib.sha256(png).hexdigest() != sha:
-            raise ValueError("stroke image missing or not matching its sha256")
-        attachments.append(
-            (stroke_attachment_name(sha), png, "image/png", "Handwritten signature stroke")
-        )
-    head = entries[-1] if entries else None
-    manifest = canonical_json(
-        {
-            "format": MANIFEST_FORMAT,
-            "rendered_pdf": _digest(rendered_pdf),
-            "attachments": {name: _digest(data) for name, data, _, _ in attachments},
-            "document_hash": document_hash(doc),
-            "audit_head": None if head is None else {"seq": head.seq, "hash": head.hash},
-        }
-    )
+    attachments = _attachments(doc, entries, signatures, refusals, strokes or {})
     attachments.append(
         (
             MANIFEST,
-            manifest,
+            _manifest(rendered_pdf, doc, entries, attachments),
             "application/json",
             "Hashes of the rendered PDF and of every attachment",
         )
