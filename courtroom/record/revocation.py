@@ -4,9 +4,9 @@ The court's CA publishes a CRL; the seal embeds it (and the certificates) in the
 Document Security Store, so a verifier can check revocation offline, years later. With
 the development CA the key directory holds the root key, so a fresh CRL is issued on
 demand (``issue_crl``). A court whose CA is elsewhere drops the CA's current CRL in the
-key directory as ``crl.der`` (or ``crl.pem``) and refreshes it before it expires; OCSP is
-not fetched (verification and sealing stay offline), so responses are embedded only where
-a deployment supplies them through ``validation_context``.
+key directory as ``crl.der`` (or ``crl.pem``) and refreshes it before it expires. OCSP is
+not fetched (verification and sealing stay offline): responses a deployment places in
+``<keys>/ocsp/*.der`` are embedded with the CRL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,6 +26,7 @@ from courtroom.record.keys import CourtKeys
 CRL_DER = "crl.der"
 CRL_PEM = "crl.pem"
 CRL_DAYS = 7
+OCSP_DIR = "ocsp"
 
 
 def issue_crl(
@@ -74,6 +76,15 @@ def current_crls(keys: CourtKeys, now: dt.datetime | None = None) -> list[asn1_c
     return []
 
 
+def configured_ocsps(keys: CourtKeys) -> list[asn1_ocsp.OCSPResponse]:
+    """OCSP responses a deployment drops in ``<keys>/ocsp/*.der`` (fetched by its own
+    tooling, e.g. ``openssl ocsp -respout``): embedded in the DSS with the CRL."""
+    folder = keys.paths.directory / OCSP_DIR
+    if not folder.is_dir():
+        return []
+    return [asn1_ocsp.OCSPResponse.load(p.read_bytes()) for p in sorted(folder.glob("*.der"))]
+
+
 def signing_validation_context(
     keys: CourtKeys,
     *,
@@ -94,6 +105,7 @@ def signing_validation_context(
         trust_roots=[keys.root],
         other_certs=certs,
         crls=crls,
+        ocsps=configured_ocsps(keys),
         allow_fetching=False,
         revocation_mode="require",
         moment=now,
