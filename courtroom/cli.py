@@ -285,13 +285,18 @@ def _parser() -> argparse.ArgumentParser:
         help="verify a sealed record offline: courtroom verify <record.pdf>",
         add_help=False,
     )
+    sub.add_parser(
+        "archive-renew",
+        help="add a document timestamp to a sealed record before its certificates expire",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    # These two own their options (courtroom.record); hand them the rest of the line.
+    # These own their options (courtroom.record); hand them the rest of the line.
     if argv and argv[0] == "init-keys":
         from .record.keys import main_init_keys
 
@@ -300,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .record.verify import main_verify
 
         return main_verify(argv[1:])
+    if argv and argv[0] == "archive-renew":
+        from .record.archive import main as main_archive
+
+        return main_archive(argv[1:])
     args = parser.parse_args(argv)
     if args.cmd == "serve":
         return _serve(args)

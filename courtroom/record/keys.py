@@ -162,8 +162,10 @@ def init_keys(
     court_name: str = "Development Court",
     force: bool = False,
     days: int = 3650,
+    leaf_days: int | None = None,
 ) -> KeyPaths:
-    """Create a development root CA, a court seal certificate and a local TSA certificate."""
+    """Create a development root CA, a court seal certificate and a local TSA certificate
+    (those two valid ``leaf_days``, default ``days``)."""
     directory = Path(directory)
     paths = KeyPaths.in_dir(directory)
     existing = [
@@ -212,7 +214,7 @@ def init_keys(
         key_usage=_key_usage(digital_signature=True, non_repudiation=True),
         eku=([_DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION], False),
         now=now,
-        days=days,
+        days=leaf_days or days,
     )
 
     # RSA-2048 for the TSA: RSA tokens have a fixed length. With ECDSA the token length
@@ -228,7 +230,7 @@ def init_keys(
         key_usage=_key_usage(digital_signature=True),
         eku=([ExtendedKeyUsageOID.TIME_STAMPING], True),  # RFC 3161 §2.3: sole and critical
         now=now,
-        days=days,
+        days=leaf_days or days,
     )
 
     for path, key in (
@@ -240,6 +242,32 @@ def init_keys(
     for path, cert in ((paths.root_cert, root), (paths.seal_cert, seal), (paths.tsa_cert, tsa)):
         _write_cert(path, cert)
     return paths
+
+
+def renew_tsa(
+    directory: Path | str, *, days: int = 3650, court_name: str = "Development Court"
+) -> None:
+    """Replace the local TSA's key and certificate (the dev root signs): done before the
+    old one expires, then ``courtroom archive-renew`` timestamps records with the new one."""
+    paths = KeyPaths.in_dir(Path(directory))
+    root_key = serialization.load_pem_private_key(paths.root_key.read_bytes(), password=None)
+    if not isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise ValueError("root.key.pem must be an EC or RSA key")
+    root = x509.load_pem_x509_certificate(paths.root_cert.read_bytes())
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa = _issue(
+        _name("Court Local Time-Stamp Authority (server clock)", court_name),
+        tsa_key.public_key(),
+        root.subject,
+        root_key,
+        ca=False,
+        key_usage=_key_usage(digital_signature=True),
+        eku=([ExtendedKeyUsageOID.TIME_STAMPING], True),
+        now=dt.datetime.now(dt.UTC),
+        days=days,
+    )
+    _write_key(paths.tsa_key, tsa_key)
+    _write_cert(paths.tsa_cert, tsa)
 
 
 def _load_asn1_cert(pem: bytes) -> asn1_x509.Certificate:

@@ -41,6 +41,7 @@ from reportlab.platypus import (
 )
 
 from courtroom.record.document import RecordDocument, RecordParticipant, document_hash
+from courtroom.record.pdfa import eol_before_endstream
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
 DEFAULT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc#0"
@@ -113,9 +114,10 @@ def _clock(ms: int) -> str:
 class _Builder:
     """Collects flowables and every string drawn, for the cmap check before building."""
 
-    def __init__(self, font: str) -> None:
+    def __init__(self, font: str, *, layout: bool = True) -> None:
         self.texts: list[str] = []
         self.font = font
+        self.layout = layout  # False: only collect the strings, in the order they are drawn
         base = dict(fontName=font, wordWrap="CJK")
         self.title = ParagraphStyle("title", fontSize=15, leading=20, spaceAfter=6, **base)
         self.h2 = ParagraphStyle(
@@ -124,9 +126,9 @@ class _Builder:
         self.body = ParagraphStyle("body", fontSize=9.5, leading=13, **base)
         self.small = ParagraphStyle("small", fontSize=7.5, leading=10, **base)
 
-    def p(self, text: str, style: ParagraphStyle) -> Paragraph:
+    def p(self, text: str, style: ParagraphStyle) -> Any:
         self.texts.append(text)
-        return Paragraph(escape(text), style)
+        return Paragraph(escape(text), style) if self.layout else text
 
     def s(self, text: str) -> str:
         self.texts.append(text)
@@ -134,7 +136,9 @@ class _Builder:
 
     def table(
         self, rows: list[list[Any]], widths: Sequence[float], *, header: bool, size: float = 9.5
-    ) -> Table:
+    ) -> Any:
+        if not self.layout:
+            return None
         t = Table(rows, colWidths=list(widths), repeatRows=1 if header else 0)
         style: list[tuple[Any, ...]] = [
             ("FONTNAME", (0, 0), (-1, -1), self.font),
@@ -149,21 +153,55 @@ class _Builder:
         t.setStyle(TableStyle(style))
         return t
 
+    def image(self, png: bytes | None, sha256_hex: str) -> Any:
+        if not self.layout:
+            return ""
+        if png is None or hashlib.sha256(png).hexdigest() != sha256_hex:
+            raise ValueError("stroke image missing or not matching its sha256")
+        iw, ih = ImageReader(io.BytesIO(png)).getSize()
+        w = 55 * mm
+        return Image(io.BytesIO(png), width=w, height=w * ih / iw, mask="auto")
 
-def render_pdf(
+
+def footer_text(doc: RecordDocument) -> str:
+    return f"{doc.meta.case_number} · 文档哈希 Document SHA-256 {document_hash(doc)}"
+
+
+def page_number_text(n: int) -> str:
+    return f"第 {n} 页"
+
+
+def drawn_texts(
     doc: RecordDocument,
     signatures: Sequence[ParticipantSignature] = (),
     refusals: Sequence[SignatureRefusal] = (),
-    strokes: Mapping[str, bytes] | None = None,
-) -> bytes:
-    """The human-readable record. ``strokes`` maps a stroke PNG's sha256 to its bytes."""
-    font = _load_font(*font_spec())
-    strokes = strokes or {}
-    doc_hash = document_hash(doc)
-    b = _Builder(font.name)
-    names = {p.participant_id: p for p in doc.participants}
-    m = doc.meta
+) -> list[str]:
+    """Every string the pages show, in drawing order, without the page footers."""
+    b = _Builder("", layout=False)
+    _story(b, doc, signatures, refusals, {})
+    return b.texts
+
+
+def _story(
+    b: _Builder,
+    doc: RecordDocument,
+    signatures: Sequence[ParticipantSignature],
+    refusals: Sequence[SignatureRefusal],
+    strokes: Mapping[str, bytes],
+) -> list[Any]:
+    """The flowables in drawing order (``drawn_texts`` relies on that order)."""
     width = A4[0] - 36 * mm
+    names = {p.participant_id: p for p in doc.participants}
+    return [
+        *_head(b, doc, width),
+        *_transcript(b, doc, width),
+        *_extras(b, doc, width, names),
+        *_signatures_page(b, signatures, refusals, strokes, width, names),
+    ]
+
+
+def _head(b: _Builder, doc: RecordDocument, width: float) -> list[Any]:
+    m = doc.meta
     story: list[Any] = [
         b.p(m.title, b.title),
         b.table(
@@ -192,17 +230,28 @@ def render_pdf(
         ),
         b.p("庭审笔录 Transcript", b.h2),
     ]
+    return story
+
+
+def _transcript(b: _Builder, doc: RecordDocument, width: float) -> list[Any]:
+    story: list[Any] = []
     tw = [18 * mm, 30 * mm, width - 48 * mm]
     rows: list[list[Any]] = [[b.s("时间 Time"), b.s("发言人 Speaker"), b.s("内容 Text")]]
     for line in doc.transcript:
         text = line.text + ("  〔已更正 corrected〕" if line.corrected else "")
-        rows.append([_clock(line.t0_ms), b.p(line.speaker_name, b.body), b.p(text, b.body)])
+        rows.append([b.s(_clock(line.t0_ms)), b.p(line.speaker_name, b.body), b.p(text, b.body)])
         if len(rows) >= _ROWS_PER_TABLE:
             story.append(b.table(rows, tw, header=rows[0][0] == "时间 Time"))
             rows = []
     if rows:
         story.append(b.table(rows, tw, header=rows[0][0] == "时间 Time"))
+    return story
 
+
+def _extras(
+    b: _Builder, doc: RecordDocument, width: float, names: Mapping[str, RecordParticipant]
+) -> list[Any]:
+    story: list[Any] = []
     if doc.recordings:
         story.append(b.p("录音录像 Recordings (SHA-256)", b.h2))
         story.append(
@@ -239,19 +288,25 @@ def render_pdf(
         story.append(
             b.p(f"{who.display_name if who else oath.participant_id}: {oath.text}", b.body)
         )
+    return story
 
+
+def _signatures_page(
+    b: _Builder,
+    signatures: Sequence[ParticipantSignature],
+    refusals: Sequence[SignatureRefusal],
+    strokes: Mapping[str, bytes],
+    width: float,
+    names: Mapping[str, RecordParticipant],
+) -> list[Any]:
+    story: list[Any] = []
     story.append(PageBreak())
     story.append(b.p("签名 Signatures", b.h2))
     for sig in signatures:
         who = names.get(sig.participant_id)
         image: Any = ""
         if sig.stroke_png_sha256 is not None:
-            png = strokes.get(sig.stroke_png_sha256)
-            if png is None or hashlib.sha256(png).hexdigest() != sig.stroke_png_sha256:
-                raise ValueError("stroke image missing or not matching its sha256")
-            iw, ih = ImageReader(io.BytesIO(png)).getSize()
-            w = 55 * mm
-            image = Image(io.BytesIO(png), width=w, height=w * ih / iw, mask="auto")
+            image = b.image(strokes.get(sig.stroke_png_sha256), sig.stroke_png_sha256)
         label = "笔录签名 record" if sig.purpose == "record" else "保证书签名 oath"
         story.append(
             b.table(
@@ -284,9 +339,23 @@ def render_pdf(
                 b.body,
             )
         )
+    return story
 
-    footer = f"{m.case_number} · 文档哈希 Document SHA-256 {doc_hash}"
-    b.texts.append(footer + " · 第 0123456789 页")
+
+def render_pdf(
+    doc: RecordDocument,
+    signatures: Sequence[ParticipantSignature] = (),
+    refusals: Sequence[SignatureRefusal] = (),
+    strokes: Mapping[str, bytes] | None = None,
+) -> bytes:
+    """The human-readable record. ``strokes`` maps a stroke PNG's sha256 to its bytes."""
+    font = _load_font(*font_spec())
+    b = _Builder(font.name)
+    story = _story(b, doc, signatures, refusals, strokes or {})
+    m = doc.meta
+    doc_hash = document_hash(doc)
+    footer = footer_text(doc)
+    b.texts.append(footer + " · " + page_number_text(123456789) + "0")
     missing = missing_glyphs(b.texts, font.cmap)
     if missing:
         raise MissingGlyphsError(font.path, missing)
@@ -295,12 +364,13 @@ def render_pdf(
         canvas.saveState()
         canvas.setFont(font.name, 6.5)
         canvas.drawString(18 * mm, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {canvas.getPageNumber()} 页")
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, page_number_text(canvas.getPageNumber()))
         canvas.restoreState()
 
     out = io.BytesIO()
-    previous = rl_config.invariant
+    previous = rl_config.invariant, rl_config.useA85
     rl_config.invariant = 1  # fixed dates and /ID: reproducible bytes
+    rl_config.useA85 = 0  # plain Flate streams: smaller, and quicker to read back
     try:
         template = SimpleDocTemplate(
             out,
@@ -315,7 +385,8 @@ def render_pdf(
             subject=f"Hearing record {doc_hash}",
             creator="courtroom",
         )
-        template.build(story, onFirstPage=on_page, onLaterPages=on_page)
+        with eol_before_endstream():
+            template.build(story, onFirstPage=on_page, onLaterPages=on_page)
     finally:
-        rl_config.invariant = previous
+        rl_config.invariant, rl_config.useA85 = previous
     return out.getvalue()

@@ -1,4 +1,4 @@
-"""The court seal: attach the record to the rendered PDF and sign it PAdES B-T.
+"""The court seal: attach the record to the rendered PDF and sign it PAdES B-LTA.
 
 One incremental update on the rendered bytes holds the attachments and the certification
 signature, so the rendered PDF stays an exact prefix of the sealed file (the manifest
@@ -11,11 +11,16 @@ records its hash) and every attachment is inside the signed revision:
                       the document hash and the sealed audit head (last entry)
 
 The seal certifies with DocMDP FILL_FORMS, so later approval signatures remain possible.
+With ``lta`` (the default) pyHanko then appends, in further incremental updates, a
+Document Security Store holding the certificates and the CA's CRL (PAdES B-LT,
+``revocation.py``) and a document timestamp over everything (B-LTA), which
+``archive.py``'s ``archive_renew`` extends before the certificates expire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
@@ -36,6 +41,7 @@ from courtroom.record.document import (
     to_json,
 )
 from courtroom.record.keys import CourtKeys
+from courtroom.record.pdfa import hoisted_xmp_namespaces, make_pdfa3b
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
 SEAL_FIELD = "CourtSeal"
@@ -71,18 +77,52 @@ def audit_log_bytes(entries: Sequence[AuditEntry]) -> bytes:
     return b"".join(canonical_json(e.to_json()) + b"\n" for e in entries)
 
 
+def _closed_at(doc: RecordDocument) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(doc.meta.closed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def _digest(data: bytes) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data)}
 
 
-def _embed(w: IncrementalPdfFileWriter, name: str, data: bytes, mime: str, desc: str) -> None:
-    ef = embed.EmbeddedFileObject.from_file_data(
-        w, data=data, mime_type=mime, params=embed.EmbeddedFileParams()
-    )
-    # No af_relationship: setting it bumps the file to PDF 2.0 (SIGNING-NOTES §4).
+def _embed(
+    w: IncrementalPdfFileWriter,
+    name: str,
+    data: bytes,
+    mime: str,
+    desc: str,
+    *,
+    modified: dt.datetime | None = None,
+) -> None:
+    params = embed.EmbeddedFileParams(modification_date=modified)
+    ef = embed.EmbeddedFileObject.from_file_data(w, data=data, mime_type=mime, params=params)
+    # No af_relationship here: pyHanko would bump the file to PDF 2.0 (SIGNING-NOTES §4);
+    # pdfa.associate_files sets /AFRelationship and /AF itself.
     embed.embed_file(
         w, embed.FileSpec(file_spec_string=name, file_name=name, embedded_data=ef, description=desc)
     )
+
+
+def _lta_settings(keys: CourtKeys, timestamper: TimeStamper) -> dict[str, Any]:
+    """B-LT (DSS with certificates and CRL) and B-LTA (a document timestamp)."""
+    from courtroom.record.revocation import signing_validation_context
+
+    tsa_cert = getattr(getattr(timestamper, "tsa", None), "cert", None)
+    extra = (tsa_cert,) if tsa_cert is not None else ()
+    # The document timestamp's own validation data goes in before it (no /VRI), so the
+    # timestamp is the last revision and covers the entire file.
+    ts_dss = signers.pdf_signer.TimestampDSSContentSettings(
+        update_before_ts=True, include_vri=False
+    )
+    return {
+        "embed_validation_info": True,
+        "use_pades_lta": True,
+        "dss_settings": signers.pdf_signer.DSSContentSettings(next_ts_settings=ts_dss),
+        "validation_context": signing_validation_context(keys, extra_certs=tuple(extra)),
+    }
 
 
 def seal_signer(keys: CourtKeys) -> signers.SimpleSigner:
@@ -95,22 +135,18 @@ def seal_signer(keys: CourtKeys) -> signers.SimpleSigner:
     )
 
 
-async def async_seal_record(
-    rendered_pdf: bytes,
+Attachment = tuple[str, bytes, str, str]  # name, data, MIME type, description
+
+
+def _attachments(
     doc: RecordDocument,
-    audit_entries: Sequence[AuditEntry],
+    entries: Sequence[AuditEntry],
     signatures: Sequence[ParticipantSignature],
-    keys: CourtKeys,
-    timestamper: TimeStamper,
-    *,
-    refusals: Sequence[SignatureRefusal] = (),
-    strokes: Mapping[str, bytes] | None = None,
-    reason: str = "Sealed hearing record",
-    location: str | None = None,
-) -> bytes:
-    """Attach record, audit log, strokes and manifest, then certify PAdES B-T."""
-    entries = sorted(audit_entries, key=lambda e: e.seq)
-    attachments: list[tuple[str, bytes, str, str]] = [
+    refusals: Sequence[SignatureRefusal],
+    strokes: Mapping[str, bytes],
+) -> list[Attachment]:
+    """record.json, the audit log and each stroke image shown on the pages."""
+    attachments: list[Attachment] = [
         (
             RECORD_JSON,
             record_json_bytes(doc, signatures, refusals),
@@ -126,14 +162,23 @@ async def async_seal_record(
     ]
     wanted = {s.stroke_png_sha256 for s in signatures if s.stroke_png_sha256}
     for sha in sorted(wanted):
-        png = (strokes or {}).get(sha)
+        png = strokes.get(sha)
         if png is None or hashlib.sha256(png).hexdigest() != sha:
             raise ValueError("stroke image missing or not matching its sha256")
         attachments.append(
             (stroke_attachment_name(sha), png, "image/png", "Handwritten signature stroke")
         )
+    return attachments
+
+
+def _manifest(
+    rendered_pdf: bytes,
+    doc: RecordDocument,
+    entries: Sequence[AuditEntry],
+    attachments: Sequence[Attachment],
+) -> bytes:
     head = entries[-1] if entries else None
-    manifest = canonical_json(
+    return canonical_json(
         {
             "format": MANIFEST_FORMAT,
             "rendered_pdf": _digest(rendered_pdf),
@@ -142,10 +187,30 @@ async def async_seal_record(
             "audit_head": None if head is None else {"seq": head.seq, "hash": head.hash},
         }
     )
+
+
+async def async_seal_record(
+    rendered_pdf: bytes,
+    doc: RecordDocument,
+    audit_entries: Sequence[AuditEntry],
+    signatures: Sequence[ParticipantSignature],
+    keys: CourtKeys,
+    timestamper: TimeStamper,
+    *,
+    refusals: Sequence[SignatureRefusal] = (),
+    strokes: Mapping[str, bytes] | None = None,
+    reason: str = "Sealed hearing record",
+    location: str | None = None,
+    lta: bool = True,
+) -> bytes:
+    """Attach record, audit log, strokes and manifest, then certify (PAdES B-LTA)."""
+    entries = sorted(audit_entries, key=lambda e: e.seq)
+    closed = _closed_at(doc)
+    attachments = _attachments(doc, entries, signatures, refusals, strokes or {})
     attachments.append(
         (
             MANIFEST,
-            manifest,
+            _manifest(rendered_pdf, doc, entries, attachments),
             "application/json",
             "Hashes of the rendered PDF and of every attachment",
         )
@@ -153,7 +218,8 @@ async def async_seal_record(
 
     w = IncrementalPdfFileWriter(io.BytesIO(rendered_pdf))
     for name, data, mime, desc in attachments:
-        _embed(w, name, data, mime, desc)
+        _embed(w, name, data, mime, desc, modified=closed)
+    make_pdfa3b(w)
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -162,10 +228,12 @@ async def async_seal_record(
         docmdp_permissions=fields.MDPPerm.FILL_FORMS,
         reason=reason,
         location=location,
+        **_lta_settings(keys, timestamper) if lta else {},
     )
     out = io.BytesIO()
     pdf_signer = signers.PdfSigner(meta, signer=seal_signer(keys), timestamper=timestamper)
-    await pdf_signer.async_sign_pdf(w, output=out, bytes_reserved=BYTES_RESERVED)
+    with hoisted_xmp_namespaces():
+        await pdf_signer.async_sign_pdf(w, output=out, bytes_reserved=BYTES_RESERVED)
     return out.getvalue()
 
 
@@ -181,6 +249,7 @@ def seal_record(
     strokes: Mapping[str, bytes] | None = None,
     reason: str = "Sealed hearing record",
     location: str | None = None,
+    lta: bool = True,
 ) -> bytes:
     """Blocking form of ``async_seal_record`` (not for use inside a running event loop)."""
     return asyncio.run(
@@ -195,5 +264,6 @@ def seal_record(
             strokes=strokes,
             reason=reason,
             location=location,
+            lta=lta,
         )
     )

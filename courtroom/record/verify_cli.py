@@ -1,10 +1,15 @@
 """``courtroom verify RECORD.pdf [--recordings DIR] [--trust-root PEM] [--receipt FILE]...
-[--tree-head FILE] [--no-pages]``. Exit status: 0 valid, 1 a check failed, 2 bad input."""
+[--tree-head FILE] [--no-pages] [--full-pages] [--at TIME]
+[--report FILE.html [--lang zh-CN|en]]``.
+
+Exit status: 0 valid, 1 a check failed, 2 bad input."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,9 +44,30 @@ def _parser(root_name: str) -> argparse.ArgumentParser:
         "--tree-head", type=Path, default=None, help="a transparency-log proof bundle (JSON)"
     )
     p.add_argument(
-        "--no-pages", action="store_true", help="do not re-render the pages from record.json"
+        "--no-pages", action="store_true", help="do not compare the pages' text with record.json"
+    )
+    p.add_argument(
+        "--report", type=Path, default=None, help="also write a human-readable HTML report"
+    )
+    p.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="the report's language")
+    p.add_argument(
+        "--at",
+        type=_moment,
+        default=None,
+        help="verify as of this ISO 8601 time (default now), e.g. years after sealing",
+    )
+    p.add_argument(
+        "--full-pages",
+        action="store_true",
+        help="also re-render the pages from record.json and compare the bytes (slow; needs "
+        "the same reportlab and font as the court)",
     )
     return p
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _json(path: Path) -> Any:
@@ -54,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from courtroom.record.verify import Anchors, render_report, verify_record
 
     args = _parser(ROOT_CERT).parse_args(argv)
+    # pyHanko logs each failed path build with a traceback; the report says why, once.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
     root_path: Path = args.trust_root or data_dir() / "keys" / ROOT_CERT
     try:
         pdf = args.record.read_bytes()
@@ -75,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         source=str(args.record),
         anchors=anchors,
         pages=not args.no_pages,
+        full_pages=args.full_pages,
+        at=args.at,
     )
     print(render_report(report))
+    if args.report is not None:
+        from courtroom.record.verification.html_report import render_html
+
+        args.report.write_text(render_html(report, args.lang), encoding="utf-8")
     return 0 if report.ok else 1

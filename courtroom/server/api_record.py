@@ -120,7 +120,7 @@ async def post_stroke(request: Request) -> JSONResponse:
 
 
 async def post_seal(request: Request) -> JSONResponse:
-    """The judge seals the closed hearing's record (PAdES B-T)."""
+    """The judge seals the closed hearing's record (PAdES B-LTA)."""
     hid = request.path_params["hearing_id"]
     actor, runtime = await _caller(request, hid)
     if not may(actor.role, Permission.SEAL):

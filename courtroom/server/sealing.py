@@ -8,7 +8,7 @@
   stored. A failure is refused with a specific code and logged as ``command_rejected``.
 * ``store_stroke`` keeps a handwritten signature PNG under
   ``<data_dir>/strokes/<hearing>/<participant>``, so only its signer can use it.
-* ``seal`` renders the record, seals it PAdES B-T with the court's keys from
+* ``seal`` renders the record, seals it PAdES B-LTA (PDF/A-3b) with the court's keys from
   ``<data_dir>/keys`` (development keys are made on first use and say so), writes
   ``<data_dir>/records/<hearing>.pdf`` and submits ``seal_record`` as the judge.
 * ``verify`` checks any sealed PDF against the court's trust root and, given the hearing,

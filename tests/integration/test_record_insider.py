@@ -101,8 +101,7 @@ def test_page_shows_another_line_than_record_json(parts: Parts, keys: CourtKeys)
     got = failed(verify(reseal(shown, keys), keys))
     assert list(got) == ["pages"]
     assert got["pages"].startswith(
-        "the sealed pages differ from the pages rendered from record.json: page 1 shows "
-        "something other than record.json"
+        "the sealed pages differ from record.json: page 1 shows something other than record.json"
     )
 
 
@@ -227,7 +226,13 @@ def test_one_byte_in_the_contents_padding(
     bad = poke_padding(genuine)
     report = verify(bad, keys)
     got = failed(report)
-    assert list(got) == ["pades.padding"]
+    # The seal's padding is inside the document timestamp's signed bytes (B-LTA), so the
+    # timestamp fails too; pyHanko alone would call the seal valid.
+    assert {n for n in got if not n.startswith("pades.Timestamp")} == {
+        "pades.padding",
+        "pades.CourtSeal",
+    }
+    assert "signed bytes were altered" in got["pades.CourtSeal"]
     assert got["pades.padding"].startswith(
         "CourtSeal: 1 non-zero byte(s) in the /Contents padding after the CMS blob"
     )
@@ -235,7 +240,6 @@ def test_one_byte_in_the_contents_padding(
         "the file was changed outside the signed bytes, so its SHA-256 is no longer the one "
         "logged at sealing"
     )
-    assert report.check("pades.CourtSeal").status == "ok"  # pyHanko alone says valid
     path = tmp_path / "padded.pdf"
     path.write_bytes(bad)
     assert main_verify([str(path), "--trust-root", str(keydir / "root.cert.pem")]) == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from asn1crypto import cms, tsp, x509
 
+from courtroom.record.verification.ltv import LtaOutcome, validate_lta
 from courtroom.record.verification.report import VerificationReport
 
 
@@ -130,13 +131,19 @@ def _tsa_name(general_name: Any, token: cms.ContentInfo) -> str:
     return "an unnamed time-stamp authority"
 
 
-def _signature_problems(st: Any) -> list[str]:
+def _signature_problems(st: Any, at: dt.datetime | None = None) -> list[str]:
     problems = []
     if not st.intact:
         problems.append("signed bytes were altered (digest mismatch)")
     if not st.valid:
         problems.append("cryptographic signature invalid")
-    if not st.trusted:
+    expiry = st.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    if not st.trusted and at is not None and expiry < at:
+        problems.append(
+            f"expired: the seal certificate expired on {expiry.isoformat()}, and this record "
+            "has no document timestamp chain (PAdES B-LTA) to prove it was sealed before"
+        )
+    elif not st.trusted:
         problems.append("signer certificate does not chain to the trust root")
     if st.docmdp_ok is False:
         problems.append(f"modifications after signing not permitted ({st.modification_level})")
@@ -150,30 +157,67 @@ def _signature_problems(st: Any) -> list[str]:
     return problems
 
 
-def _check_signature(sig: Any, vc: Any, report: VerificationReport) -> None:
-    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+def _check_signature(sig: Any, vc: Any, report: VerificationReport, lta: LtaOutcome | None) -> None:
+    from pyhanko.sign.validation import validate_pdf_signature
 
     name = f"pades.{sig.field_name}"
     if sig.sig_object_type == "/DocTimeStamp":
-        ts = validate_pdf_timestamp(sig, validation_context=vc)
-        if ts.intact and ts.valid and ts.trusted:
-            report.add(name, "ok", f"document timestamp {ts.timestamp} trusted")
-        else:
-            report.fail(name, f"document timestamp not valid: {ts.summary()}")
+        _check_doc_timestamp(sig, vc, report, lta)
         return
-    st = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
-    problems = _signature_problems(st)
+    if lta is not None and lta.ok:
+        st = lta.status
+    else:
+        st = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
+    problems = _signature_problems(st, vc.moment)
+    if lta is not None and not lta.ok:
+        # The plain check names tampering or a foreign root more precisely; expiry is
+        # the LTA chain's to explain.
+        specific = [p for p in problems if not p.startswith(("expired", "signature timestamp"))]
+        problems = specific or [lta.message]
     if problems:
         report.fail(name, "; ".join(problems))
         return
     tv = st.timestamp_validity
     assert tv is not None  # _signature_problems requires one
+    level = "B-LTA, revocation checked against the embedded CRL" if lta else "B-T"
     report.add(
         name,
         "ok",
         f"signed by {st.signing_cert.subject.human_friendly}; "
         f"timestamp {tv.timestamp.isoformat()} trusted; "
-        f"coverage {st.coverage.name if st.coverage else '?'}",
+        f"coverage {st.coverage.name if st.coverage else '?'}; PAdES {level}",
+    )
+
+
+def _check_doc_timestamp(
+    sig: Any, vc: Any, report: VerificationReport, lta: LtaOutcome | None
+) -> None:
+    from pyhanko.sign.validation import validate_pdf_timestamp
+
+    name = f"pades.{sig.field_name}"
+    when = sig.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    if lta is not None:
+        if lta.ok:
+            report.add(name, "ok", f"document timestamp {when.isoformat()}, in the B-LTA chain")
+        else:
+            report.fail(name, f"document timestamp {when.isoformat()}: {lta.message}")
+        return
+    ts = validate_pdf_timestamp(sig, validation_context=vc)
+    if ts.intact and ts.valid and ts.trusted:
+        report.add(name, "ok", f"document timestamp {ts.timestamp} trusted")
+    else:
+        report.fail(name, f"document timestamp not valid: {ts.summary()}")
+
+
+def _only_validation_data(sig: Any) -> bool:
+    """Whether every revision after ``sig``'s only adds DSS validation data."""
+    from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+    from pyhanko.sign.diff_analysis.policy_api import DiffResult
+
+    result = sig.evaluate_modifications(DEFAULT_DIFF_POLICY)
+    return isinstance(result, DiffResult) and result.modification_level in (
+        ModificationLevel.NONE,
+        ModificationLevel.LTA_UPDATES,
     )
 
 
@@ -187,14 +231,39 @@ def _check_coverage(last: Any, report: VerificationReport) -> None:
         return
     if coverage == SignatureCoverageLevel.ENTIRE_FILE:
         report.add("pades.coverage", "ok", "the last signature covers the entire file")
+    elif coverage == SignatureCoverageLevel.ENTIRE_REVISION and _only_validation_data(last):
+        report.add(
+            "pades.coverage",
+            "ok",
+            "the last signature covers everything but validation data appended after it "
+            "(certificates and CRLs in the DSS, as archive-renew writes)",
+        )
     else:
         report.fail(
             "pades.coverage", f"bytes were added after the last signature ({coverage.name})"
         )
 
 
+def _lta(sigs: list[Any], trust_root: x509.Certificate, at: dt.datetime) -> LtaOutcome | None:
+    """The B-LTA outcome for the seal, when the file has document timestamps."""
+    if not any(s.sig_object_type == "/DocTimeStamp" for s in sigs):
+        return None
+    seal = next((s for s in sigs if s.sig_object_type != "/DocTimeStamp"), None)
+    if seal is None:
+        return None
+    try:
+        return validate_lta(seal, trust_root, at)
+    except Exception as exc:
+        return LtaOutcome(
+            False, f"long-term validation raised {type(exc).__name__}: {exc}", None, None
+        )
+
+
 def check_pdf(
-    pdf: bytes, trust_root: x509.Certificate, report: VerificationReport
+    pdf: bytes,
+    trust_root: x509.Certificate,
+    report: VerificationReport,
+    at: dt.datetime | None = None,
 ) -> PdfFindings | None:
     """Signatures, coverage and padding; returns the attachments and seal timestamps."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -210,14 +279,17 @@ def check_pdf(
     if not sigs:
         report.fail("pades", "the PDF carries no signature")
         return found
-    # Offline: no fetching; the dev PKI issues no CRLs, so revocation is soft-fail.
+    # Offline: no fetching. A B-T record (no DSS) is checked soft-fail; a B-LTA one by
+    # ltv.py, revocation required, against the CRLs in its Document Security Store.
+    at = at or dt.datetime.now(dt.UTC)
     vc = ValidationContext(
-        trust_roots=[trust_root], allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=[trust_root], allow_fetching=False, revocation_mode="soft-fail", moment=at
     )
+    lta = _lta(sigs, trust_root, at)
     padding: list[str] = []
     for sig in sigs:
         try:
-            _check_signature(sig, vc, report)
+            _check_signature(sig, vc, report, lta)
             stamp = seal_timestamp(sig.field_name, sig.signer_info)
         except Exception as exc:
             report.fail(f"pades.{sig.field_name}", f"validation raised {type(exc).__name__}: {exc}")

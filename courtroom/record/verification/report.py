@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # warning: nothing is proven wrong, but a reader must know (a local TSA, a missing answer).
 Status = Literal["ok", "failed", "warning", "skipped", "not applicable"]
@@ -24,6 +24,9 @@ class Check:
 class VerificationReport:
     source: str = ""
     checks: list[Check] = field(default_factory=list)
+    # What the file says, for a human-readable report (html_report): case, signers,
+    # refusals, timestamps, trust root. Read from the file: hostile until escaped.
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
