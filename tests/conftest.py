@@ -1,26 +1,17 @@
-"""Shared fixtures: where the shared fixtures and models live, and free loopback ports."""
+"""Shared fixtures: speech made at test time and free loopback ports."""
 
 from __future__ import annotations
 
-import os
 import socket
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("COURTROOM_SHARED_DIR", REPO.parent / "shared")).resolve()
+from speech import Speech, korean_speech
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    assert SHARED.is_dir(), f"shared fixtures not found at {SHARED} (set COURTROOM_SHARED_DIR)"
-    return SHARED
-
-
-@pytest.fixture(scope="session")
-def models_dir(shared_dir: Path) -> Path:
-    return shared_dir / "models"
+def korean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Speech]:
+    """Korean sentences spoken by espeak-ng (tests/speech.py), 16 kHz mono WAV, made once."""
+    return korean_speech(tmp_path_factory.mktemp("korean-speech"))
 
 
 def free_port() -> int:
