@@ -2,8 +2,8 @@
 
 The suite uses only data in this repository (tests/fixtures, see SOURCES.md there) or data it
 makes. The data folder beside the repository (``../shared``, or ``COURTROOM_SHARED_DIR``) is for
-the benchmarks (``scripts/bench_*.py``) only: a test that opens or lists anything under it fails
-loudly, so a test cannot pass here and fail in a clone that has no such folder.
+the benchmarks (``scripts/bench_*.py``) only: a test that opens, lists or changes anything under it
+fails loudly, so a test cannot pass here and fail in a clone that has no such folder.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def _data_dirs() -> set[str]:
 
 
 _FORBIDDEN = sorted(_data_dirs())
-_FILE_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "glob.glob", "os.chdir"})
+# Reading (open, list, glob) and changing (mkdir, remove, rename) are both refused.
+_FILE_EVENTS = frozenset({
+    "open", "os.listdir", "os.scandir", "glob.glob", "os.chdir",
+    "os.mkdir", "os.remove", "os.rmdir", "os.rename", "shutil.rmtree",
+})
 shared_reads: list[str] = []
 
 
@@ -58,7 +62,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event in _FILE_EVENTS and args and (p := _forbidden(args[0])):
         shared_reads.append(p)
         raise SharedDataRead(
-            f"a test read {p}: tests use tests/fixtures or data they make; "
+            f"a test touched {p} ({event}): tests use tests/fixtures or data they make; "
             "../shared is for scripts/bench_*.py only"
         )
 
