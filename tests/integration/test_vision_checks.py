@@ -169,10 +169,10 @@ def test_identity_match_in_another_setting(man_ref: fr.Encoding) -> None:
     assert r.matched and r.reason is MatchReason.MATCH
 
 
-@pytest.mark.parametrize(
-    "other",
-    ["young woman (group photo crop)", "young man (group photo crop)", "woman drawing (COCO)"],
-)
+OTHER_PEOPLE = ["young woman (group photo crop)", "young man (group photo crop)", "woman drawing (COCO)"]
+
+
+@pytest.mark.parametrize("other", OTHER_PEOPLE)
 def test_identity_mismatch(man_ref: fr.Encoding, other: str) -> None:
     r = match(man_ref, px(SCENES[other]()))
     assert not r.matched and r.reason is MatchReason.MISMATCH
@@ -188,8 +188,7 @@ def _blurred(im: Image.Image, width: int) -> RGB:
 def test_low_res_stills_stay_closer_than_other_people_and_the_gate_is_stricter(
     man_ref: fr.Encoding,
 ) -> None:
-    others = [match(man_ref, px(SCENES[o]())).distance for o in ("young woman (group photo crop)",
-              "young man (group photo crop)", "woman drawing (COCO)")]
+    others = [match(man_ref, px(SCENES[o]())).distance for o in OTHER_PEOPLE]
     nearest_other = min(d for d in others if d is not None)
     gate_only: list[float] = []  # rejected at the gate, accepted by the patrol
     for second in (3, 5, 8):
