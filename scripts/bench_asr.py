@@ -381,9 +381,13 @@ async def phase_live(model: Any, clips: list[Clip], pcms: list[bytes]) -> dict[s
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fixtures", type=Path,
-                    default=Path(__file__).resolve().parent.parent.parent
-                    / "shared" / "fixtures" / "asr" / "ko")
+    ap.add_argument("--shared", type=Path,
+                    default=Path(os.environ.get("COURTROOM_SHARED_DIR",
+                                                Path(__file__).resolve().parent.parent.parent / "shared")),
+                    help="the data folder (default $COURTROOM_SHARED_DIR or ../shared); read only by "
+                         "benchmarks, never by the tests")
+    ap.add_argument("--fixtures", type=Path, default=None,
+                    help="folder with the clips and manifest.tsv (default <shared>/fixtures/asr/ko)")
     ap.add_argument("--models-dir", type=Path, default=default_models_dir())
     ap.add_argument("--clips", type=int, default=6, help="evenly spaced subset size")
     ap.add_argument("--all", action="store_true", help="all clips")
@@ -396,7 +400,10 @@ def main() -> int:
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
 
-    clips = load_manifest(a.fixtures)
+    fixtures = a.fixtures or a.shared / "fixtures" / "asr" / "ko"
+    if not (fixtures / "manifest.tsv").is_file():
+        ap.error(f"no manifest.tsv in {fixtures} (pass --shared DIR or --fixtures DIR)")
+    clips = load_manifest(fixtures)
     if not a.all:
         step = max(1, len(clips) // a.clips)
         clips = clips[::step][: a.clips]

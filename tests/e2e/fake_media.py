@@ -1,8 +1,8 @@
 """Fake camera and microphone files for Chromium, made at test time (never committed).
 
-Video: a single-frame 4:2:0 y4m from a fixture photo (Chromium loops it). Audio: 16 kHz
-mono s16 WAV, either a real speech clip followed by silence (so speech recognition sees the
-end of each utterance when the file loops), or plain silence.
+Video: a single-frame 4:2:0 y4m from a scene (tests/scenes.py; Chromium loops it). Audio: 16 kHz
+mono s16 WAV, either a speech clip (tests/speech.py) followed by silence (so speech recognition
+sees the end of each utterance when the file loops), or plain silence.
 """
 
 from __future__ import annotations
@@ -11,25 +11,14 @@ import wave
 from pathlib import Path
 
 import av
-
-SHARED = Path("/work/shared")
-IMAGES = SHARED / "fixtures" / "vision" / "images"
-KO = SHARED / "fixtures" / "asr" / "ko"
+from PIL import Image
+from scenes import letterbox
 
 
-def face_y4m(image: Path, out: Path, size: tuple[int, int] = (640, 360)) -> Path:
-    """One 4:2:0 frame, letterboxed to ``size``."""
-    with av.open(str(image)) as src:
-        frame = next(src.decode(video=0))
+def face_y4m(image: Image.Image, out: Path, size: tuple[int, int] = (640, 360)) -> Path:
+    """One 4:2:0 frame of ``image``, letterboxed to ``size``."""
     w, h = size
-    scale = min(w / frame.width, h / frame.height)
-    sw, sh = (int(frame.width * scale) // 2 * 2, int(frame.height * scale) // 2 * 2)
-    scaled = frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray()
-    import numpy as np
-
-    canvas = np.zeros((h, w, 3), dtype=np.uint8)
-    y0, x0 = (h - sh) // 2, (w - sw) // 2
-    canvas[y0 : y0 + sh, x0 : x0 + sw] = scaled
+    canvas = letterbox(image, w, h)
     with av.open(str(out), "w", format="yuv4mpegpipe") as dst:
         stream = dst.add_stream("rawvideo", rate=15)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"

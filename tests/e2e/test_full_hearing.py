@@ -1,7 +1,7 @@
 """The whole hearing in three real Chromiums with real media, over loopback-only ICE.
 
-Judge (desktop, a fixture face, silence), party (phone, another face, a real Korean speech
-clip) and witness (phone, a third face, silence), each in its own browser process because
+Judge (desktop, a face from tests/scenes.py, silence), party (phone, another face, Korean speech
+made by espeak-ng, tests/speech.py) and witness (phone, a third face, silence), each in its own browser process because
 the fake media files are per process. The hearing's language is Korean, the speech model
 present here. Steps (issue 7): the witness waits and receives no hearing media; the judge
 calls the witness in (hearing media arrives); the party's speech appears in the judge's
@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scenes
 from conftest import FLAGS, WAIT_MS, _launch
 from court_client import REPO, SEOUL_HEARING, Server, running_server, schedule
 from e2e_helpers import DESKTOP, PHONE, by_id, join, snap
-from fake_media import IMAGES, KO, face_y4m, media_flags, silence_wav, speech_wav
+from fake_media import face_y4m, media_flags, silence_wav, speech_wav
 from playwright.sync_api import expect
+from speech import Speech
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -87,17 +89,19 @@ def draw_signature(page: Any, pad_testid: str) -> None:
     page.mouse.up()
 
 
-def test_full_hearing_with_real_media(playwright: Any, ko_server: tuple[Server, Path], tmp_path: Path) -> None:
+def test_full_hearing_with_real_media(
+    playwright: Any, ko_server: tuple[Server, Path], korean: dict[str, Speech], tmp_path: Path
+) -> None:
     server, data_dir = ko_server
     hid, inv = schedule_ko(server)
     jid, pid, wid = (inv[n]["participant_id"] for n in (JUDGE, PARTY, WITNESS))
 
-    # Fake devices made now from fixtures: three faces, one real Korean clip, silence.
+    # Fake devices made now: three faces, one Korean sentence, silence.
     files = {
-        "judge": (face_y4m(IMAGES / "fr_alex_lacamoire_2.jpg", tmp_path / "judge.y4m"), silence_wav(tmp_path / "judge.wav")),
-        "party": (face_y4m(IMAGES / "fr_obama_4.jpg", tmp_path / "party.y4m"),
-                  speech_wav(KO / "kaispeech_000005.wav", tmp_path / "party.wav")),
-        "witness": (face_y4m(IMAGES / "fr_lin_manuel_miranda.png", tmp_path / "witness.y4m"),
+        "judge": (face_y4m(scenes.man(0), tmp_path / "judge.y4m"), silence_wav(tmp_path / "judge.wav")),
+        "party": (face_y4m(scenes.girl(), tmp_path / "party.y4m"),
+                  speech_wav(korean["greeting"].path, tmp_path / "party.wav")),
+        "witness": (face_y4m(scenes.boy(), tmp_path / "witness.y4m"),
                     silence_wav(tmp_path / "witness.wav")),
     }
     browsers = {who: _launch(playwright, FLAGS + media_flags(*f)) for who, f in files.items()}
@@ -187,12 +191,12 @@ def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wi
     # The clerk's work, done by the judge here: a line corrected in place, marked as such.
     line_id = line.get_attribute("data-line-id")
     click(judge, f"line-correct-{line_id}")
-    by_id(judge, f"line-edit-{line_id}").fill("그게 영 점 일 프로 가정의 아이들과 가정의 모습이야?")
+    by_id(judge, f"line-edit-{line_id}").fill("안녕하세요 저는 원고입니다 오늘 재판에 출석했습니다")
     click(judge, f"line-save-{line_id}")
     fixed = by_id(judge, f"line-{line_id}")
     expect(fixed).to_contain_text("已更正")
-    expect(fixed).to_contain_text("가정의 모습이야?")
-    expect(by_id(party, f"line-{line_id}")).to_contain_text("가정의 모습이야?")
+    expect(fixed).to_contain_text("재판에 출석했습니다")
+    expect(by_id(party, f"line-{line_id}")).to_contain_text("재판에 출석했습니다")
 
     # Sent out: the witness's hearing bytes stop growing.
     click(judge, f"act-send_back-{wid}")

@@ -191,6 +191,20 @@ class Client:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), remaining)
 
+    async def wait_presence(self, pid: str, presence: str, timeout: float = 10.0) -> None:
+        """Wait until this client's own view of the room shows ``pid`` as ``presence``, as a
+        person would look at the screen: the state may arrive after the event that caused it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.presence(pid) != presence:
+            if self._reader.done():
+                raise AssertionError(f"connection closed ({self.ws.close_code} {self.ws.close_reason}); got {self.received}")
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {pid} to be {presence}; last state {self.last_state()}")
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), remaining)
+
     async def closed(self, timeout: float = 10.0) -> tuple[int | None, str | None]:
         await asyncio.wait_for(self._reader, timeout)
         return self.ws.close_code, self.ws.close_reason

@@ -57,7 +57,7 @@ async def test_witness_path_waiting_room_call_in_send_back_dismiss(server: Serve
     assert (await judge.command("admit", participant=wid))["ok"]
     await judge.wait_for(lambda m: m["type"] == "state" and any(
         p["participant_id"] == wid and p["presence"] == "waiting_room" for p in m["state"]["participants"]))
-    assert judge.presence(pid) == "in_hearing"
+    await judge.wait_presence(pid, "in_hearing")
 
     # The waiting witness learns only about themself: not the party's admission.
     await witness.wait_for(lambda m: m["type"] == "event" and m["event"].get("presence") == "waiting_room")
@@ -66,7 +66,7 @@ async def test_witness_path_waiting_room_call_in_send_back_dismiss(server: Serve
 
     assert (await judge.command("call_in", participant=wid))["ok"]
     await witness.wait_for(lambda m: m["type"] == "event" and m["event"].get("reason") == "called_in")
-    assert witness.presence(pid) == "in_hearing"  # inside, the witness sees the room
+    await witness.wait_presence(pid, "in_hearing")  # inside, the witness sees the room
 
     assert (await judge.command("send_back", participant=wid))["ok"]
     await witness.wait_for(lambda m: m["type"] == "event" and m["event"].get("reason") == "sent_back")

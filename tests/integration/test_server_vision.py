@@ -1,6 +1,6 @@
 """The discipline watch and the identity gate through the whole stack: a real server
-(``--ice-loopback-only``), real aiortc peers publishing VP8 built from the fixture photos, the
-real models, and the inspector's REST console."""
+(``--ice-loopback-only``), real aiortc peers publishing VP8 built from the repository's photos and clip (tests/scenes.py),
+the real models, and the inspector's REST console."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import av
 import httpx
 import numpy as np
 import pytest
+import scenes
 from aiortc.mediastreams import MediaStreamTrack
 from court_client import (
     Client,
@@ -26,21 +27,11 @@ from court_client import (
     schedule,
     token_for,
 )
-from PIL import Image
 
 INSPECTOR_KEY = "test-inspector-key-0123456789abcdef0123456789"
 FPS = 2.0  # vision sampling in these tests (the default is 1)
 ENV = {"COURTROOM_INSPECTOR_KEY": INSPECTOR_KEY, "COURTROOM_VISION_FPS": str(FPS)}
 ARGS = ["--ice-loopback-only"]
-
-
-def frame_of(path: Path, w: int = 640, h: int = 480) -> np.ndarray[Any, Any]:
-    """A fixture photo letterboxed into a webcam-sized frame."""
-    im = Image.open(path).convert("RGB")
-    im.thumbnail((w, h))
-    canvas = Image.new("RGB", (w, h), (0, 0, 0))
-    canvas.paste(im, ((w - im.width) // 2, (h - im.height) // 2))
-    return np.asarray(canvas)
 
 
 class FixtureVideo(MediaStreamTrack):  # type: ignore[misc]
@@ -95,12 +86,9 @@ async def stop(peers: list[Any], clients: list[Client]) -> None:
 
 
 @pytest.mark.timeout(150)
-async def test_left_the_frame_flag_with_evidence_and_inspector_review(
-    tmp_path: Path, shared_dir: Path
-) -> None:
-    images = shared_dir / "fixtures" / "vision" / "images"
-    person = frame_of(images / "fr_alex_lacamoire_3.jpg")
-    empty = frame_of(images / "coco_802.jpg")  # an empty kitchen: 0 persons, 0 faces
+async def test_left_the_frame_flag_with_evidence_and_inspector_review(tmp_path: Path) -> None:
+    person = scenes.letterbox(scenes.man(2))  # the man of the webcam clip
+    empty = scenes.letterbox(scenes.empty_room())  # a wall of windows: 0 persons, 0 faces
     track = FixtureVideo([(4.0, person), (6.0, empty), (60.0, person)])
 
     with running_server(tmp_path, args=ARGS, extra_env=ENV) as server:
@@ -224,11 +212,10 @@ async def test_left_the_frame_flag_with_evidence_and_inspector_review(
 
 
 @pytest.mark.timeout(120)
-async def test_identity_gate_match_mismatch_and_override(tmp_path: Path, shared_dir: Path) -> None:
-    images = shared_dir / "fixtures" / "vision" / "images"
-    id_photo = (images / "fr_alex_lacamoire_2.jpg").read_bytes()
-    same = frame_of(images / "fr_alex_lacamoire_3.jpg")  # another photo of the same man
-    other = frame_of(images / "fr_obama_4.jpg")
+async def test_identity_gate_match_mismatch_and_override(tmp_path: Path) -> None:
+    id_photo = scenes.jpeg(scenes.man(0))  # a frame of the webcam clip as the ID photo
+    same = scenes.letterbox(scenes.person_in_room(scenes.man(6)))  # the same man, later, elsewhere
+    other = scenes.letterbox(scenes.boy())  # a young man from the group photo
 
     with running_server(tmp_path, args=ARGS, extra_env=ENV) as server:
         roles = {
@@ -250,7 +237,7 @@ async def test_identity_gate_match_mismatch_and_override(tmp_path: Path, shared_
         with bench:
             url = "/api/v1/hearings/{}/participants/{}/id-photo"
             # A photo without a face is refused with a reason the clerk can act on.
-            empty = (images / "coco_802.jpg").read_bytes()
+            empty = scenes.jpeg(scenes.empty_room())
             r = bench.post(url.format(hid, ids["plaintiff"]), content=empty)
             assert r.status_code == 400 and "No face" in r.json()["message"], r.text
             r = bench.post(url.format(hid, ids["plaintiff"]), content=b"not an image")

@@ -1,28 +1,25 @@
-"""Loudness on real speech from the ASR fixtures: normal, amplified/clipped, silence."""
+"""Loudness on real speech (tests/fixtures/asr/en: LJSpeech and LibriSpeech clips): normal,
+amplified/clipped, silence."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from asr.batch import read_pcm16k
 from courtroom.vision.debounce import FlagKind, debounce
 from courtroom.vision.loudness import LoudnessMeter, measure, rms_dbfs
 
-
-def read_pcm(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "asr" / "en"
 
 
 @pytest.fixture(scope="module")
-def speech(shared_dir: Path) -> list[np.ndarray]:
-    files = sorted((shared_dir / "fixtures" / "asr").glob("*/*.wav"))
-    assert len(files) >= 20
-    return [read_pcm(f) for f in files]
+def speech() -> list[np.ndarray]:
+    files = sorted(SPEECH.glob("*.flac"))  # 16 kHz mono, lossless: the samples as recorded
+    assert len(files) == 5
+    return [np.frombuffer(read_pcm16k(f), dtype="<i2") for f in files]
 
 
 def stream(pcm: np.ndarray, chunk: int = 320) -> list:
