@@ -17,7 +17,7 @@ from .phases import OPEN_PHASES, Phase
 from .presence import Presence
 from .roles import Role
 from .routing import MediaKind
-from .transcript import TranscriptLine
+from .transcript import AudioGap, TranscriptLine
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ class HearingState:
     phase_control_delegated: bool = False
     participants: Mapping[str, ParticipantState] = field(default_factory=dict)
     transcript: tuple[TranscriptLine, ...] = ()
+    audio_gaps: tuple[AudioGap, ...] = ()  # media_gap events on audio, marked in the transcript
     flags: Mapping[str, FlagState] = field(default_factory=dict)
     sealed_sha256: str | None = None
 
@@ -144,6 +145,11 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
             p = state.participants[event.participant]
             muted = p.self_muted | {event.kind} if event.muted else p.self_muted - {event.kind}
             return _update(state, event.participant, self_muted=muted)
+        case e.MediaGap():
+            if event.kind is not MediaKind.AUDIO:
+                return state
+            gap = AudioGap(event.participant, event.t0, event.t1)
+            return replace(state, audio_gaps=(*state.audio_gaps, gap))
         case e.TranscriptLineRecorded():
             line = TranscriptLine(
                 event.line_id,
