@@ -204,7 +204,8 @@ class RecordingFinished(Event):
 @dataclass(frozen=True)
 class MediaGap(Event):
     """A participant's track had no frames from ``t0`` to ``t1`` (recording clock seconds):
-    lost packets or a dropped path. The recording and the transcript have nothing there."""
+    lost packets or a dropped path. The recording has nothing there; on an audio track the
+    transcript, its exports and the sealed record mark the gap as a line of its own."""
 
     TYPE = "media_gap"
     participant: str

@@ -1,16 +1,15 @@
-"""The hearing as a pure state machine: ``decide`` and ``evolve``.
+"""The hearing's rules: ``decide`` answers a command with the events it causes.
 
 ``decide(state, command, actor, now)`` answers a command with the events it causes, or
-with ``Rejected``. ``evolve(state, event)`` folds one event into the state. The current
-state of a hearing is ``replay`` of its log. Nothing here does I/O.
+with ``Rejected``. ``evolve(state, event)`` folds one event into the state and ``replay``
+folds a log (both in ``state.py``, re-exported here). Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from . import commands as c
 from . import events as e
@@ -18,91 +17,21 @@ from .errors import Refusal, Rejected
 from .phases import OPEN_PHASES, PHASE_MOVES, Phase
 from .presence import MAY_CONNECT, Presence, Reason
 from .roles import STAFF, Permission, Role, may
-from .routing import MediaKind
-from .transcript import MAX_LINE_CHARS, TranscriptLine
+from .state import (
+    REGISTRY,
+    Actor,
+    FlagState,
+    HearingState,
+    Identity,
+    ParticipantState,
+    evolve,
+    replay,
+)
+from .transcript import MAX_LINE_CHARS
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who issued a command: a participant of the hearing, or the court registry."""
-
-    id: str
-    role: Role
-
-
-REGISTRY = Actor("registry", Role.REGISTRY)
-
-
-Identity = Literal["unchecked", "matched", "mismatched", "overridden"]
 PURPOSES = frozenset({"oath", "record"})
 DISPOSITIONS = frozenset({"confirmed", "dismissed"})
 _MAX_TEXT = 2000
-
-
-@dataclass(frozen=True)
-class ParticipantState:
-    participant_id: str
-    role: Role
-    display_name: str
-    presence: Presence = Presence.INVITED
-    connected: bool = False
-    cut: frozenset[MediaKind] = frozenset()
-    self_muted: frozenset[MediaKind] = frozenset()
-    id_photo: str | None = None  # sha256 of the registered ID photo
-    identity: Identity = "unchecked"
-    identity_reason: str = ""
-    signing_key: str | None = None  # JWK text
-    signed: frozenset[str] = frozenset()  # purposes: "oath", "record"
-    refused: frozenset[str] = frozenset()
-
-    def silenced(self, kind: MediaKind) -> bool:
-        return kind in self.cut or kind in self.self_muted
-
-    @property
-    def identity_ok(self) -> bool:
-        """No ID photo to check against, or the last check matched, or the judge overrode it."""
-        return self.id_photo is None or self.identity in ("matched", "overridden")
-
-
-@dataclass(frozen=True)
-class FlagState:
-    flag_id: str
-    participant: str
-    kind: str
-    t0: float
-    confidence: float
-    evidence_sha256: str
-    evidence_t: float
-    t1: float | None = None
-    disposition: str | None = None  # "confirmed" / "dismissed" after review
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class HearingState:
-    hearing_id: str
-    scheduled: bool = False
-    case_number: str = ""
-    title: str = ""
-    court: str = ""
-    language: str = ""
-    scheduled_for: str = ""
-    phase: Phase = Phase.SCHEDULED
-    phase_before_close: Phase | None = None
-    phase_control_delegated: bool = False
-    participants: Mapping[str, ParticipantState] = field(default_factory=dict)
-    transcript: tuple[TranscriptLine, ...] = ()
-    flags: Mapping[str, FlagState] = field(default_factory=dict)
-    sealed_sha256: str | None = None
-
-    @property
-    def transcript_open(self) -> bool:
-        """Lines are taken and corrected until the judge closes; then the transcript is frozen."""
-        return self.phase in OPEN_PHASES or self.phase is Phase.SCHEDULED
-
-    def participant(self, participant_id: str) -> ParticipantState | None:
-        return self.participants.get(participant_id)
-
 
 Decision = list[e.Event] | Rejected
 
@@ -486,130 +415,13 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
 }
 
 
-def evolve(state: HearingState, event: e.Event) -> HearingState:
-    """Fold one event into the state. Events that carry no state (refusals) change nothing."""
-    match event:
-        case e.HearingScheduled():
-            return replace(
-                state,
-                scheduled=True,
-                case_number=event.case_number,
-                title=event.title,
-                court=event.court,
-                language=event.language,
-                scheduled_for=event.scheduled_for,
-            )
-        case e.ParticipantInvited():
-            p = ParticipantState(event.participant, event.role, event.display_name)
-            return _with(state, p)
-        case e.ParticipantConnected():
-            return _update(state, event.participant, connected=True)
-        case e.ParticipantDisconnected():
-            return _update(state, event.participant, connected=False)
-        case e.PresenceChanged():
-            return _update(state, event.participant, presence=event.presence)
-        case e.PhaseChanged():
-            before = state.phase if event.phase is Phase.CLOSED else state.phase_before_close
-            state = replace(state, phase=event.phase, phase_before_close=before)
-            if event.previous is Phase.CLOSED and event.phase in OPEN_PHASES:
-                # Reopened: the next close freezes a new record, to be answered afresh.
-                people = {
-                    pid: replace(p, signed=p.signed - {"record"}, refused=p.refused - {"record"})
-                    for pid, p in state.participants.items()
-                }
-                state = replace(state, participants=people)
-            return state
-        case e.PhaseControlDelegated():
-            return replace(state, phase_control_delegated=event.delegated)
-        case e.MediaCut():
-            p = state.participants[event.participant]
-            return _update(state, event.participant, cut=p.cut | {event.kind})
-        case e.MediaRestored():
-            p = state.participants[event.participant]
-            return _update(state, event.participant, cut=p.cut - {event.kind})
-        case e.SelfMuteChanged():
-            p = state.participants[event.participant]
-            muted = p.self_muted | {event.kind} if event.muted else p.self_muted - {event.kind}
-            return _update(state, event.participant, self_muted=muted)
-        case e.TranscriptLineRecorded():
-            line = TranscriptLine(
-                event.line_id,
-                event.speaker,
-                event.t0,
-                event.t1,
-                event.text,
-                event.text,
-                event.model,
-            )
-            return replace(state, transcript=(*state.transcript, line))
-        case e.TranscriptLineCorrected():
-            lines = tuple(
-                replace(x, text=event.text, earlier=(*x.earlier, x.text))
-                if x.line_id == event.line_id
-                else x
-                for x in state.transcript
-            )
-            return replace(state, transcript=lines)
-        case e.IdPhotoRegistered():
-            return _update(state, event.participant, id_photo=event.sha256, identity="unchecked")
-        case e.IdentityChecked():
-            verdict = "matched" if event.matched else "mismatched"
-            return _update(state, event.participant, identity=verdict, identity_reason=event.reason)
-        case e.IdentityOverridden():
-            return _update(state, event.participant, identity="overridden")
-        case e.SigningKeyRegistered():
-            return _update(state, event.participant, signing_key=event.public_key)
-        case e.DocumentSigned():
-            p = state.participants[event.participant]
-            return _update(state, event.participant, signed=p.signed | {event.purpose})
-        case e.SigningRefused():
-            p = state.participants[event.participant]
-            return _update(state, event.participant, refused=p.refused | {event.purpose})
-        case e.RecordSealed():
-            return replace(state, sealed_sha256=event.sealed_sha256)
-        case e.FlagRaised():
-            flag = FlagState(
-                event.flag_id,
-                event.participant,
-                event.kind,
-                event.t0,
-                event.confidence,
-                event.evidence_sha256,
-                event.evidence_t,
-            )
-            return replace(state, flags={**state.flags, flag.flag_id: flag})
-        case e.FlagClosed():
-            flag = replace(state.flags[event.flag_id], t1=event.t1)
-            return replace(state, flags={**state.flags, flag.flag_id: flag})
-        case e.FlagReviewed():
-            flag = replace(
-                state.flags[event.flag_id], disposition=event.disposition, note=event.note
-            )
-            return replace(state, flags={**state.flags, flag.flag_id: flag})
-    return state
-
-
-def _with(state: HearingState, p: ParticipantState) -> HearingState:
-    return replace(state, participants={**state.participants, p.participant_id: p})
-
-
-def _update(state: HearingState, participant_id: str, **changes: object) -> HearingState:
-    return _with(state, replace(state.participants[participant_id], **changes))  # type: ignore[arg-type]
-
-
-def replay(hearing_id: str, events: Iterable[e.Event]) -> HearingState:
-    """The state of a hearing after all of ``events``."""
-    state = HearingState(hearing_id)
-    for event in events:
-        state = evolve(state, event)
-    return state
-
-
 __all__ = [
     "REGISTRY",
     "Actor",
     "Decision",
+    "FlagState",
     "HearingState",
+    "Identity",
     "ParticipantState",
     "Permission",
     "decide",

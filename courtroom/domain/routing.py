@@ -16,7 +16,7 @@ from .presence import Presence
 from .roles import Permission, Role, may
 
 if TYPE_CHECKING:
-    from .hearing import HearingState, ParticipantState
+    from .state import HearingState, ParticipantState
 
 
 class MediaKind(StrEnum):

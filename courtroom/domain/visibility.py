@@ -8,9 +8,9 @@ concerns them alone.
 from __future__ import annotations
 
 from . import events as e
-from .hearing import HearingState
 from .presence import Presence
 from .roles import STAFF
+from .state import HearingState
 
 # Events anyone admitted to the hearing's door may see (with the actor hidden: see actor_for).
 _PUBLIC: tuple[type[e.Event], ...] = (e.PhaseChanged,)

@@ -67,6 +67,16 @@ class TranscriptLine:
 
 
 @dataclass(frozen=True, slots=True)
+class TranscriptGap:
+    """No audio from a participant (a ``media_gap`` on their audio): marked in the transcript."""
+
+    speaker_id: str
+    speaker_name: str
+    t0_ms: int
+    t1_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingFile:
     name: str
     sha256: str
@@ -179,6 +189,8 @@ class RecordDocument:
     flags: tuple[FlagEntry, ...]
     audit_head: AuditHead
     oaths: tuple[OathStatement, ...] = field(default=())
+    # In record.json only when there are any, so a record without gaps keeps its bytes.
+    transcript_gaps: tuple[TranscriptGap, ...] = field(default=())
 
     def participant(self, participant_id: str) -> RecordParticipant | None:
         for p in self.participants:
@@ -190,9 +202,29 @@ class RecordDocument:
 # --- JSON form -----------------------------------------------------------------------
 
 
+def transcript_in_time_order(doc: RecordDocument) -> list[TranscriptLine | TranscriptGap]:
+    """The transcript's lines in their order, each gap before the first line that starts after
+    it (a line and a gap that start together: the line first)."""
+    gaps = sorted(doc.transcript_gaps, key=lambda g: (g.t0_ms, g.t1_ms, g.speaker_id))
+    out: list[TranscriptLine | TranscriptGap] = []
+    i = 0
+    for line in doc.transcript:
+        while i < len(gaps) and gaps[i].t0_ms < line.t0_ms:
+            out.append(gaps[i])
+            i += 1
+        out.append(line)
+    return out + gaps[i:]
+
+
+def gap_label(gap: TranscriptGap) -> str:
+    """A gap as the record shows it, in both languages."""
+    span = f"{gap.t0_ms / 1000:.1f}–{gap.t1_ms / 1000:.1f} s"
+    return f"〔无音频 no audio〕 {gap.speaker_name} {span}"
+
+
 def to_json(doc: RecordDocument) -> JsonObject:
     m = doc.meta
-    return {
+    out: JsonObject = {
         "format": FORMAT,
         "meta": {
             "hearing_id": m.hearing_id,
@@ -256,6 +288,17 @@ def to_json(doc: RecordDocument) -> JsonObject:
         ],
         "audit_head": {"seq": doc.audit_head.seq, "hash": doc.audit_head.hash},
     }
+    if doc.transcript_gaps:
+        out["transcript_gaps"] = [
+            {
+                "speaker_id": g.speaker_id,
+                "speaker_name": g.speaker_name,
+                "t0_ms": g.t0_ms,
+                "t1_ms": g.t1_ms,
+            }
+            for g in doc.transcript_gaps
+        ]
+    return out
 
 
 def from_json(obj: Mapping[str, Any]) -> RecordDocument:
@@ -331,6 +374,15 @@ def from_json(obj: Mapping[str, Any]) -> RecordDocument:
                 for o in map(_obj, _list(obj["oaths"]))
             ),
             audit_head=AuditHead(seq=_int(head["seq"]), hash=_str(head["hash"])),
+            transcript_gaps=tuple(
+                TranscriptGap(
+                    speaker_id=_str(g["speaker_id"]),
+                    speaker_name=_str(g["speaker_name"]),
+                    t0_ms=_int(g["t0_ms"]),
+                    t1_ms=_int(g["t1_ms"]),
+                )
+                for g in map(_obj, _list(obj.get("transcript_gaps", [])))
+            ),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise RecordFormatError(f"record.json has an unexpected shape: {exc!r}") from exc

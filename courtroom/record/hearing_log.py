@@ -35,9 +35,12 @@ from courtroom.record.document import (
     RecordDocument,
     RecordingFile,
     RecordParticipant,
+    TranscriptGap,
     TranscriptLine,
     document_hash,
+    gap_label,
     oath_hash,
+    transcript_in_time_order,
 )
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 from courtroom.store.verify import StoredEntry, verify_chain
@@ -159,6 +162,11 @@ def _identity(state: HearingState, pid: str, overrides: Mapping[str, str]) -> st
     return "unchecked" if p.id_photo is not None else "not_required"
 
 
+def _name(state: HearingState, pid: str) -> str:
+    p = state.participants.get(pid)
+    return pid if p is None else p.display_name
+
+
 @dataclass(frozen=True)
 class Frozen:
     """The document frozen at the latest close, and where in the log that close is."""
@@ -243,6 +251,10 @@ def freeze(hearing_id: str, entries: Sequence[AuditEntry]) -> Frozen | None:
         ),
         audit_head=AuditHead(close.seq, close.hash),
         oaths=oaths,
+        transcript_gaps=tuple(
+            TranscriptGap(g.speaker, _name(state, g.speaker), _ms(g.t0), _ms(g.t1))
+            for g in state.audio_gaps
+        ),
     )
     return Frozen(doc, document_hash(doc), close, state)
 
@@ -328,7 +340,10 @@ def render_text(doc: RecordDocument, doc_hash: str) -> str:
         "",
         "庭审笔录 Transcript:",
     ]
-    for t in doc.transcript:
+    for t in transcript_in_time_order(doc):
+        if isinstance(t, TranscriptGap):
+            out.append(f"  [{_clock(t.t0_ms)}] {gap_label(t)}")
+            continue
         mark = " 〔已更正 corrected〕" if t.corrected else ""
         out.append(f"  [{_clock(t.t0_ms)}] {t.speaker_name}: {t.text}{mark}")
     if doc.recordings:

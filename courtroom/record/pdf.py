@@ -40,7 +40,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from courtroom.record.document import RecordDocument, RecordParticipant, document_hash
+from courtroom.record.document import (
+    RecordDocument,
+    RecordParticipant,
+    TranscriptGap,
+    document_hash,
+    gap_label,
+    transcript_in_time_order,
+)
 from courtroom.record.pdfa import eol_before_endstream
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
@@ -237,8 +244,11 @@ def _transcript(b: _Builder, doc: RecordDocument, width: float) -> list[Any]:
     story: list[Any] = []
     tw = [18 * mm, 30 * mm, width - 48 * mm]
     rows: list[list[Any]] = [[b.s("时间 Time"), b.s("发言人 Speaker"), b.s("内容 Text")]]
-    for line in doc.transcript:
-        text = line.text + ("  〔已更正 corrected〕" if line.corrected else "")
+    for line in transcript_in_time_order(doc):
+        if isinstance(line, TranscriptGap):
+            text = gap_label(line)
+        else:
+            text = line.text + ("  〔已更正 corrected〕" if line.corrected else "")
         rows.append([b.s(_clock(line.t0_ms)), b.p(line.speaker_name, b.body), b.p(text, b.body)])
         if len(rows) >= _ROWS_PER_TABLE:
             story.append(b.table(rows, tw, header=rows[0][0] == "时间 Time"))

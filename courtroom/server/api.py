@@ -201,7 +201,8 @@ async def media_counters(request: Request) -> JSONResponse:
 
 
 async def transcript_export(request: Request) -> Response:
-    """The current transcript (corrections applied) as WebVTT, SRT or a plain court transcript."""
+    """The current transcript (corrections applied) as WebVTT, SRT or a plain court transcript,
+    with a marked line for each stretch with no audio from a participant (``media_gap``)."""
     hearing_id = request.path_params["hearing_id"]
     await _actor(request, hearing_id, Permission.READ_AUDIT_LOG)
     runtime = await _court(request).runtime(hearing_id)
@@ -209,13 +210,13 @@ async def transcript_export(request: Request) -> Response:
     names = {pid: f"{p.display_name} ({p.role.value})" for pid, p in state.participants.items()}
     fmt = request.path_params["fmt"]
     if fmt == "vtt":
-        return Response(to_webvtt(state.transcript, names), media_type="text/vtt; charset=utf-8")
+        vtt = to_webvtt(state.transcript, names, state.audio_gaps)
+        return Response(vtt, media_type="text/vtt; charset=utf-8")
     if fmt == "srt":
-        return Response(
-            to_srt(state.transcript, names), media_type="application/x-subrip; charset=utf-8"
-        )
+        srt = to_srt(state.transcript, names, state.audio_gaps)
+        return Response(srt, media_type="application/x-subrip; charset=utf-8")
     heading = [f"{state.court}  {state.case_number}", state.title, f"phase: {state.phase.value}"]
-    text = to_plain_text(state.transcript, names, heading)
+    text = to_plain_text(state.transcript, names, heading, state.audio_gaps)
     return Response(text, media_type="text/plain; charset=utf-8")
 
 

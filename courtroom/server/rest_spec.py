@@ -243,7 +243,7 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         H + "/transcript.{fmt}",
-        "The transcript, corrections applied",
+        "The transcript, corrections applied, gaps in audio marked",
         BENCH,
         answers=((200, "WebVTT, SRT or plain text", "text/plain"),),
         query=(Param("fmt", "path", Literal["vtt", "srt", "txt"]),),

@@ -11,7 +11,15 @@ from courtroom.domain.errors import Refusal, Rejected
 from courtroom.domain.hearing import decide, evolve
 from courtroom.domain.phases import Phase
 from courtroom.domain.presence import Presence
-from courtroom.domain.transcript import Word, to_plain_text, to_srt, to_webvtt
+from courtroom.domain.routing import MediaKind
+from courtroom.domain.transcript import (
+    AudioGap,
+    Word,
+    in_time_order,
+    to_plain_text,
+    to_srt,
+    to_webvtt,
+)
 from courtroom.domain.visibility import may_see
 
 LINES = [
@@ -103,3 +111,73 @@ def test_plain_text_groups_consecutive_lines_by_speaker() -> None:
         "被告 赵强  [00:00:03]\n    我没有借过钱 (corrected)\n    一分也没有\n\n"
         "审判员 张明  [01:01:01]\n    请原告发表意见\n"
     )
+
+
+# --- media gaps: a dropped audio path is a marked line of the transcript (issue #11 item 5)
+
+
+def gapped():  # type: ignore[no-untyped-def]
+    """The hearing with a 3 s drop of the defendant's audio between L3 and L4, and a video drop."""
+    state = hearing()
+    state = evolve(state, e.MediaGap("defendant", MediaKind.AUDIO, 12.0, 15.0))
+    return evolve(state, e.MediaGap("defendant", MediaKind.VIDEO, 20.0, 24.0))
+
+
+def test_audio_gaps_fold_into_the_state_and_video_gaps_do_not() -> None:
+    assert gapped().audio_gaps == (AudioGap("defendant", 12.0, 15.0),)
+    assert hearing().audio_gaps == ()
+
+
+def test_webvtt_export_marks_a_gap() -> None:
+    state = gapped()
+    vtt = to_webvtt(state.transcript, NAMES, state.audio_gaps)
+    gap = "gap-1\n00:00:12.000 --> 00:00:15.000\n[no audio from 被告 赵强 12.0–15.0 s]\n"
+    assert gap in vtt
+    assert vtt.index("L3\n") < vtt.index("gap-1\n") < vtt.index("L4\n")
+    assert to_webvtt(state.transcript, NAMES) == to_webvtt(hearing().transcript, NAMES)
+
+
+def test_webvtt_gap_cue_escapes_markup_in_a_name() -> None:
+    vtt = to_webvtt((), {"x": "A <b> & B"}, [AudioGap("x", 1.0, 4.5)])
+    assert "[no audio from A &lt;b&gt; &amp; B 1.0–4.5 s]" in vtt
+
+
+def test_srt_export_marks_a_gap_and_numbers_it_with_the_lines() -> None:
+    state = gapped()
+    cues = to_srt(state.transcript, NAMES, state.audio_gaps).split("\n\n")
+    assert cues[3] == "4\n00:00:12,000 --> 00:00:15,000\n[no audio from 被告 赵强 12.0–15.0 s]"
+    assert cues[4].startswith("5\n01:01:01,250 --> ")
+
+
+def test_plain_text_marks_a_gap_as_its_own_paragraph() -> None:
+    state = gapped()
+    text = to_plain_text(state.transcript, NAMES, ["(2026)京0105民初12345号"], state.audio_gaps)
+    assert text == (
+        "(2026)京0105民初12345号\n\n"
+        "审判员 张明  [00:00:00]\n    现在开庭\n\n"
+        "被告 赵强  [00:00:03]\n    我没有接过钱\n    一分也没有\n\n"
+        "[00:00:12]  [no audio from 被告 赵强 12.0–15.0 s]\n\n"
+        "审判员 张明  [01:01:01]\n    请原告发表意见\n"
+    )
+
+
+def test_a_gap_between_lines_of_one_speaker_names_the_speaker_again() -> None:
+    state = hearing()
+    text = to_plain_text(state.transcript, NAMES, (), [AudioGap("defendant", 4.2, 4.4)])
+    assert "    我没有接过钱\n\n[00:00:04]  [no audio from 被告 赵强 4.2–4.4 s]\n\n被告 赵强  [00:00:04]\n    一分也没有\n" in text
+
+
+def test_gaps_take_their_place_in_time_order() -> None:
+    lines = hearing().transcript  # L1 0.5, L2 3.0, L3 4.4, L4 3661.25
+    gaps = [
+        AudioGap("judge", 5000.0, 5003.0),  # after the last line
+        AudioGap("defendant", 3.0, 3.5),  # starts with L2: the line first
+        AudioGap("judge", 0.0, 0.4),  # before the first line
+        AudioGap("defendant", 2.0, 2.9),
+    ]
+    order = [x.line_id if not isinstance(x, AudioGap) else f"gap@{x.t0}" for x in in_time_order(lines, gaps)]
+    assert order == ["gap@0.0", "L1", "gap@2.0", "L2", "gap@3.0", "L3", "L4", "gap@5000.0"]
+    srt = to_srt(lines, NAMES, gaps)
+    starts = [cue.split("\n")[1].split(" --> ")[0] for cue in srt.strip().split("\n\n")]
+    assert starts == sorted(starts)
+    assert [cue.split("\n")[0] for cue in srt.strip().split("\n\n")] == [str(i) for i in range(1, 9)]

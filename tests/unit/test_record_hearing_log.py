@@ -12,12 +12,23 @@ from courtroom.domain.codec import to_json
 from courtroom.domain.phases import Phase
 from courtroom.domain.presence import Presence, Reason
 from courtroom.domain.roles import Role
-from courtroom.record.document import AuditEntry, oath_hash
+from courtroom.domain.routing import MediaKind
+from courtroom.record.document import (
+    AuditEntry,
+    TranscriptGap,
+    from_json,
+    oath_hash,
+    transcript_in_time_order,
+)
+from courtroom.record.document import (
+    to_json as doc_json,
+)
 from courtroom.record.hearing_log import (
     answers,
     compare_with_database,
     freeze,
     oath_statement,
+    render_text,
     transcript_from_log,
 )
 from courtroom.record.verify import verify_chain
@@ -174,3 +185,32 @@ def test_database_comparison_finds_a_changed_row() -> None:
     )
     deleted = compare_with_database(HID, log.entries, _rows(log.entries)[:-1])
     assert not deleted[0].ok and "deleted from the end" in deleted[0].message
+
+
+def test_audio_gaps_are_frozen_into_the_transcript_and_rebuilt_alike() -> None:
+    base = hearing()
+    close(base)
+    plain = freeze(HID, base.entries)
+    log = hearing()
+    log.add(ev.MediaGap("p-p", MediaKind.AUDIO, 2.0, 5.0))
+    log.add(ev.MediaGap("p-p", MediaKind.VIDEO, 6.0, 9.0))  # not a transcript matter
+    close(log)
+    frozen = freeze(HID, log.entries)
+    assert frozen is not None and plain is not None
+    doc = frozen.document
+    assert doc.transcript_gaps == (TranscriptGap("p-p", "原告 王芳", 2000, 5000),)
+    # Between l1 (1.0 s) and l2 (3.0 s), and shown in both languages.
+    order = [getattr(x, "line_id", "gap") for x in transcript_in_time_order(doc)]
+    assert order == ["l1", "gap", "l2"]
+    text = render_text(doc, frozen.hash)
+    assert "  [00:00:01] 审判长 张明: 现在开庭。\n  [00:00:02] 〔无音频 no audio〕 原告 王芳 2.0–5.0 s\n" in text
+    # record.json carries them and reads back; the verifier's rebuild gives the same bytes.
+    body = doc_json(doc)
+    assert body["transcript_gaps"] == [
+        {"speaker_id": "p-p", "speaker_name": "原告 王芳", "t0_ms": 2000, "t1_ms": 5000}
+    ]
+    assert from_json(json.loads(json.dumps(body))) == doc
+    again = freeze(HID, log.entries)
+    assert again is not None and again.hash == frozen.hash
+    # A record without gaps has no such member, so its bytes (and hash) are as before.
+    assert "transcript_gaps" not in doc_json(plain.document)

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from courtroom.record.pdf import MissingGlyphsError, check_glyphs, render_pdf
+from courtroom.record.document import TranscriptGap, gap_label
+from courtroom.record.pdf import MissingGlyphsError, check_glyphs, drawn_texts, render_pdf
 from courtroom.record.sample import build_sample
 
 
@@ -43,3 +44,15 @@ def test_font_path_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURTROOM_CJK_FONT", "/nonexistent/font.ttf")
     with pytest.raises(FileNotFoundError, match="COURTROOM_CJK_FONT"):
         render_pdf(build_sample(2).doc)
+
+
+def test_a_gap_in_the_audio_is_drawn_among_the_transcript_lines() -> None:
+    sample = build_sample(4)
+    second = sample.doc.transcript[1]
+    gap = TranscriptGap(second.speaker_id, second.speaker_name, second.t0_ms - 1, second.t0_ms)
+    doc = dataclasses.replace(sample.doc, transcript_gaps=(gap,))
+    check_glyphs([gap_label(gap)])
+    texts = drawn_texts(doc)
+    first_line, label = texts.index(sample.doc.transcript[0].text), texts.index(gap_label(gap))
+    assert first_line < label < texts.index(second.text)
+    assert render_pdf(doc) == render_pdf(doc)

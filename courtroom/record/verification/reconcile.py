@@ -91,11 +91,11 @@ def _participant_diff(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) 
 def document_diff(record: RecordDocument, rebuilt: RecordDocument) -> list[str]:
     mine, theirs = to_json(record), to_json(rebuilt)
     out: list[str] = []
-    for name in mine:
+    for name in [*mine, *(k for k in theirs if k not in mine)]:
         if name == "transcript" and mine[name] != theirs[name]:
             out.append(_line_diff(record.transcript, rebuilt.transcript))
         else:
-            out += _section_diff(name, mine[name], theirs.get(name))
+            out += _section_diff(name, mine.get(name), theirs.get(name))
     return out
 
 
