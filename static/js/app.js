@@ -9,7 +9,7 @@ import { h, replace } from './dom.js';
 import { applyStatic, onLangChange, t, toggleLang } from './i18n.js';
 import { createMedia } from './media.js';
 import { renderSelfTest } from './selftest.js';
-import { forgetSigner, newSigner, signingCard } from './signing.js';
+import { forgetSigner, newSigner, registerKeyEarly, signingCard } from './signing.js';
 import { newTranscript, onTranscriptMessage, transcriptView } from './transcript.js';
 import * as kiosk from './kiosk.js';
 
@@ -162,10 +162,12 @@ function handleMessage(msg) {
       S.status = msg.status ?? null;
       syncMute();
       media?.hello(); // a new websocket: (re)start the media peer
+      keyBeforeClose();
       break;
     case 'state':
       S.view = msg.state;
       syncMute();
+      keyBeforeClose();
       break;
     case 'event':
       onTranscriptMessage(S.transcript, msg);
@@ -195,6 +197,13 @@ function syncMute() {
   const me = myEntry();
   if (!me || !media) return;
   for (const kind of ['audio', 'video']) media.setMuted(kind, !!me.self_muted?.includes(kind));
+}
+
+/** A signer's device key goes to the server while the hearing is live (signing.js). */
+function keyBeforeClose() {
+  const phase = S.view?.hearing?.phase;
+  if (!S.conn || !S.me || !SIGNERS.has(S.me.role) || !phase || phase === 'closed' || phase === 'sealed') return;
+  registerKeyEarly(signer, (name, args) => S.conn.command(name, args));
 }
 
 function onEvent(msg) {
@@ -496,14 +505,14 @@ function waitingRoom(me) {
       h('h2', { text: t('waiting.rulesTitle') }),
       h('ol', { class: 'rules' }, rules.map((k) => h('li', { text: t(k) }))),
       noticeLine()),
-    oathOpen ? signingCard(signContext('oath'), 'oath') : null,
+    oathOpen || S.signing[S.me.participant_id]?.oath === 'signed' ? signingCard(signContext('oath'), 'oath') : null,
     recordCardFor(me));
 }
 
 function signContext(purpose) {
   const mine = S.signing[S.me.participant_id] ?? {};
   return {
-    S, run, render, signer, hid: S.hearingId, token: () => S.conn?.token ?? null,
+    S, run, render, signer, hid: S.hearingId, pid: S.me.participant_id, token: () => S.conn?.token ?? null,
     answered: mine[purpose],
     onAnswered: (what) => {
       (S.signing[S.me.participant_id] ??= {})[purpose] = what;
@@ -513,7 +522,10 @@ function signContext(purpose) {
 
 /** After the close: the frozen record to read and sign (or refuse), for those who sign. */
 function recordCardFor(me) {
-  if (!me || !SIGNERS.has(S.me.role) || S.view.hearing.phase !== 'closed') return null;
+  if (!me || !SIGNERS.has(S.me.role)) return null;
+  const phase = S.view.hearing.phase;
+  // Once sealed, a signer keeps the card: their receipt and the check of the sealed file.
+  if (phase !== 'closed' && !(phase === 'sealed' && S.signing[S.me.participant_id]?.record === 'signed')) return null;
   if (S.me.role === 'witness' && me.presence !== 'in_hearing') {
     // The server gives a witness the record only in the hearing (isolation); say so plainly.
     return h('section', { class: 'card', testid: 'sign-record-outside' },
@@ -624,7 +636,7 @@ function hearingView(me) {
   const phase = S.view.hearing.phase;
   const closed = phase === 'closed';
   return h('div', { class: 'stack wide', testid: 'screen-hearing' },
-    closed ? recordCardFor(me) : null,
+    closed || phase === 'sealed' ? recordCardFor(me) : null,
     h('section', { class: 'card hearing' },
       h('h1', { text: t(phase === 'closed' ? 'hearing.closedTitle' : 'hearing.title') }),
       whoAmI(me),

@@ -333,5 +333,7 @@ function signingPanel(ctx) {
   }
   if (ui.problem) body.push(h('p', { class: 'notice error', testid: 'seal-problem', text: ui.problem }));
   const mine = ctx.signingCard();
-  return h('div', { class: 'col-inner' }, panel('panel-signing', t('sign.panel'), ...body), phase === 'closed' ? mine : null);
+  // After the seal a signer keeps the card: their receipt and the check of the sealed file.
+  return h('div', { class: 'col-inner' }, panel('panel-signing', t('sign.panel'), ...body), 
+    phase === 'closed' || (phase === 'sealed' && S.signing[S.me.participant_id]?.record === 'signed') ? mine : null);
 }

@@ -9,10 +9,13 @@
 //   POST /api/v1/hearings/{hid}/seal     -> {...}; then GET .../record.pdf
 //   websocket: register_signing_key {public_key}, sign_document {purpose, signed_hash,
 //   signature, stroke_sha256}, refuse_to_sign {purpose, reason}
+//   GET  /api/v1/hearings/{hid}/receipt?purpose=record|oath -> the court's receipt, kept on
+//   this device after signing (receipt.js)
 // Endpoints that answer 404 are shown as "not available on this server yet".
 
 import { h } from './dom.js';
 import { lang, t } from './i18n.js';
+import { fetchReceipt, receiptPanel } from './receipt.js';
 
 /** Per page session: the key pair and whether the server has the public key. */
 export function newSigner() {
@@ -22,11 +25,24 @@ export function newSigner() {
 export function forgetSigner(signer) {
   signer.keys = null;
   signer.registered = false;
+  signer.gaveUp = false;
+  signer.lastTry = 0;
   for (const url of signer.objectUrls) URL.revokeObjectURL(url);
   signer.objectUrls = [];
 }
 
 async function ensureKey(signer, run) {
+  while (signer.pending) await signer.pending; // one registration at a time
+  if (signer.keys && signer.registered) return { ok: true };
+  signer.pending = registerKey(signer, run);
+  try {
+    return await signer.pending;
+  } finally {
+    signer.pending = null;
+  }
+}
+
+async function registerKey(signer, run) {
   if (!signer.keys) {
     signer.keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
   }
@@ -37,6 +53,21 @@ async function ensureKey(signer, run) {
     signer.registered = true;
   }
   return { ok: true };
+}
+
+/**
+ * Register the device key while the hearing is live, before the close: the frozen record
+ * holds only keys registered up to the close (docs/record.md §1), so a key first
+ * registered when signing after the close would leave the signature out of the sealed
+ * record. `command` is quiet (no alert): before the identity check passes the server
+ * refuses, and this is tried again (at most every 5 s) on the next state update.
+ */
+export async function registerKeyEarly(signer, command) {
+  if (signer.registered || signer.pending || signer.gaveUp) return;
+  if (Date.now() - (signer.lastTry ?? 0) < 5000) return;
+  signer.lastTry = Date.now();
+  const res = await ensureKey(signer, command);
+  if (!res.ok && res.code === 'already_exists') signer.gaveUp = true; // a reload: see client.md
 }
 
 function b64(buf) {
@@ -144,6 +175,13 @@ async function signWith({ signer, run, token, hid }, pad, purpose, signedHash, m
   return { ok: true };
 }
 
+/** After a logged signature: the court's receipt, fetched now and kept on the device. */
+async function keepReceipt(ctx, purpose) {
+  try {
+    await fetchReceipt(ctx, purpose, api);
+  } catch { /* the card fetches it again when shown */ }
+}
+
 /**
  * The oath card (a witness in the waiting room) or the record card (everyone after the close).
  * `ctx`: {S, run, render, token: () => string, hid, signer, done: bool (already answered)}.
@@ -160,7 +198,8 @@ export function signingCard(ctx, purpose) {
   if (answered) {
     return h('section', { class: 'card sign-card done', testid, dataset: { status: answered } },
       h('h2', { text: t(`sign.${key}.title`) }),
-      h('p', { class: 'notice ok', testid: `${testid}-status`, text: t(`sign.${answered}`) }));
+      h('p', { class: 'notice ok', testid: `${testid}-status`, text: t(`sign.${answered}`) }),
+      answered === 'signed' && ctx.pid ? receiptPanel(ctx, purpose, testid, api) : null);
   }
   if (!ui.loaded && !ui.loading) {
     ui.loading = true;
@@ -201,7 +240,10 @@ export function signingCard(ctx, purpose) {
           const res = await signWith(ctx, ui.pad, purpose, hash, ui.doc.message);
           ui.busy = false;
           ui.message = res.ok ? null : res.text;
-          if (res.ok) ctx.onAnswered?.('signed');
+          if (res.ok) {
+            await keepReceipt(ctx, purpose);
+            ctx.onAnswered?.('signed');
+          }
           render();
         } }),
       h('button', { type: 'button', class: 'btn secondary', text: t('sign.clear'), onclick: () => ui.pad.clear() })));

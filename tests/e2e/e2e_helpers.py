@@ -50,3 +50,17 @@ def join(page: Any, invite: dict[str, Any]) -> None:
     expect(by_id(page, "selftest-message")).to_have_attribute("data-state", "ok")
     by_id(page, "selftest-enter").click()
     expect(by_id(page, "conn-state")).to_have_attribute("data-state", "connected")
+
+
+def draw_signature(page: Any, pad_testid: str) -> None:
+    """A short zig-zag stroke with the mouse on a signature pad."""
+    pad = by_id(page, pad_testid)
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + w * 0.15, y + h * 0.6)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(x + w * (0.15 + 0.06 * i), y + h * (0.6 - 0.25 * ((i % 3) - 1)), steps=2)
+    page.mouse.up()

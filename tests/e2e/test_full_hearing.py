@@ -22,7 +22,7 @@ import pytest
 import scenes
 from conftest import FLAGS, WAIT_MS, _launch
 from court_client import REPO, SEOUL_HEARING, Server, running_server, schedule
-from e2e_helpers import DESKTOP, PHONE, by_id, join, snap
+from e2e_helpers import DESKTOP, PHONE, by_id, draw_signature, join, snap
 from fake_media import face_y4m, media_flags, silence_wav, speech_wav
 from playwright.sync_api import expect
 from speech import Speech
@@ -74,19 +74,6 @@ def video_playing(tile: Any) -> None:
     expect(tile.locator("video")).to_have_count(1)
     wait_for(lambda: tile.locator("video").evaluate("v => v.videoWidth > 0 && v.readyState >= 2"), 10,
              "remote video frames")
-
-
-def draw_signature(page: Any, pad_testid: str) -> None:
-    pad = by_id(page, pad_testid)
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    assert box
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x + w * 0.15, y + h * 0.6)
-    page.mouse.down()
-    for i in range(1, 12):
-        page.mouse.move(x + w * (0.15 + 0.06 * i), y + h * (0.6 - 0.25 * ((i % 3) - 1)), steps=2)
-    page.mouse.up()
 
 
 def test_full_hearing_with_real_media(
