@@ -13,7 +13,7 @@ import httpx
 import pytest
 from court_client import REGISTRY_KEY, REPO, running_server
 
-COMMANDS = ("serve", "demo", "verify-log", "transcribe", "init-keys", "verify", "archive-renew")
+COMMANDS = ("serve", "demo", "verify-log", "transcribe", "init-keys", "verify", "archive-renew", "drain")
 
 
 def cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
