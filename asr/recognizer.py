@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_GATE", "GateConfig", "Recognizer", "RecognizerStats"]
 
 _FRAME = RATE // 100  # gate decisions every 10 ms
 _FRAME_BYTES = _FRAME * BYTES_PER_SAMPLE
-WARMUP_S = 1.0  # enough audio for vosk to run its decoder once (it decodes in ~0.3 s batches)
+WARMUP_S = 0.3  # enough for vosk to decode once (FinalResult forces it): the ~0.7 s CPU stall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,13 +107,15 @@ class Recognizer:
         self._origin = origin
 
     def warm_up(self, seconds: float = WARMUP_S) -> None:
-        """Decode a little synthetic audio now and forget it, so that vosk's first-decode stall
-        (its lazily built decoding structures) happens before the participant speaks, not on
-        their first words. Call before any audio; stream times are unaffected."""
+        """Decode a little room noise (about -70 dBFS) now and forget it, so that vosk's
+        first-decode stall (about 0.8 s of CPU per fresh recognizer with the Korean model)
+        happens before the participant speaks, not on their first words. Quiet noise, like the
+        pre-roll vosk would see anyway: loud warm-up audio skews the recognizer's speaker
+        adaptation and costs accuracy. Call before any audio; stream times are unaffected."""
         if self.stats.samples_in or self._utterance_open:
             raise RuntimeError("warm_up() after audio was accepted")
         rng = np.random.default_rng(0)
-        noise = rng.normal(0, 300, int(seconds * RATE)).astype("<i2").tobytes()
+        noise = rng.normal(0, 10, int(seconds * RATE)).astype("<i2").tobytes()
         step = self._chunk_bytes
         for i in range(0, len(noise), step):
             self._rec.AcceptWaveform(noise[i : i + step])

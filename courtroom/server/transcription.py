@@ -132,29 +132,46 @@ class LiveTranscript:
         clock = self.room.hub.clock
         opening = self._ready.get(speaker) or asyncio.create_task(self._open_stream())
         self._ready[speaker] = opening
-        frame = await tap.get()
-        origin = clock.now()
-        stream = await opening
+        # The tap is bounded and drops its oldest audio: keep reading it while the recognizer
+        # is still being built and warmed (a participant who speaks at once loses nothing).
+        early: list[tuple[float, bytes]] = []
+        while not opening.done() or not early:
+            get: asyncio.Future[Any] = asyncio.ensure_future(tap.get())
+            await asyncio.wait({get, opening}, return_when=asyncio.FIRST_COMPLETED)
+            if get.done():
+                early.append((clock.now(), _pcm(get.result())))
+            else:
+                get.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await get
+        origin = early[0][0]
+        stream = opening.result()
         stream.set_origin(origin)
         reader = asyncio.create_task(timed(self._results(speaker, stream), "asr"))
         fed = 0  # samples pushed since origin
+
+        def feed(pcm: bytes, now: float) -> None:
+            nonlocal fed
+            if not pcm:
+                return
+            start = now - len(pcm) / (2 * RATE)
+            gap = start - (origin + fed / RATE)
+            if gap > _GAP_S:  # nothing arrived for a while: muted, cut or a network gap
+                silence = int(min(gap, _MAX_FILL_S) * RATE)
+                stream.push(bytes(2 * silence))
+                fed += silence
+            t = origin + fed / RATE
+            stream.push(pcm)
+            fed += len(pcm) // 2
+            for listener in self._audio_listeners:
+                listener(speaker, t, pcm)
+
         try:
+            for now, pcm in early:
+                feed(pcm, now)
             while True:
-                pcm = _pcm(frame)
-                if pcm:
-                    now = clock.now()
-                    start = now - len(pcm) / (2 * RATE)
-                    gap = start - (origin + fed / RATE)
-                    if gap > _GAP_S:  # nothing arrived for a while: muted, cut or a network gap
-                        silence = int(min(gap, _MAX_FILL_S) * RATE)
-                        stream.push(bytes(2 * silence))
-                        fed += silence
-                    t = origin + fed / RATE
-                    stream.push(pcm)
-                    fed += len(pcm) // 2
-                    for listener in self._audio_listeners:
-                        listener(speaker, t, pcm)
                 frame = await tap.get()
+                feed(_pcm(frame), clock.now())
         finally:
             stream.end_input()
             with contextlib.suppress(Exception):

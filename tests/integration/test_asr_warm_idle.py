@@ -11,7 +11,6 @@ import asyncio
 import shutil
 import subprocess
 import types
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,7 +106,7 @@ async def test_warmed_stream_decodes_on_the_stream_clock(ko_model: Any, speech: 
     stream = await TranscriptStream.open(ko_model)
     stats = stream.recognizer_stats
     # Built and fed before any speech: vosk has decoded the warm-up audio already.
-    assert stats.warmup_calls >= 5
+    assert stats.warmup_calls >= 3  # 0.3 s in 0.1 s chunks
     assert stats.vosk_calls == 0 and stats.samples_in == 0
     stream.set_origin(ORIGIN)
     events = asyncio.create_task(collect(stream))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -45,10 +46,8 @@ async def test_cancellation_passes_through_a_timed_coroutine() -> None:
     task = asyncio.create_task(cpu.timed(waits(), "asr"))
     await started.wait()
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     assert task.cancelled()
 
 
