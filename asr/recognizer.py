@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_GATE", "GateConfig", "Recognizer", "RecognizerStats"]
 
 _FRAME = RATE // 100  # gate decisions every 10 ms
 _FRAME_BYTES = _FRAME * BYTES_PER_SAMPLE
-WARMUP_S = 0.3  # enough for vosk to decode once (FinalResult forces it): the ~0.7 s CPU stall
+WARMUP_S = 0.3  # enough for vosk to decode once (FinalResult forces it): the ~0.8 s CPU stall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

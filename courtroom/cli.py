@@ -165,7 +165,9 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--host", default=None, help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 8000")
     serve.add_argument("--redis-url", help="share events between nodes (env COURTROOM_REDIS_URL)")
-    serve.add_argument("--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)")
+    serve.add_argument(
+        "--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)"
+    )
     serve.add_argument("--public-url", help="base URL in join links (env COURTROOM_PUBLIC_URL)")
     serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--tls-key", help="the certificate's PEM private key")
@@ -177,17 +179,12 @@ def _serve_parser(sub: Any) -> None:
 
 def _demo_parser(sub: Any) -> None:
     demo = sub.add_parser("demo", help=DEMO_HELP, description=DEMO_DESCRIPTION)
-    demo.add_argument(
-        "--server",
-        help="the running server's URL (default: --public-url, else http://127.0.0.1:<--port>)",
-    )
+    demo.add_argument("--server", help="the running server's URL (default: --public-url, else "
+                      "http://127.0.0.1:<--port>)")
     demo.add_argument("--port", type=int, default=None, help="the running server's port (8000)")
     demo.add_argument("--public-url", help="base URL in join links (env COURTROOM_PUBLIC_URL)")
-    demo.add_argument(
-        "--language",
-        choices=["zh", "en", "ko"],
-        help="hearing language (default: the first of zh, en, ko with a model)",
-    )
+    demo.add_argument("--language", choices=["zh", "en", "ko"],
+                      help="hearing language (default: the first of zh, en, ko with a model)")
     demo.add_argument("--sealed", metavar="FILE", help="run a whole hearing and seal it to FILE")
     demo.add_argument("--models-dir", help="default <data dir>/models (env COURTROOM_MODELS_DIR)")
     _common(demo)

@@ -83,7 +83,6 @@ def pick(transcription: dict[str, dict[str, Any]], wanted: str | None = None) ->
 
     ``transcription`` is the server's ``/api/v1/status`` ``transcription`` part.
     """
-
     def on(lang: str) -> bool:
         return bool(transcription.get(lang, {}).get("available"))
 

@@ -114,3 +114,4 @@ def _print(note: str, invites: list[Invitation], public: str) -> int:
     for inv in invites:
         print(f"  {inv.role:<10} {rebase(inv.join_url, public)}  code {inv.code}  ({inv.name})")
     return 0
+

@@ -39,7 +39,9 @@ ANONYMOUS = Subject(SECURITY_STREAM)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, *, reason: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.reason = reason or message  # what the refusal log says (no secrets)

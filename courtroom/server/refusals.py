@@ -95,7 +95,9 @@ class WindowSampler(Generic[K]):
     def expired(self, *, everything: bool = False) -> list[tuple[K, Window]]:
         """Remove and return the windows that are over (all of them with ``everything``)."""
         now = self._clock()
-        done = [k for k, w in self._windows.items() if everything or now - w.start >= self.window_s]
+        done = [
+            k for k, w in self._windows.items() if everything or now - w.start >= self.window_s
+        ]
         return [(k, self._windows.pop(k)) for k in done]
 
 

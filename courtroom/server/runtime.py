@@ -215,7 +215,9 @@ class HearingRuntime:
             f"hearing {self.hearing_id}: could not append after {_MAX_ATTEMPTS} attempts"
         )
 
-    def _sample_rejection(self, actor: str, command: str, code: str) -> tuple[bool, list[ev.Event]]:
+    def _sample_rejection(
+        self, actor: str, command: str, code: str
+    ) -> tuple[bool, list[ev.Event]]:
         at = self._clock().isoformat()
         _, log_it, closed = self._rejections.admit((actor, command, code), at)
         return log_it, [_rejection_summary(k, w) for k, w in closed if w.suppressed]
