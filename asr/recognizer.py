@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_GATE", "GateConfig", "Recognizer", "RecognizerStats"]
 
 _FRAME = RATE // 100  # gate decisions every 10 ms
 _FRAME_BYTES = _FRAME * BYTES_PER_SAMPLE
+WARMUP_S = 0.3  # enough for vosk to decode once (FinalResult forces it): the ~0.8 s CPU stall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +59,8 @@ class RecognizerStats:
     vosk_calls: int = 0
     finals: int = 0
     partials: int = 0
+    warmup_calls: int = 0  # vosk calls of warm_up(), not counted in vosk_calls
+    quiet_inline: int = 0  # accept_if_quiet() calls that kept the gate closed
 
 
 class Recognizer:
@@ -89,7 +92,55 @@ class Recognizer:
         self._utterance_open = False  # vosk holds audio not yet finalized
         self._last_partial = ""
         self._ended = False
+        self._vosk_offset = 0  # samples vosk was fed by warm_up()
         self.stats = RecognizerStats()
+
+    @property
+    def gate_closed(self) -> bool:
+        """The energy gate is shut: nothing reaches vosk until a voiced frame."""
+        return self._gate.enabled and not self._open
+
+    def set_origin(self, origin: float) -> None:
+        """Move the stream clock's origin; only before the first audio."""
+        if self.stats.samples_in:
+            raise RuntimeError("set_origin() after audio was accepted")
+        self._origin = origin
+
+    def warm_up(self, seconds: float = WARMUP_S) -> None:
+        """Decode a little room noise (about -70 dBFS) now and forget it, so that vosk's
+        first-decode stall (about 0.8 s of CPU per fresh recognizer with the Korean model)
+        happens before the participant speaks, not on their first words. Quiet noise, like the
+        pre-roll vosk would see anyway: loud warm-up audio skews the recognizer's speaker
+        adaptation and costs accuracy. Call before any audio; stream times are unaffected."""
+        if self.stats.samples_in or self._utterance_open:
+            raise RuntimeError("warm_up() after audio was accepted")
+        rng = np.random.default_rng(0)
+        noise = rng.normal(0, 10, int(seconds * RATE)).astype("<i2").tobytes()
+        step = self._chunk_bytes
+        for i in range(0, len(noise), step):
+            self._rec.AcceptWaveform(noise[i : i + step])
+            self.stats.warmup_calls += 1
+        self._rec.FinalResult()
+        # vosk's clock keeps counting the warm-up audio (not stream audio): map it away.
+        self._vosk_offset += len(noise) // BYTES_PER_SAMPLE
+
+    def accept_if_quiet(self, pcm16k: bytes) -> bool:
+        """Take ``pcm16k`` if the gate is closed and stays closed through it (only pre-roll
+        and the clock move, vosk is not called): cheap enough for the event loop. Returns
+        False, having changed nothing, if the audio would open the gate (use accept())."""
+        if not self.gate_closed or self._ended or len(pcm16k) % BYTES_PER_SAMPLE:
+            return False
+        data = self._leftover + pcm16k if self._leftover else pcm16k
+        whole = len(data) - len(data) % _FRAME_BYTES
+        energies = _frame_energies(data[:whole])
+        if energies.size and float(energies.max()) > self._threshold:
+            return False
+        for i in range(whole // _FRAME_BYTES):
+            self._pre_roll.append(data[i * _FRAME_BYTES : (i + 1) * _FRAME_BYTES])
+        self.stats.samples_in += whole // BYTES_PER_SAMPLE
+        self._leftover = data[whole:]
+        self.stats.quiet_inline += 1
+        return True
 
     @property
     def stream_time(self) -> float:
@@ -235,8 +286,8 @@ class Recognizer:
         words = tuple(
             Word(
                 str(w["word"]),
-                self._to_time(round(float(w["start"]) * RATE)),
-                self._to_time(round(float(w["end"]) * RATE)),
+                self._to_time(round(float(w["start"]) * RATE) - self._vosk_offset),
+                self._to_time(round(float(w["end"]) * RATE) - self._vosk_offset),
                 float(w.get("conf", math.nan)),
             )
             for w in result.get("result", ())

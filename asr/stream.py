@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -70,9 +70,13 @@ class TranscriptStream:
         chunk_s: float = 0.1,
         max_backlog_s: float = 10.0,
         max_batch_s: float = 1.0,
+        recognizer: Recognizer | None = None,
+        wrap: Callable[[Coroutine[Any, Any, None]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
+        """``recognizer``: one already built (see :meth:`open`); ``wrap``: applied to the
+        stream's decoding coroutine before it becomes a task (e.g. CPU accounting)."""
         self._loop = asyncio.get_running_loop()
-        self._rec = Recognizer(model, origin=origin, gate=gate, chunk_s=chunk_s)
+        self._rec = recognizer or Recognizer(model, origin=origin, gate=gate, chunk_s=chunk_s)
         self._resampler = Resampler16k()
         self._executor = executor
         self._max_backlog = int(max_backlog_s * RATE) * BYTES_PER_SAMPLE
@@ -85,7 +89,39 @@ class TranscriptStream:
         self._input_ended = False
         self._done = False
         self.stats = StreamStats()
-        self._task = self._loop.create_task(self._run())
+        run = self._run()
+        self._task = self._loop.create_task(wrap(run) if wrap is not None else run)
+
+    @classmethod
+    async def open(
+        cls,
+        model: Any,
+        *,
+        origin: float = 0.0,
+        executor: Executor | None = None,
+        gate: GateConfig = DEFAULT_GATE,
+        chunk_s: float = 0.1,
+        warm: bool = True,
+        **kw: Any,
+    ) -> TranscriptStream:
+        """A stream whose recognizer is built (about 0.1 s of CPU with a large model) and,
+        with ``warm``, warmed up (see :meth:`Recognizer.warm_up`) in ``executor``, off the
+        event loop: do it when a participant joins, before they first speak."""
+
+        def build() -> Recognizer:
+            rec = Recognizer(model, origin=origin, gate=gate, chunk_s=chunk_s)
+            if warm:
+                rec.warm_up()
+            return rec
+
+        rec = await asyncio.get_running_loop().run_in_executor(executor, build)
+        return cls(model, executor=executor, recognizer=rec, **kw)
+
+    def set_origin(self, origin: float) -> None:
+        """Stream-clock time of the first audio; call before the first push()."""
+        if self.stats.pushed_s:
+            raise RuntimeError("set_origin() after push()")
+        self._rec.set_origin(origin)
 
     # -- input ------------------------------------------------------------------------------
 
@@ -185,6 +221,18 @@ class TranscriptStream:
         self.stats.backlog_s = self._backlog / BYTES_PER_SAMPLE / RATE
         return batch
 
+    def _quiet_inline(self) -> bool:
+        """Audio that keeps the energy gate shut is taken here, on the loop: no executor hop,
+        no vosk call, so a silent participant's decoder idles. (Safe: no worker call is in
+        flight while _run looks at the queue.)"""
+        op = self._ops[0]
+        if not isinstance(op, bytes) or not self._rec.accept_if_quiet(op):
+            return False
+        self._ops.popleft()
+        self._backlog -= len(op)
+        self.stats.backlog_s = self._backlog / BYTES_PER_SAMPLE / RATE
+        return True
+
     def _work(self, batch: list[_Op]) -> list[AsrEvent]:
         # Runs in the executor thread.
         events: list[AsrEvent] = []
@@ -214,6 +262,8 @@ class TranscriptStream:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._ops:
+                    if self._quiet_inline():
+                        continue
                     batch = self._take()
                     t = self._loop.time()
                     events = await self._loop.run_in_executor(self._executor, self._work, batch)
@@ -247,4 +297,3 @@ class TranscriptStream:
                 raise self._error
             raise StopAsyncIteration
         return event
-

@@ -8,6 +8,8 @@ Phases (default run ~2-3 min on 2 cores; --clips / --all / --window tune it):
      by 1 s of room noise (-70 dBFS). Partial latency = arrival - push of the audio the partial
      covers; final latency = arrival - push of the clip's last sample (and of the last word).
      Baseline: a fresh stream per utterance, on the first clips.
+  2b. first: a track's first utterance, speech onset -> first partial, with the recognizer
+     built when the audio starts (before issue 13) vs built and warmed at join (now).
   3. silence: 20 s of room noise with the gate on vs off (vosk frames fed, CPU).
   4. concurrency: the process pinned to one core, N streams paced in real time (clips back to
      back, no gaps); N keeps up if no stream's backlog exceeds 1 s and all drain within 1 s.
@@ -208,6 +210,55 @@ async def phase_latency(model: Any, pcms: list[bytes], fresh_n: int) -> dict[str
     }
 
 
+def onset(pcm: bytes) -> int:
+    """Sample where the energy gate first sees voice (-50 dBFS over 10 ms)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    frames = x[: x.size - x.size % 160].reshape(-1, 160)
+    loud = np.nonzero((frames**2).mean(axis=1) > (10 ** (-50 / 10)) * 32768.0**2)[0]
+    return int(loud[0]) * 160 if loud.size else 0
+
+
+async def first_partial(model: Any, pcm: bytes, warm: bool, executor: Any) -> float | None:
+    """Speech onset pushed -> first partial, for a track's first utterance; 1 s of room
+    noise before it. warm: the recognizer was built and warmed at join (TranscriptStream.open);
+    else it is built when the audio starts, as before issue 13."""
+    loop = asyncio.get_running_loop()
+    if warm:
+        stream = await TranscriptStream.open(model, executor=executor)
+    audio = noise(1.0, seed=5) + pcm + noise(1.5, seed=6)
+    onset_pos = RATE + onset(pcm)
+    got: list[float] = []
+    onset_wall = 0.0
+    t0 = loop.time()
+    consumer = None
+    for i in range(0, len(audio) // 2, FRAME):
+        if i == 0 and not warm:
+            stream = TranscriptStream(model, executor=executor)
+        if consumer is None:
+            async def consume(s: TranscriptStream) -> None:
+                async for e in s:
+                    if isinstance(e, Partial) and not got:
+                        got.append(loop.time())
+            consumer = asyncio.create_task(consume(stream))
+        stream.push(audio[2 * i : 2 * (i + FRAME)])
+        if i <= onset_pos < i + FRAME:
+            onset_wall = loop.time()
+        await asyncio.sleep(max(0.0, t0 + (i + FRAME) / RATE - loop.time()))
+    stream.end_input()
+    await consumer
+    return got[0] - onset_wall if got else None
+
+
+async def phase_first(model: Any, pcms: list[bytes], n: int) -> dict[str, Any]:
+    ex = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="asr")
+    out: dict[str, Any] = {}
+    for warm in (False, True):
+        xs = [await first_partial(model, p, warm, ex) for p in pcms[:n]]
+        out["warmed_at_join" if warm else "built_at_first_audio"] = stats([x for x in xs if x is not None])
+    ex.shutdown()
+    return out
+
+
 def phase_silence(model: Any, seconds: float) -> dict[str, Any]:
     pcm = noise(seconds, seed=3)
     out: dict[str, Any] = {"seconds": seconds}
@@ -224,6 +275,37 @@ def phase_silence(model: Any, seconds: float) -> dict[str, Any]:
             "frames_fed": rec.stats.frames_fed,
             "finals": rec.stats.finals,
         }
+    out["stream"] = asyncio.run(silent_streams(model, seconds))
+    return out
+
+
+async def silent_streams(model: Any, seconds: float, n: int = 5) -> dict[str, Any]:
+    """n silent participants through TranscriptStream, 20 ms pushes as the live path makes
+    them (unpaced): process CPU per second of audio per participant with silent audio taken
+    on the loop (now) and with every push handed to the worker threads (before issue 13)."""
+    pcm = noise(seconds, seed=4)
+    out: dict[str, Any] = {"participants": n}
+    ex = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="asr")
+    for name, inline in (("worker_hop_per_push", False), ("quiet_on_loop", True)):
+        streams = [TranscriptStream(model, executor=ex) for _ in range(n)]
+        if not inline:
+            for s in streams:
+                s._quiet_inline = lambda: False  # type: ignore[method-assign]
+        t = time.process_time()
+        for i in range(0, len(pcm), FRAME * 2):
+            for s in streams:
+                s.push(pcm[i : i + FRAME * 2])
+            await asyncio.sleep(0)
+            while any(s.stats.backlog_s > 0.2 for s in streams):
+                await asyncio.sleep(0.001)
+        for s in streams:
+            s.end_input()
+            async for _ in s:
+                pass
+        cpu = time.process_time() - t
+        out[name] = {"cpu_per_audio_s_per_participant": round(cpu / seconds / n, 5),
+                     "vosk_calls": sum(s.recognizer_stats.vosk_calls for s in streams)}
+    ex.shutdown()
     return out
 
 
@@ -396,6 +478,7 @@ def main() -> int:
     ap.add_argument("--fresh", type=int, default=3, help="utterances for the fresh baseline")
     ap.add_argument("--window", type=float, default=12.0, help="concurrency trial seconds")
     ap.add_argument("--streams", default="2,4,6,8", help="concurrency trials (stop at fail)")
+    ap.add_argument("--first", type=int, default=4, help="clips for the first-utterance phase")
     ap.add_argument("--skip", default="", help="comma list of phases to skip")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
@@ -424,6 +507,10 @@ def main() -> int:
             "final_p95_le_1s": (lat["final_latency_s"]["p95"] or 99) <= 1.0,
             "partial_p95_le_0.5s": (lat["partial_latency_s"]["p95"] or 99) <= 0.5,
         }
+    if "first" not in skip:
+        out["first_partial_first_utterance"] = asyncio.run(phase_first(model, pcms, a.first))
+        print("first partial of a track's first utterance (onset -> partial):",
+              out["first_partial_first_utterance"], flush=True)
     if "silence" not in skip:
         out["silence"] = phase_silence(model, 20.0)
         print("silence:", out["silence"], flush=True)

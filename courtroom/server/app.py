@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..bus import open_bus
 from ..config import Settings
+from . import cpu
 from .api import _errors
 from .api import routes as api_routes
 from .api_cluster import routes as cluster_routes
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.court = court
         app.state.status = status
         court.status_for_clients = {"transcription": status["transcription"]}
+        cpu.install()
         monitor = LoopMonitor()
         app.state.monitor = monitor
         monitor.start()
@@ -65,6 +67,7 @@ def create_app(settings: Settings) -> Starlette:
 
         routes.append(Route("/join", join_page, methods=["GET"]))
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
+
     async def http_error(request: Request, exc: Exception) -> Response:
         # Unmatched paths and methods answer in the API's JSON error format too.
         assert isinstance(exc, HTTPException)

@@ -38,7 +38,7 @@ from .auth import (
     token_digest,
 )
 from .discipline import DisciplineWatch
-from .media_bridge import HearingMedia, MediaRooms
+from .media_bridge import HearingMedia, MediaRooms, media_only
 from .placement import NodeInfo, Placement, Previous
 from .refusals import SECURITY_STREAM, RefusalLog
 from .runtime import (
@@ -122,10 +122,12 @@ class Court:
         self.models = ModelRegistry(settings.models_dir)
         self._asr_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="asr")
         self.audio_listeners: list[AudioListener] = []  # e.g. the loudness check
-        self.media.on_room.append(self._start_transcript)
+        if not media_only():
+            self.media.on_room.append(self._start_transcript)
         # Discipline watch and identity checks (vision); loudness rides the transcript's audio.
         self.vision = DisciplineWatch(settings)
-        self.media.on_room.append(self.vision.on_room)
+        if not media_only():
+            self.media.on_room.append(self.vision.on_room)
         self.audio_listeners.append(self.vision.on_audio)
         # What clients are told at welcome (e.g. that live transcription is off).
         self.status_for_clients: dict[str, Any] = {}

@@ -4,8 +4,10 @@ One :class:`DisciplineWatch` per server holds the models (one shared :class:`Vis
 threads) and attaches a :class:`HearingWatch` to every media room (``MediaRooms.on_room``).
 
 Per watched participant a small loop samples the newest decoded frame of their video tap at
-``COURTROOM_VISION_FPS`` (default 1). A frame that is no newer than the last one sampled is
-skipped, so nothing stale is ever queued; the worker itself keeps at most one waiting frame per
+``COURTROOM_VISION_FPS`` (default 1), each participant at its own phase of the period
+(staggered, :meth:`DisciplineWatch.next_phase`), so a room's checks do not all land on one
+tick. A frame that is no newer than the last one sampled is skipped, so nothing stale is ever
+queued; the worker itself keeps at most one waiting frame per
 participant. Observations feed the participant's :class:`Debouncer`; an opened flag becomes
 ``flag_raised`` (with a JPEG snapshot of the frame that opened it, stored by hash under
 ``<data_dir>/evidence/<hid>/``) and a closed one ``flag_closed``. Times are on the hearing's
@@ -51,6 +53,7 @@ from ..domain.presence import Presence
 from ..domain.roles import STAFF, Role
 from ..domain.routing import MediaKind
 from ..paths import vision_model_path
+from .cpu import section, timed
 from .identity import IdentityStore, Verdict, best_verdict, frame_verdict, stage_threshold
 from .media_bridge import HearingMedia
 
@@ -68,6 +71,7 @@ LOUDNESS_VERSION = "rms-dbfs-250ms"
 SAMPLE_RATE = 16_000
 # Roles that are not watched: the bench, and those who publish no media.
 _UNWATCHED = STAFF | {Role.OBSERVER, Role.KIOSK_SUPERVISOR}
+_GOLDEN = 0.6180339887498949
 _DISCIPLINE = frozenset({Presence.WAITING_ROOM, Presence.IN_HEARING})
 _STAGE = {
     Presence.LOBBY: "entry",
@@ -126,6 +130,13 @@ class DisciplineWatch:
         self._worker: VisionWorker | None = None
         self._worker_failed: str | None = None
         self._lock = asyncio.Lock()
+        self._phases = 0
+
+    def next_phase(self, period: float) -> float:
+        """Offset of the next watched participant's samples within ``period``: the golden-ratio
+        sequence, so any number of participants, arriving in any order, stay spread out."""
+        self._phases += 1
+        return (self._phases * _GOLDEN) % 1.0 * period
 
     # -- status -----------------------------------------------------------------------------
     @property
@@ -258,6 +269,7 @@ class HearingWatch:
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
         self.samples = 0  # frames checked, for tests and status
+        self.sampled_at: dict[str, float] = {}  # pid -> monotonic time of the latest tick
 
     @property
     def watched(self) -> list[str]:
@@ -265,7 +277,7 @@ class HearingWatch:
 
     def start(self) -> None:
         self._supervisor = asyncio.create_task(
-            self._supervise(), name=f"discipline-{self.hearing_id}"
+            timed(self._supervise(), "vision"), name=f"discipline-{self.hearing_id}"
         )
 
     # -- who is watched ---------------------------------------------------------------------
@@ -281,7 +293,7 @@ class HearingWatch:
             try:
                 for pid, p in self.runtime.state.participants.items():
                     if pid not in self._tasks and self._watched(p):
-                        self._tasks[pid] = asyncio.create_task(self._watch(pid))
+                        self._tasks[pid] = asyncio.create_task(timed(self._watch(pid), "vision"))
                 for pid in list(self._tasks):
                     now = self.runtime.state.participant(pid)
                     if now is None or not self._watched(now):
@@ -300,13 +312,17 @@ class HearingWatch:
             return
         period = 1.0 / self.config.fps
         last_at: float | None = None
-        due = time.monotonic()
+        # Staggered: each watched participant gets its own phase of the period, so the
+        # samples of a room (and of all rooms) spread over time instead of queueing together.
+        due = time.monotonic() + self.service.next_phase(period)
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
         while True:
-            due = max(due + period, time.monotonic())  # skip missed ticks, never catch up
+            self.sampled_at[pid] = time.monotonic()
             try:
                 last_at = await self._sample(worker, pid, last_at)
             except Exception:
                 log.exception("hearing %s: a discipline sample failed", self.hearing_id)
+            due = max(due + period, time.monotonic())  # skip missed ticks, never catch up
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 
     # -- one sample -------------------------------------------------------------------------
@@ -341,7 +357,7 @@ class HearingWatch:
                 reference = None
         if not checks:
             return at
-        rgb = await asyncio.to_thread(to_rgb, frame)
+        rgb = await asyncio.to_thread(section("vision", to_rgb), frame)
         obs = await worker.observe(pid, t, rgb, reference=reference, checks=frozenset(checks))
         if obs is None:
             return at  # superseded by a newer frame
@@ -416,7 +432,9 @@ class HearingWatch:
                 evidence = frame or self._last_frame.get(pid)
                 sha, evidence_t = "", flag.evidence_frame_t
                 if evidence is not None:
-                    sha = await asyncio.to_thread(self._store_evidence, evidence[0])
+                    sha = await asyncio.to_thread(
+                        section("vision", self._store_evidence), evidence[0]
+                    )
                     evidence_t = evidence[1]
                 flag_id = "f-" + secrets.token_hex(6)
                 self._open[key] = flag_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,24 @@ log = logging.getLogger(__name__)
 STATS_INTERVAL_S = 2.0
 
 
+def media_only() -> bool:
+    """``COURTROOM_MEDIA_ONLY=1``: forwarding and signalling only (no recording, no decoding
+    taps, no live transcript, no discipline watch): the capacity bench's baseline."""
+    return os.environ.get("COURTROOM_MEDIA_ONLY", "") in ("1", "true", "yes")
+
+
 def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
+    if media_only():
+        return MediaConfig(
+            ice_mode=IceMode.LOOPBACK_ONLY
+            if settings.ice_loopback_only
+            else IceMode.ALL_INTERFACES,
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_secret=settings.turn_secret,
+            taps=False,
+            recording_dir=None,
+        )
     return MediaConfig(
         ice_mode=IceMode.LOOPBACK_ONLY if settings.ice_loopback_only else IceMode.ALL_INTERFACES,
         stun_urls=settings.stun_urls,

@@ -3,7 +3,8 @@
 A background task sleeps ``INTERVAL_S`` and records how late it woke up: that lateness is
 the event loop's lag (every websocket message and RTP packet waits at least that long).
 ``GET /api/v1/metrics`` (registry key) reports it with the process's asyncio tasks, open
-file descriptors and resident memory, read from /proc on Linux.
+file descriptors and resident memory, read from /proc on Linux, and the process's CPU by
+component (server/cpu.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .cpu import ACCOUNTS
 from .gate import ApiError, bearer, court_of, is_key
 
 INTERVAL_S = 0.1
@@ -42,6 +45,13 @@ class Metrics:
     threads: int
     loop_lag: LoopLag = field(metadata={"doc": "event-loop lag over `window_s` (at most 10 min)"})
     uptime_s: float
+    cpu: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "cumulative CPU seconds: `process_s`, and `components_s` by component "
+            "(forwarding, recording, asr, vision, signalling_log, other; server/cpu.py)"
+        },
+    )
 
 
 class LoopMonitor:
@@ -85,6 +95,7 @@ class LoopMonitor:
             threads=_threads(),
             loop_lag=self.lag(window_s),
             uptime_s=round(time.monotonic() - self.started, 1),
+            cpu=ACCOUNTS.snapshot(),
         )
 
 

@@ -27,6 +27,7 @@ from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
 from ..domain.visibility import actor_for, may_see
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
+from .cpu import SIGNALLING, timed
 from .refusals import Window, WindowSampler
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,12 @@ class HearingRuntime:
     async def start(self) -> None:
         await self._catch_up(publish=False)
         self._tasks = [
-            asyncio.create_task(self._writer(), name=f"hearing-writer-{self.hearing_id}"),
-            asyncio.create_task(self._follow_bus(), name=f"hearing-follow-{self.hearing_id}"),
+            asyncio.create_task(
+                timed(self._writer(), SIGNALLING), name=f"hearing-writer-{self.hearing_id}"
+            ),
+            asyncio.create_task(
+                timed(self._follow_bus(), SIGNALLING), name=f"hearing-follow-{self.hearing_id}"
+            ),
             asyncio.create_task(self._summaries(), name=f"hearing-summaries-{self.hearing_id}"),
         ]
 

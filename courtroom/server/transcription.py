@@ -26,6 +26,7 @@ from ..domain import events as ev
 from ..domain.presence import Presence
 from ..domain.roles import STAFF, Permission, may
 from ..domain.transcript import Word
+from .cpu import timed
 from .media_bridge import HearingMedia
 from .runtime import HearingRuntime
 
@@ -63,10 +64,12 @@ class LiveTranscript:
         self._executor = executor
         self._audio_listeners = audio_listeners
         self._tracks: dict[str, asyncio.Task[None]] = {}
+        # Per participant: their stream being built and warmed, from when they join.
+        self._ready: dict[str, asyncio.Task[TranscriptStream]] = {}
         self._model: Any = None
         self._model_id = ""
         self.off_reason: str | None = None
-        self._task = asyncio.create_task(self._watch())
+        self._task = asyncio.create_task(timed(self._watch(), "asr"))
         self._line_no = 0
 
     async def _load_model(self) -> bool:
@@ -93,41 +96,82 @@ class LiveTranscript:
             return
         while True:
             for p in self.runtime.state.participants.values():
-                if p.participant_id in self._tracks or not may(p.role, Permission.PUBLISH_MEDIA):
+                pid = p.participant_id
+                if pid in self._tracks or not may(p.role, Permission.PUBLISH_MEDIA):
                     continue
                 if p.presence is Presence.INVITED or not p.connected:
+                    self._drop_ready(pid)  # left before publishing: give the memory back
                     continue
-                tap = self.room.hub.audio_tap(p.participant_id)
+                if pid not in self._ready:
+                    # Joined: build and warm their recognizer now, before they first speak.
+                    self._ready[pid] = asyncio.create_task(self._open_stream())
+                tap = self.room.hub.audio_tap(pid)
                 if tap is not None:
-                    self._tracks[p.participant_id] = asyncio.create_task(
-                        self._track(p.participant_id, tap)
-                    )
+                    self._tracks[pid] = asyncio.create_task(timed(self._track(pid, tap), "asr"))
             await asyncio.sleep(_SCAN_S)
+
+    async def _open_stream(self) -> TranscriptStream:
+        return await TranscriptStream.open(
+            self._model, executor=self._executor, wrap=lambda c: timed(c, "asr")
+        )
+
+    def _drop_ready(self, pid: str) -> None:
+        task = self._ready.pop(pid, None)
+        if task is not None:
+            task.add_done_callback(_close_quietly)
+            task.cancel()
+
+    def ready(self, participant_id: str) -> TranscriptStream | None:
+        """The participant's recognizer stream, once built and warmed (tests, status)."""
+        task = self._ready.get(participant_id)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
 
     async def _track(self, speaker: str, tap: Any) -> None:
         clock = self.room.hub.clock
-        frame = await tap.get()
-        origin = clock.now()
-        stream = TranscriptStream(self._model, origin=origin, executor=self._executor)
-        reader = asyncio.create_task(self._results(speaker, stream))
+        opening = self._ready.get(speaker) or asyncio.create_task(self._open_stream())
+        self._ready[speaker] = opening
+        # The tap is bounded and drops its oldest audio: keep reading it while the recognizer
+        # is still being built and warmed (a participant who speaks at once loses nothing).
+        early: list[tuple[float, bytes]] = []
+        while not opening.done() or not early:
+            get: asyncio.Future[Any] = asyncio.ensure_future(tap.get())
+            await asyncio.wait({get, opening}, return_when=asyncio.FIRST_COMPLETED)
+            if get.done():
+                early.append((clock.now(), _pcm(get.result())))
+            else:
+                get.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await get
+        origin = early[0][0]
+        stream = opening.result()
+        stream.set_origin(origin)
+        reader = asyncio.create_task(timed(self._results(speaker, stream), "asr"))
         fed = 0  # samples pushed since origin
+
+        def feed(pcm: bytes, now: float) -> None:
+            nonlocal fed
+            if not pcm:
+                return
+            start = now - len(pcm) / (2 * RATE)
+            gap = start - (origin + fed / RATE)
+            if gap > _GAP_S:  # nothing arrived for a while: muted, cut or a network gap
+                silence = int(min(gap, _MAX_FILL_S) * RATE)
+                stream.push(bytes(2 * silence))
+                fed += silence
+            t = origin + fed / RATE
+            stream.push(pcm)
+            fed += len(pcm) // 2
+            for listener in self._audio_listeners:
+                listener(speaker, t, pcm)
+
         try:
+            for now, pcm in early:
+                feed(pcm, now)
             while True:
-                pcm = _pcm(frame)
-                if pcm:
-                    now = clock.now()
-                    start = now - len(pcm) / (2 * RATE)
-                    gap = start - (origin + fed / RATE)
-                    if gap > _GAP_S:  # nothing arrived for a while: muted, cut or a network gap
-                        silence = int(min(gap, _MAX_FILL_S) * RATE)
-                        stream.push(bytes(2 * silence))
-                        fed += silence
-                    t = origin + fed / RATE
-                    stream.push(pcm)
-                    fed += len(pcm) // 2
-                    for listener in self._audio_listeners:
-                        listener(speaker, t, pcm)
                 frame = await tap.get()
+                feed(_pcm(frame), clock.now())
         finally:
             stream.end_input()
             with contextlib.suppress(Exception):
@@ -166,12 +210,24 @@ class LiveTranscript:
         await self.runtime.record([line])
 
     async def close(self) -> None:
+        for pid in [p for p in self._ready if p not in self._tracks]:
+            self._drop_ready(pid)
         self._task.cancel()
         for task in self._tracks.values():
             task.cancel()
         for task in [self._task, *self._tracks.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_quietly(task: asyncio.Task[TranscriptStream]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        closing = asyncio.ensure_future(task.result().aclose())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
 
 
 def _pcm(frame: Any) -> bytes:

@@ -24,6 +24,7 @@ from ..domain.presence import Presence
 from ..domain.visibility import COURT_ACTOR, view_for
 from .auth import AuthError, SessionClaims
 from .court import Court
+from .cpu import SIGNALLING, timed
 from .refusals import SECURITY_STREAM
 from .runtime import HearingRuntime, NotOwner, UnknownHearing, topic
 
@@ -76,7 +77,7 @@ class Connection:
 
     async def run(self) -> None:
         await self.ws.accept()
-        writer = asyncio.create_task(self._writer())
+        writer = asyncio.create_task(timed(self._writer(), SIGNALLING))
         try:
             await self._session()
         except _Closed as exc:
@@ -217,8 +218,8 @@ class Connection:
         self, runtime: HearingRuntime, actor: Actor, claims: SessionClaims, sub: Any
     ) -> None:
         tasks = [
-            asyncio.create_task(self._reader(runtime, actor)),
-            asyncio.create_task(self._forwarder(runtime, actor, sub)),
+            asyncio.create_task(timed(self._reader(runtime, actor), SIGNALLING)),
+            asyncio.create_task(timed(self._forwarder(runtime, actor, sub), SIGNALLING)),
             asyncio.create_task(self._refresher(claims)),
         ]
         try:
@@ -326,4 +327,4 @@ class Connection:
 
 async def hearing_socket(websocket: WebSocket) -> None:
     court: Court = websocket.app.state.court
-    await Connection(court, websocket).run()
+    await timed(Connection(court, websocket).run(), SIGNALLING)

