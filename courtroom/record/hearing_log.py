@@ -17,7 +17,9 @@ the server, the verifier and tests build exactly the same document:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -433,23 +435,42 @@ def compare_with_database(
     return out
 
 
-def compare_with_seal(
-    rows: Sequence[StoredEntry], sealed_sha256: str, doc_hash: str | None
-) -> Comparison:
+def sealed_revision(pdf: bytes, sealed_sha256: str) -> int | None:
+    """How many incremental updates follow the sealed bytes in ``pdf`` (0: it is the sealed
+    file), or None when no revision of ``pdf`` hashes to ``sealed_sha256``.
+
+    ``courtroom archive-renew`` appends revisions (revocation data, a new document timestamp)
+    after the seal, so a renewed record no longer hashes to the logged ``sealed_sha256``; its
+    sealed revision, a prefix ending at one of the ``%%EOF`` markers, still does.
+    """
+    if hashlib.sha256(pdf).hexdigest() == sealed_sha256:
+        return 0
+    ends = [m.end() for m in re.finditer(rb"%%EOF\r?\n?", pdf)]
+    for i, end in enumerate(ends):
+        if hashlib.sha256(pdf[:end]).hexdigest() == sealed_sha256:
+            later = len(ends) - i - 1
+            return later or None  # bytes after the seal that are no whole revision: not ours
+    return None
+
+
+def compare_with_seal(rows: Sequence[StoredEntry], pdf: bytes, doc_hash: str | None) -> Comparison:
     """An uploaded file against the database's ``record_sealed`` event for its hearing:
-    the file's SHA-256 and record.json's document hash must be the ones logged."""
+    the file (or its sealed revision, when archive renewals were appended) must hash to the
+    logged ``sealed_sha256``, and record.json's document hash must be the one logged."""
     sealed = [r for r in rows if r.type == ev.RecordSealed.TYPE]
     if not sealed:
         return Comparison("database.sealed_file", False, "this hearing has no record_sealed event")
     row = sealed[-1]
     event = json.loads(row.payload)
-    if event.get("sealed_sha256") != sealed_sha256:
+    logged = str(event.get("sealed_sha256"))
+    later = sealed_revision(pdf, logged)
+    if later is None:
         return Comparison(
             "database.sealed_file",
             False,
-            f"the uploaded file's SHA-256 {sealed_sha256[:16]}… is not the sealed_sha256 "
-            f"{str(event.get('sealed_sha256'))[:16]}… logged when the hearing was sealed "
-            f"(seq {row.seq}): this is not the file the court sealed",
+            f"the uploaded file's SHA-256 {hashlib.sha256(pdf).hexdigest()[:16]}… is not the "
+            f"sealed_sha256 {logged[:16]}… logged when the hearing was sealed (seq {row.seq}), "
+            "nor is any earlier revision of it: this is not the file the court sealed",
         )
     if doc_hash != event.get("document_hash"):
         return Comparison(
@@ -457,8 +478,14 @@ def compare_with_seal(
             False,
             f"record.json's document hash is not the document_hash logged at seq {row.seq}",
         )
+    renewed = (
+        f", plus {later} later revision(s) (archive renewals; the seal and timestamp checks "
+        "cover them)"
+        if later
+        else ""
+    )
     return Comparison(
         "database.sealed_file",
         True,
-        f"the file and its document hash are the ones logged as sealed at seq {row.seq}",
+        f"the file and its document hash are the ones logged as sealed at seq {row.seq}{renewed}",
     )

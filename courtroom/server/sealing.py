@@ -424,7 +424,7 @@ class RecordOffice:
             ]
         rows = self.log.stored_entries(hearing_id)
         doc_hash = _sealed_document_hash(pdf)
-        seal = compare_with_seal(rows, hashlib.sha256(pdf).hexdigest(), doc_hash)
+        seal = compare_with_seal(rows, pdf, doc_hash)
         return report, [seal, *compare_with_database(hearing_id, sealed, rows)]
 
 

@@ -26,9 +26,11 @@ from courtroom.record.document import (
 from courtroom.record.hearing_log import (
     answers,
     compare_with_database,
+    compare_with_seal,
     freeze,
     oath_statement,
     render_text,
+    sealed_revision,
     transcript_from_log,
 )
 from courtroom.record.verify import verify_chain
@@ -214,3 +216,46 @@ def test_audio_gaps_are_frozen_into_the_transcript_and_rebuilt_alike() -> None:
     assert again is not None and again.hash == frozen.hash
     # A record without gaps has no such member, so its bytes (and hash) are as before.
     assert "transcript_gaps" not in doc_json(plain.document)
+
+
+# ---- the server's verify: an uploaded file against the logged sealed_sha256 -------------
+
+
+def _sealed_rows(pdf: bytes, doc_hash: str) -> list[StoredEntry]:
+    import hashlib
+
+    payload = json.dumps({"sealed_sha256": hashlib.sha256(pdf).hexdigest(), "document_hash": doc_hash})
+    return [StoredEntry("h-1", 9, ev.RecordSealed.TYPE, "p-judge", "t", payload, "0" * 64, "1" * 64)]
+
+
+SEALED = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
+RENEWAL = b"2 0 obj\n<</Type/DocTimeStamp>>\nendobj\n%%EOF\n"
+
+
+def test_the_sealed_file_itself_is_the_logged_one() -> None:
+    assert sealed_revision(SEALED, hashlib_hex(SEALED)) == 0
+    got = compare_with_seal(_sealed_rows(SEALED, "d" * 64), SEALED, "d" * 64)
+    assert got.ok and "later revision" not in got.message
+
+
+def test_an_archive_renewed_file_is_the_sealed_one_plus_later_revisions() -> None:
+    renewed = SEALED + RENEWAL + RENEWAL
+    assert sealed_revision(renewed, hashlib_hex(SEALED)) == 2
+    got = compare_with_seal(_sealed_rows(SEALED, "d" * 64), renewed, "d" * 64)
+    assert got.ok and "plus 2 later revision(s)" in got.message
+
+
+def test_a_changed_or_extended_file_is_not_the_sealed_one() -> None:
+    rows = _sealed_rows(SEALED, "d" * 64)
+    changed = SEALED.replace(b"<<>>", b"<<1>>")
+    for pdf in (changed, changed + RENEWAL, SEALED + b"trailing bytes, no revision", b""):
+        got = compare_with_seal(rows, pdf, "d" * 64)
+        assert not got.ok and "not the file the court sealed" in got.message, pdf
+    # the sealed bytes with another document hash inside are refused too
+    assert not compare_with_seal(rows, SEALED + RENEWAL, "e" * 64).ok
+
+
+def hashlib_hex(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
