@@ -60,6 +60,7 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class Hello:
     token: str
+    after: int | None = None  # the last event seq the client saw: send what it missed
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ ClientMessage = Hello | CommandMessage | SignalMessage | Ping
 
 # Fields each message type may carry (``v``, ``type`` and ``id`` are allowed on every one).
 _FIELDS: dict[str, frozenset[str]] = {
-    "hello": frozenset({"token"}),
+    "hello": frozenset({"token", "after"}),
     "command": frozenset({"name", "args"}),
     "signal": frozenset({"data"}),
     "ping": frozenset(),
@@ -132,7 +133,14 @@ def parse(raw: str | bytes) -> ClientMessage:
         token = data.get("token")
         if not isinstance(token, str) or not token:
             raise ProtocolError(ErrorCode.MALFORMED, "hello needs a token string", msg_id)
-        return Hello(token)
+        after = data.get("after")
+        if after is not None and (
+            isinstance(after, bool) or not isinstance(after, int) or after < 0
+        ):
+            raise ProtocolError(
+                ErrorCode.MALFORMED, "hello's after must be a non-negative integer (a seq)", msg_id
+            )
+        return Hello(token, after)
     if kind == "command":
         return _command(data, msg_id)
     if kind == "signal":

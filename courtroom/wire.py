@@ -33,6 +33,14 @@ class HelloMessage:
     token: str = field(
         metadata={"doc": "the session token from POST /api/v1/sessions or the last welcome/token"}
     )
+    after: int | None = field(
+        default=None,
+        metadata={
+            "doc": "on a reconnect, the last event `seq` this client saw: after `welcome`, the "
+            "server sends every event since then that this participant may see, in order, "
+            "before live events (0: all of them)"
+        },
+    )
 
 
 @dataclass(frozen=True)

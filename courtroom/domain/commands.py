@@ -274,6 +274,37 @@ class ReviewFlag(Command):
     note: str
 
 
+@dataclass(frozen=True)
+class SendMessage(Command):
+    """A chat message; every message is an event in the log."""
+
+    NAME = "send_message"
+    PERMISSION = Permission.CHAT
+    to: str = field(
+        metadata={
+            "doc": "`hearing` (all in the hearing), `bench` (judge and clerk) or "
+            "`participant:<id>` (only between the clerk and a waiting witness)"
+        }
+    )
+    text: str = field(metadata={"doc": "1 to 2,000 characters"})
+
+
+@dataclass(frozen=True)
+class MuteChat(Targeted):
+    """The judge mutes a participant's chat: their messages are refused until unmuted."""
+
+    NAME = "mute_chat"
+    PERMISSION = Permission.MUTE_CHAT
+
+
+@dataclass(frozen=True)
+class UnmuteChat(Targeted):
+    """The judge lets a muted participant chat again."""
+
+    NAME = "unmute_chat"
+    PERMISSION = Permission.MUTE_CHAT
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
@@ -304,6 +335,9 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RefuseToSign,
         SealRecord,
         ReviewFlag,
+        SendMessage,
+        MuteChat,
+        UnmuteChat,
     )
 }
 

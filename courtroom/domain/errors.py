@@ -19,6 +19,8 @@ class Refusal(StrEnum):
     INVALID = "invalid"  # the command itself is malformed for this hearing
     IDENTITY_UNCONFIRMED = "identity_unconfirmed"  # the face did not match the ID photo
     NO_SIGNING_KEY = "no_signing_key"
+    CHAT_MUTED = "chat_muted"  # the judge muted this participant's chat
+    CHAT_RATE_LIMITED = "chat_rate_limited"  # too many messages in a short time
     # Checked by the server before the court decides a signature:
     HASH_MISMATCH = "hash_mismatch"  # not the current record's (or oath's) hash
     BAD_SIGNATURE = "bad_signature"  # does not verify with the registered key

@@ -334,6 +334,30 @@ class FlagReviewed(Event):
     note: str
 
 
+# --- chat ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatMessage(Event):
+    """A chat message. `to`: `hearing`, `bench` or `participant:<id>`; `sent_at`: ISO 8601,
+    the court's clock when it was decided (the rate limit counts these)."""
+
+    TYPE = "chat_message"
+    sender: str
+    to: str
+    text: str
+    sent_at: str
+
+
+@dataclass(frozen=True)
+class ChatMuteChanged(Event):
+    """The judge muted (or unmuted) a participant's chat."""
+
+    TYPE = "chat_mute_changed"
+    participant: str
+    muted: bool
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     e.TYPE: e
     for e in (
@@ -367,6 +391,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FlagRaised,
         FlagClosed,
         FlagReviewed,
+        ChatMessage,
+        ChatMuteChanged,
     )
 }
 

@@ -8,7 +8,7 @@ folds a log (both in ``state.py``, re-exported here). Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import commands as c
@@ -18,6 +18,8 @@ from .phases import OPEN_PHASES, PHASE_MOVES, Phase
 from .presence import MAY_CONNECT, Presence, Reason
 from .roles import STAFF, Permission, Role, may
 from .state import (
+    CHAT_BURST,
+    CHAT_WINDOW_S,
     REGISTRY,
     Actor,
     FlagState,
@@ -54,6 +56,8 @@ def decide(state: HearingState, command: c.Command, actor: Actor, now: datetime)
         return Rejected(
             Refusal.FORBIDDEN, f"a {role.value} may not {command.NAME.replace('_', ' ')}"
         )
+    if isinstance(command, c.SendMessage):
+        return _send_message(state, command, actor, now)
     handler = _HANDLERS.get(type(command))
     if handler is None:
         return Rejected(Refusal.INVALID, f"unsupported command {command.NAME}")
@@ -373,6 +377,65 @@ def _review(state: HearingState, cmd: c.ReviewFlag, actor: Actor) -> Decision:
     return [e.FlagReviewed(cmd.flag_id, cmd.disposition, cmd.note.strip())]
 
 
+def _send_message(state: HearingState, cmd: c.SendMessage, actor: Actor, now: datetime) -> Decision:
+    if (err := _in_phase(state, _EDITABLE, "chat")) is not None:
+        return err
+    me = state.participants[actor.id]
+    if me.chat_muted:
+        return Rejected(Refusal.CHAT_MUTED, "the judge has muted your chat")
+    text = cmd.text.strip()
+    if not text or len(text) > _MAX_TEXT:
+        return Rejected(Refusal.INVALID, f"a message must have 1 to {_MAX_TEXT} characters")
+    if (err := _chat_route(state, me, cmd.to)) is not None:
+        return err
+    since = now - timedelta(seconds=CHAT_WINDOW_S)
+    recent = [t for t in me.chat_sent if datetime.fromisoformat(t) > since]
+    if len(recent) >= CHAT_BURST:
+        return Rejected(
+            Refusal.CHAT_RATE_LIMITED,
+            f"at most {CHAT_BURST} messages in {CHAT_WINDOW_S:g} s; wait a moment",
+        )
+    return [e.ChatMessage(actor.id, cmd.to, text, now.isoformat())]
+
+
+def _chat_route(state: HearingState, me: ParticipantState, to: str) -> Rejected | None:
+    """Whether ``me`` may write to ``to``: the hearing and the bench from inside the hearing,
+    a participant only between the clerk and a witness in the waiting room."""
+    if to in ("hearing", "bench"):
+        if me.presence is not Presence.IN_HEARING:
+            return Rejected(Refusal.WRONG_PRESENCE, f"only those in the hearing write to the {to}")
+        return None
+    prefix, _, target_id = to.partition(":")
+    if prefix != "participant" or not target_id:
+        return Rejected(Refusal.INVALID, "to must be hearing, bench or participant:<id>")
+    target = state.participant(target_id)
+    if target is None:
+        return Rejected(Refusal.UNKNOWN_PARTICIPANT, "no such participant in this hearing")
+    pair = {me.role, target.role}
+    witness = target if target.role is Role.WITNESS else me
+    if pair != {Role.CLERK, Role.WITNESS} or witness.presence is not Presence.WAITING_ROOM:
+        return Rejected(
+            Refusal.FORBIDDEN, "private messages are only between the clerk and a waiting witness"
+        )
+    return None
+
+
+def _set_chat_mute(muted: bool) -> Callable[[HearingState, c.Targeted, Actor], Decision]:
+    def handle(state: HearingState, cmd: c.Targeted, actor: Actor) -> Decision:
+        if (err := _in_phase(state, _LIVE, cmd.NAME.replace("_", " "))) is not None:
+            return err
+        target = _target(state, cmd.participant)
+        if isinstance(target, Rejected):
+            return target
+        if target.participant_id == actor.id:
+            return Rejected(Refusal.INVALID, "you cannot mute your own chat")
+        if target.chat_muted == muted:
+            return []
+        return [e.ChatMuteChanged(target.participant_id, muted)]
+
+    return handle
+
+
 # Each handler takes its own command type; the dict pairs them, so its value type is loose.
 _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]] = {
     c.InviteParticipant: _invite,
@@ -412,6 +475,8 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.RefuseToSign: _refuse,
     c.SealRecord: _seal,
     c.ReviewFlag: _review,
+    c.MuteChat: _set_chat_mute(True),
+    c.UnmuteChat: _set_chat_mute(False),
 }
 
 

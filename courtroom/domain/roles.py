@@ -48,10 +48,12 @@ class Permission(StrEnum):
     SIGN = "sign"
     SEAL = "seal"
     REVIEW_FLAGS = "review_flags"
+    CHAT = "chat"
+    MUTE_CHAT = "mute_chat"
 
 
 P = Permission
-_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA, P.SIGN})
+_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA, P.SIGN, P.CHAT})
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.JUDGE: frozenset(
@@ -77,6 +79,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OVERRIDE_IDENTITY,
             P.SIGN,
             P.SEAL,
+            P.CHAT,
+            P.MUTE_CHAT,
         }
     ),
     Role.CLERK: frozenset(
@@ -89,6 +93,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CORRECT_TRANSCRIPT,
             P.REGISTER_ID_PHOTO,
             P.SIGN,
+            P.CHAT,
         }
     ),
     Role.PLAINTIFF: _SPEAKER,

@@ -30,6 +30,10 @@ class Actor:
 
 REGISTRY = Actor("registry", Role.REGISTRY)
 
+# The chat rate limit: at most CHAT_BURST messages from one participant in CHAT_WINDOW_S.
+CHAT_BURST = 5
+CHAT_WINDOW_S = 5.0
+
 
 Identity = Literal["unchecked", "matched", "mismatched", "overridden"]
 
@@ -49,6 +53,8 @@ class ParticipantState:
     signing_key: str | None = None  # JWK text
     signed: frozenset[str] = frozenset()  # purposes: "oath", "record"
     refused: frozenset[str] = frozenset()
+    chat_muted: bool = False  # the judge muted this participant's chat
+    chat_sent: tuple[str, ...] = ()  # ISO times of their latest chat messages (rate limit)
 
     def silenced(self, kind: MediaKind) -> bool:
         return kind in self.cut or kind in self.self_muted
@@ -184,6 +190,12 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
         case e.SigningRefused():
             p = state.participants[event.participant]
             return _update(state, event.participant, refused=p.refused | {event.purpose})
+        case e.ChatMessage():
+            p = state.participants[event.sender]
+            sent = (*p.chat_sent, event.sent_at)[-CHAT_BURST:]
+            return _update(state, event.sender, chat_sent=sent)
+        case e.ChatMuteChanged():
+            return _update(state, event.participant, chat_muted=event.muted)
         case e.RecordSealed():
             return replace(state, sealed_sha256=event.sealed_sha256)
         case e.FlagRaised():

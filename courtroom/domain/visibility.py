@@ -1,8 +1,8 @@
 """What each participant may be told. Isolation covers data as well as media.
 
 A witness outside the hearing must not learn what is said in it: no transcript lines,
-no other participant's comings and goings. They see the hearing's phase and what
-concerns them alone.
+no other participant's comings and goings, no chat but their own with the clerk. They see
+the hearing's phase and what concerns them alone.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
         return True
     if isinstance(event, _PUBLIC):
         return True
+    if isinstance(event, e.ChatMessage):
+        return _may_read(me.presence, viewer, event)
     if isinstance(event, _BENCH_ONLY):
         return False
     subject = getattr(event, "participant", None)
@@ -52,6 +54,17 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
     if me.presence is Presence.IN_HEARING:
         return True
     return subject == viewer
+
+
+def _may_read(presence: Presence, viewer: str, msg: e.ChatMessage) -> bool:
+    """A chat message, for someone not on the bench: its sender; everyone in the hearing for
+    a hearing message; the one addressed for a private message. Bench messages stay with
+    the bench, and hearing messages never reach the waiting room."""
+    if msg.sender == viewer:
+        return True
+    if msg.to == "hearing":
+        return presence is Presence.IN_HEARING
+    return msg.to == f"participant:{viewer}"
 
 
 def sees_all(state: HearingState, viewer: str) -> bool:

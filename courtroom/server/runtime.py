@@ -25,7 +25,7 @@ from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
-from ..domain.visibility import actor_for, may_see
+from ..domain.visibility import COURT_ACTOR, actor_for, may_see
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
 from .cpu import SIGNALLING, timed
 from .refusals import Window, WindowSampler
@@ -181,6 +181,27 @@ class HearingRuntime:
         """Append events that need no decision (e.g. refused credentials)."""
         result: list[LogEntry] = await self._enqueue(lambda: self._append_as(list(events), actor))
         return result
+
+    async def missed(self, viewer: str, after: int, upto: int) -> list[dict[str, Any]]:
+        """The entries ``after`` < seq <= ``upto`` that ``viewer`` was (or would have been)
+        sent live, in order: each judged against the state right after it, as ``_apply``
+        judges live events, with the actor hidden where it hides it (a reconnect's catch-up).
+        """
+        entries = await asyncio.to_thread(self._log.read, self.hearing_id, 0)
+        state = HearingState(self.hearing_id)
+        out: list[dict[str, Any]] = []
+        for entry in entries:
+            if entry.seq > upto:
+                break
+            event = decode_event(entry)
+            state = evolve(state, event)
+            if entry.seq <= after or not may_see(state, viewer, event, entry.actor):
+                continue
+            message = entry_message(entry)
+            if actor_for(state, viewer, entry.actor) != entry.actor:
+                message["actor"] = COURT_ACTOR
+            out.append(message)
+        return out
 
     async def catch_up(self) -> None:
         """Read what other nodes appended (e.g. before taking the hearing over)."""

@@ -48,6 +48,7 @@ class Connection:
         self._allowance = 2 * _RATE
         self._last = time.monotonic()
         self._closing = False
+        self._after: int | None = None  # the hello's cursor: catch up from there
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
@@ -56,6 +57,11 @@ class Connection:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
             self.close(1013, "client too slow; reconnect to resynchronise")
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        """Queue ``message``, waiting for room (a catch-up may be longer than the outbox)."""
+        if not self._closing:
+            await self.outbox.put(message)
 
     def close(self, code: int, reason: str) -> None:
         """Close after what is queued; the first close decides the code."""
@@ -145,6 +151,7 @@ class Connection:
             await self._refuse_anonymous("first message was not a hello")
             raise _Closed(proto.CloseCode.BAD_HELLO, "first message must be a hello")
         await self._placed_here(msg.token)
+        self._after = msg.after
         try:
             return await self.court.admit_token(msg.token, source=self._source)
         except AuthError as exc:
@@ -192,18 +199,27 @@ class Connection:
             if previous is not None:
                 previous.close(proto.CloseCode.REPLACED, "connected again elsewhere")
             try:
+                # The state and the head are taken together (no await between them); every
+                # event past the head is published after the subscription began, so it is
+                # in ``sub``: the catch-up reads the log up to the head, ``sub`` the rest.
+                head, state = runtime.head, view_for(runtime.state, actor.id)
                 self.send(
                     proto.message(
                         "welcome",
                         participant_id=actor.id,
                         role=actor.role.value,
-                        head_seq=runtime.head,
-                        state=view_for(runtime.state, actor.id),
+                        head_seq=head,
+                        state=state,
                         token=await self.court.refresh_token(claims),
                         status=self.court.status_for_clients,
                     )
                 )
-                await self._serve(runtime, actor, claims, sub)
+                live_after = 0
+                if self._after is not None:
+                    for entry in await runtime.missed(actor.id, self._after, head):
+                        await self._deliver(proto.message("event", **entry))
+                    live_after = head  # what is at or below the head was caught up, or seen
+                await self._serve(runtime, actor, claims, sub, live_after)
             finally:
                 if self.court.connections.get((runtime.hearing_id, actor.id)) is self:
                     del self.court.connections[(runtime.hearing_id, actor.id)]
@@ -215,11 +231,17 @@ class Connection:
                         await runtime.submit(c.Disconnect(), actor)
 
     async def _serve(
-        self, runtime: HearingRuntime, actor: Actor, claims: SessionClaims, sub: Any
+        self,
+        runtime: HearingRuntime,
+        actor: Actor,
+        claims: SessionClaims,
+        sub: Any,
+        live_after: int = 0,
     ) -> None:
+        forwarder = self._forwarder(runtime, actor, sub, live_after)
         tasks = [
             asyncio.create_task(timed(self._reader(runtime, actor), SIGNALLING)),
-            asyncio.create_task(timed(self._forwarder(runtime, actor, sub), SIGNALLING)),
+            asyncio.create_task(timed(forwarder, SIGNALLING)),
             asyncio.create_task(self._refresher(claims)),
         ]
         try:
@@ -291,11 +313,16 @@ class Connection:
             if problem is not None:
                 self.send(proto.error(proto.ErrorCode.MALFORMED, problem))
 
-    async def _forwarder(self, runtime: HearingRuntime, actor: Actor, sub: Any) -> None:
+    async def _forwarder(
+        self, runtime: HearingRuntime, actor: Actor, sub: Any, live_after: int = 0
+    ) -> None:
+        """Live events this participant may see; after a catch-up, only those past its head."""
         try:
             async for msg in sub:
                 if msg.get("kind") == "event" and actor.id in msg.get("audience", ()):
                     entry = msg["entry"]
+                    if int(entry.get("seq", 0)) <= live_after:
+                        continue  # sent by the catch-up
                     if actor.id in msg.get("anonymous", ()):
                         entry = {**entry, "actor": COURT_ACTOR}
                     self.send(proto.message("event", **entry))

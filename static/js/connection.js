@@ -37,6 +37,9 @@ export class CourtConnection {
     this.everConnected = false;
     this.timers = { retry: null, ping: null };
     this.lastHeard = 0;
+    // The last event seq this page received (in memory only, like the token): sent as the
+    // hello's `after` on a reconnect, so the server sends what was missed, none twice.
+    this.cursor = null;
     this._onOffline = () => this._drop('offline');
     this._onOnline = () => {
       if (this.status === 'reconnecting') this._retryNow();
@@ -119,7 +122,9 @@ export class CourtConnection {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      ws.send(JSON.stringify({ v: 1, type: 'hello', token: this.token }));
+      const hello = { v: 1, type: 'hello', token: this.token };
+      if (this.cursor !== null) hello.after = this.cursor;
+      ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
@@ -186,6 +191,12 @@ export class CourtConnection {
       }
       case 'pong':
         return;
+      case 'event':
+        if (typeof msg.seq === 'number') {
+          if (this.cursor !== null && msg.seq <= this.cursor) return; // already shown
+          this.cursor = msg.seq;
+        }
+        break;
       default:
         break;
     }

@@ -147,10 +147,14 @@ class Client:
         self.welcome: dict[str, Any] | None = None
 
     @classmethod
-    async def join(cls, server: Server, token: str, *, expect_welcome: bool = True) -> Client:
+    async def join(cls, server: Server, token: str, *, expect_welcome: bool = True, after: int | None = None) -> Client:
+        """``after``: a reconnect's cursor, the last event seq seen (the server catches up)."""
         ws = await connect(server.ws_url, open_timeout=10, max_size=2**21)
         client = cls(ws)
-        await client.send({"v": 1, "type": "hello", "token": token})
+        hello: dict[str, Any] = {"v": 1, "type": "hello", "token": token}
+        if after is not None:
+            hello["after"] = after
+        await client.send(hello)
         if expect_welcome:
             client.welcome = await client.wait_for(lambda m: m["type"] in ("welcome", "refused", "error"))
         return client

@@ -57,6 +57,9 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "refuse_to_sign": (SPEAKERS, {Phase.CLOSED}, None, c.RefuseToSign("record", "the transcript is wrong")),
     "seal_record": ({"judge"}, {Phase.CLOSED}, None, c.SealRecord("ab" * 32, "ef" * 32)),
     "review_flag": ({"inspector"}, set(Phase), None, c.ReviewFlag("F1", "dismissed", "drinking water")),
+    "send_message": (SPEAKERS, {Phase.SCHEDULED} | OPEN, None, c.SendMessage("hearing", "请出示证据。")),
+    "mute_chat": ({"judge"}, LIVE, Presence.IN_HEARING, c.MuteChat("target")),
+    "unmute_chat": ({"judge"}, LIVE, Presence.IN_HEARING, c.UnmuteChat("target")),
 }
 
 
@@ -78,6 +81,8 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
         state = add_target(state, target)
         if name == "restore_media":
             state = evolve(state, e.MediaCut("target", MediaKind.VIDEO))
+        if name == "unmute_chat":
+            state = evolve(state, e.ChatMuteChanged("target", True))
         if name == "override_identity":
             state = evolve(state, e.IdPhotoRegistered("target", "a" * 64))
             state = evolve(state, e.IdentityChecked("target", "entry", False, 0.71, "the face does not match", "dlib"))
