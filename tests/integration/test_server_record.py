@@ -554,8 +554,8 @@ def test_insider_attacks_are_caught_by_the_server_verify(sealed: Outcome) -> Non
         assert expected | {"database.sealed_file"} <= set(got), (attack, got)
         assert got["database.sealed_file"].startswith("the uploaded file's SHA-256 "), attack
         assert got["database.sealed_file"].endswith(
-            f"is not the sealed_sha256 {logged}… logged when the hearing was sealed "
-            f"(seq {_sealed_seq(sealed)}): this is not the file the court sealed"
+            f"is not the sealed_sha256 {logged}… logged when the hearing was sealed (seq "
+            f"{_sealed_seq(sealed)}), nor is any earlier revision of it: this is not the file the court sealed"
         ), attack
 
 
