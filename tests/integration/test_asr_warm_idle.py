@@ -39,8 +39,7 @@ def ko_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed")
+    assert shutil.which("espeak-ng"), "espeak-ng is not installed (scripts/install test)"
     wav = tmp_path_factory.mktemp("speech") / "ko.wav"
     subprocess.run(
         ["espeak-ng", "-v", "ko", "-w", str(wav), "안녕하세요 오늘 재판을 시작하겠습니다"],
