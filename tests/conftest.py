@@ -1,4 +1,5 @@
-"""Shared fixtures: speech made at test time, free loopback ports, and a guard on test data.
+"""Shared fixtures: speech made at test time, development court keys, free loopback ports, and a
+guard on test data.
 
 The suite uses only data in this repository (tests/fixtures, see SOURCES.md there) or data it
 makes. The data folder beside the repository (``../shared``, or ``COURTROOM_SHARED_DIR``) is for
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 from speech import Speech, korean_speech
+
+from courtroom.record.keys import CourtKeys, init_keys, load_court_keys
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,6 +91,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def korean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Speech]:
     """Korean sentences spoken by espeak-ng (tests/speech.py), 16 kHz mono WAV, made once."""
     return korean_speech(tmp_path_factory.mktemp("korean-speech"))
+
+
+# ---- development court keys (a module's own keydir fixture overrides these) --------------
+
+@pytest.fixture(scope="module")
+def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("court-keys")
+    init_keys(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def keys(keydir: Path) -> CourtKeys:
+    return load_court_keys(keydir)
 
 
 def free_port() -> int:

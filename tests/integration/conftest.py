@@ -10,6 +10,7 @@ Fixtures:
     fresh_postgres_url   a new, empty database for one test (dropped afterwards)
     redis_url            ``redis://127.0.0.1:<port>/0``
     db_url               parametrized: a fresh SQLite file, then a fresh PostgreSQL database
+    server               a courtroom server for the test module (court_client.running_server)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from court_client import Server, running_server
 
 _START_TIMEOUT_S = 30
 
@@ -192,3 +194,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'data' / 'courtroom.db'}"
     url: str = request.getfixturevalue("fresh_postgres_url")
     return url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("court")) as s:
+        yield s

@@ -75,6 +75,13 @@ def start_server(data_dir: Path, *, extra_env: dict[str, str] | None = None, arg
     raise RuntimeError("server did not start:\n" + "".join(lines))
 
 
+
+async def join_invited(server: Server, invite: dict[str, Any], after: int | None = None) -> Client:
+    """Join with a fresh session token for ``invite``; the court must answer ``welcome``."""
+    client = await Client.join(server, token_for(server, invite), after=after)
+    assert client.welcome and client.welcome["type"] == "welcome", client.welcome
+    return client
+
 @contextmanager
 def running_server(data_dir: Path, **kw: Any) -> Iterator[Server]:
     server = start_server(data_dir, **kw)

@@ -24,24 +24,12 @@ from insider import (
     swap_keys_in_record_json,
 )
 
-from courtroom.record.keys import CourtKeys, init_keys, load_court_keys
+from courtroom.record.keys import CourtKeys
 from courtroom.record.receipts import make_receipt
 from courtroom.record.sample import SampleHearing, build_sample
 from courtroom.record.transparency import TransparencyLog, record_leaf
 from courtroom.record.verification.seal_time import parse_utc
 from courtroom.record.verify import Anchors, VerificationReport, main_verify, verify_record
-
-
-@pytest.fixture(scope="module")
-def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("court-keys")
-    init_keys(d)
-    return d
-
-
-@pytest.fixture(scope="module")
-def keys(keydir: Path) -> CourtKeys:
-    return load_court_keys(keydir)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from insider import rechain
 
 from courtroom.record.document import AuditEntry, RecordDocument
 from courtroom.record.keys import CourtKeys, init_keys, load_court_keys
@@ -28,19 +29,6 @@ from courtroom.record.seal import seal_record
 from courtroom.record.signatures import ParticipantSignature, export_jwk
 from courtroom.record.tsa import LocalTimeStamper, TimeStampAuthority
 from courtroom.record.verify import VerificationReport, main_verify, verify_record
-from courtroom.store.chain import GENESIS, entry_hash
-
-
-@pytest.fixture(scope="module")
-def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("court-keys")
-    init_keys(d)
-    return d
-
-
-@pytest.fixture(scope="module")
-def keys(keydir: Path) -> CourtKeys:
-    return load_court_keys(keydir)
 
 
 @pytest.fixture(scope="module")
@@ -339,20 +327,7 @@ def test_event_deleted_from_chain(
     assert failed["audit.chain"].startswith("event seq 9 missing (deleted from the chain)")
 
     # Deleting and re-chaining everything after it: the head the participants signed is gone.
-    rechained: list[AuditEntry] = []
-    prev = GENESIS
-    for n, e in enumerate(entries, start=1):
-        h = entry_hash(
-            hearing_id=e.hearing_id,
-            seq=n,
-            type=e.type,
-            actor=e.actor,
-            at=e.at,
-            payload=e.payload,
-            prev_hash=prev,
-        )
-        rechained.append(dataclasses.replace(e, seq=n, prev_hash=prev, hash=h))
-        prev = h
+    rechained = rechain(entries)
     report = _verify(_seal(sample, keys, timestamper, entries=rechained), keys)
     failed = _failed(report)
     assert report.check("audit.chain").status == "ok"

@@ -4,25 +4,21 @@ log; and a console that reconnects with its cursor gets exactly what it missed."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from court_client import Client, Server, read_log, registry, running_server, schedule, token_for
+from court_client import (
+    Client,
+    Server,
+    join_invited,
+    read_log,
+    registry,
+    schedule,
+    token_for,
+)
 
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "witness": "witness"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("court")) as s:
-        yield s
-
-
-async def join(server: Server, invite: dict[str, Any], after: int | None = None) -> Client:
-    client = await Client.join(server, token_for(server, invite), after=after)
-    assert client.welcome and client.welcome["type"] == "welcome", client.welcome
-    return client
 
 
 def chats(client: Client) -> list[str]:
@@ -33,7 +29,7 @@ async def seated(server: Server) -> tuple[dict[str, Any], dict[str, Client], dic
     """Judge, clerk and plaintiff in an open hearing; the witness in the waiting room."""
     hid, inv = schedule(server, CAST)
     ids = {name: inv[name]["participant_id"] for name in CAST}
-    c = {name: await join(server, inv[name]) for name in CAST}
+    c = {name: await join_invited(server, inv[name]) for name in CAST}
     assert (await c["judge"].command("open_hearing"))["ok"]
     assert (await c["judge"].command("admit", participant=ids["plaintiff"]))["ok"]
     assert (await c["judge"].command("admit", participant=ids["witness"]))["ok"]

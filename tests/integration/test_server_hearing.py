@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from court_client import (
     Client,
     Server,
+    join_invited,
     read_log,
     registry,
     running_server,
@@ -23,21 +23,11 @@ from court_client import (
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "witness": "witness"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("court")) as s:
-        yield s
-
-
 @pytest.fixture
 def hearing(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
     return schedule(server, CAST)
 
 
-async def join(server: Server, invite: dict[str, Any]) -> Client:
-    client = await Client.join(server, token_for(server, invite))
-    assert client.welcome and client.welcome["type"] == "welcome", client.welcome
-    return client
 
 
 def refusals(server: Server, hid: str, type_: str) -> list[dict[str, Any]]:
@@ -46,9 +36,9 @@ def refusals(server: Server, hid: str, type_: str) -> list[dict[str, Any]]:
 
 async def test_witness_path_waiting_room_call_in_send_back_dismiss(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
-    party = await join(server, inv["plaintiff"])
-    witness = await join(server, inv["witness"])
+    judge = await join_invited(server, inv["judge"])
+    party = await join_invited(server, inv["plaintiff"])
+    witness = await join_invited(server, inv["witness"])
     wid, pid = inv["witness"]["participant_id"], inv["plaintiff"]["participant_id"]
     assert judge.welcome and judge.welcome["state"]["participants"]
 
@@ -92,8 +82,8 @@ async def test_witness_path_waiting_room_call_in_send_back_dismiss(server: Serve
 
 async def test_witness_cannot_issue_judge_commands(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
-    witness = await join(server, inv["witness"])
+    judge = await join_invited(server, inv["judge"])
+    witness = await join_invited(server, inv["witness"])
     result = await witness.command("close_hearing")
     assert result == {"v": 1, "type": "result", "id": result["id"], "ok": False, "code": "forbidden",
                       "reason": "a witness may not close hearing"}
@@ -112,7 +102,7 @@ async def test_witness_cannot_issue_judge_commands(server: Server, hearing: Any)
 async def test_forged_expired_and_replayed_tokens_are_refused_and_audited(server: Server, hearing: Any) -> None:
     hid, inv = hearing
     token = token_for(server, inv["plaintiff"])
-    first = await join(server, inv["plaintiff"]) if False else await Client.join(server, token)
+    first = await Client.join(server, token)
     assert first.welcome and first.welcome["type"] == "welcome"
     await first.close()
 
@@ -147,7 +137,7 @@ async def test_expired_token_is_refused_and_audited(tmp_path: Path) -> None:
 
 async def test_malformed_oversized_and_unknown_messages(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
+    judge = await join_invited(server, inv["judge"])
     cases = [
         ("{not json", "malformed"),
         ("[1,2]", "malformed"),

@@ -4,7 +4,6 @@ error answer; the connection, the server and the log stay intact. Never a bare c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,21 +12,14 @@ from court_client import (
     REGISTRY_KEY,
     Client,
     Server,
+    join_invited,
     read_log,
     registry,
-    running_server,
     schedule,
-    token_for,
 )
 
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "witness": "witness"}
 LONE_SURROGATE = "\\ud800"  # as a client writes it: a JSON escape json.loads accepts
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("court")) as s:
-        yield s
 
 
 @pytest.fixture
@@ -35,10 +27,6 @@ def hearing(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
     return schedule(server, CAST)
 
 
-async def join(server: Server, invite: dict[str, Any]) -> Client:
-    client = await Client.join(server, token_for(server, invite))
-    assert client.welcome and client.welcome["type"] == "welcome", client.welcome
-    return client
 
 
 async def error_after(client: Client, raw: str) -> dict[str, Any]:
@@ -63,8 +51,8 @@ async def test_a_lone_surrogate_is_an_error_and_the_socket_keeps_serving(
     server: Server, hearing: Any
 ) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
-    party = await join(server, inv["plaintiff"])
+    judge = await join_invited(server, inv["judge"])
+    party = await join_invited(server, inv["plaintiff"])
     pid = inv["plaintiff"]["participant_id"]
     err = await error_after(party, '{"v":1,"type":"ping","id":"' + LONE_SURROGATE + '"}')
     assert err["code"] == "malformed" and "id" not in err, err
@@ -88,7 +76,7 @@ async def test_a_lone_surrogate_is_an_error_and_the_socket_keeps_serving(
 
 async def test_b_deep_nesting_is_an_error_not_a_recursion_error(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
+    judge = await join_invited(server, inv["judge"])
     for depth in (2_000, 30_000):  # 4 KB and 60 KB frames, both under the 64 KiB limit
         raw = '{"v":1,"type":"ping","id":"d","x":' + "[" * depth + "]" * depth + "}"
         err = await error_after(judge, raw)
@@ -101,7 +89,7 @@ async def test_b_deep_nesting_is_an_error_not_a_recursion_error(server: Server, 
 
 async def test_c_an_unparsable_answer_is_an_error(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    judge = await join(server, inv["judge"])
+    judge = await join_invited(server, inv["judge"])
     await judge.send({"v": 1, "type": "signal", "data": {"type": "hello"}})
     offer = await judge.wait_for(lambda m: m["type"] == "signal" and m["data"]["type"] == "offer")
     seq = offer["data"]["seq"]
@@ -118,7 +106,7 @@ async def test_c_an_unparsable_answer_is_an_error(server: Server, hearing: Any) 
 
 async def test_d_refuse_to_sign_with_a_lone_surrogate(server: Server, hearing: Any) -> None:
     hid, inv = hearing
-    witness = await join(server, inv["witness"])
+    witness = await join_invited(server, inv["witness"])
     head = len(read_log(server, hid))
     raw = (
         '{"v":1,"type":"command","id":"r1","name":"refuse_to_sign",'
@@ -171,7 +159,7 @@ def test_e_rest_bodies_and_queries_are_400_never_500(server: Server, hearing: An
 async def test_the_connection_survives_every_case_in_a_row(server: Server, hearing: Any) -> None:
     """One socket, all of the above, then a normal command: still in order."""
     _, inv = hearing
-    judge = await join(server, inv["judge"])
+    judge = await join_invited(server, inv["judge"])
     for raw in (
         '{"v":1,"type":"ping","id":"' + LONE_SURROGATE + '"}',
         '{"v":1,"type":"ping","x":' + "[" * 3000 + "]" * 3000 + "}",

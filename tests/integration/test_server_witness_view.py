@@ -3,26 +3,14 @@ phase, and events about themself, with no case details and no bench participant 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from court_client import Client, Server, running_server, schedule, token_for
+from court_client import Client, Server, join_invited, schedule
 
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "witness": "witness"}
 CASE_DETAILS = ("case_number", "title", "phase_control_delegated")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("court")) as s:
-        yield s
-
-
-async def join(server: Server, invite: dict[str, Any]) -> Client:
-    client = await Client.join(server, token_for(server, invite))
-    assert client.welcome and client.welcome["type"] == "welcome", client.welcome
-    return client
 
 
 def states(client: Client) -> list[dict[str, Any]]:
@@ -31,8 +19,8 @@ def states(client: Client) -> list[dict[str, Any]]:
 
 async def test_a_waiting_witness_learns_the_phase_only(server: Server) -> None:
     _, inv = schedule(server, CAST)
-    judge = await join(server, inv["judge"])
-    witness = await join(server, inv["witness"])
+    judge = await join_invited(server, inv["judge"])
+    witness = await join_invited(server, inv["witness"])
     wid, jid = inv["witness"]["participant_id"], inv["judge"]["participant_id"]
     assert (await judge.command("open_hearing"))["ok"]
     assert (await judge.command("admit", participant=wid))["ok"]
@@ -69,7 +57,7 @@ async def test_a_waiting_witness_learns_the_phase_only(server: Server) -> None:
 
 async def test_a_party_in_the_lobby_gets_no_case_details(server: Server) -> None:
     _, inv = schedule(server, CAST)
-    party = await join(server, inv["plaintiff"])
+    party = await join_invited(server, inv["plaintiff"])
     assert party.welcome is not None
     hearing = party.welcome["state"]["hearing"]
     assert not set(CASE_DETAILS) & set(hearing), hearing

@@ -16,7 +16,6 @@ from courtroom.record.keys import (
     CourtKeys,
     KeysExistError,
     init_keys,
-    load_court_keys,
 )
 from courtroom.record.tsa import (
     LOCAL_TSA_POLICY,
@@ -24,18 +23,6 @@ from courtroom.record.tsa import (
     TimeStampAuthority,
     TimeStampResponse,
 )
-
-
-@pytest.fixture(scope="module")
-def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("keys")
-    init_keys(d)
-    return d
-
-
-@pytest.fixture(scope="module")
-def keys(keydir: Path) -> CourtKeys:
-    return load_court_keys(keydir)
 
 
 @pytest.fixture(scope="module")
