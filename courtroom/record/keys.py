@@ -139,7 +139,7 @@ def _issue(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -238,7 +238,7 @@ def init_keys(
         (paths.seal_key, seal_key),
         (paths.tsa_key, tsa_key),
     ):
-        _write_key(path, key)
+        write_private_key(path, key)
     for path, cert in ((paths.root_cert, root), (paths.seal_cert, seal), (paths.tsa_cert, tsa)):
         _write_cert(path, cert)
     return paths
@@ -266,7 +266,7 @@ def renew_tsa(
         now=dt.datetime.now(dt.UTC),
         days=days,
     )
-    _write_key(paths.tsa_key, tsa_key)
+    write_private_key(paths.tsa_key, tsa_key)
     _write_cert(paths.tsa_cert, tsa)
 
 
