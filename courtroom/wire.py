@@ -105,6 +105,7 @@ class ParticipantView:
     connected: bool
     cut: tuple[MediaKind, ...] = field(metadata={"doc": "media the judge cut"})
     self_muted: tuple[MediaKind, ...] = field(metadata={"doc": "media the participant muted"})
+    chat_muted: bool = field(default=False, metadata={"doc": "the judge muted their chat"})
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> d
                 "connected": p.connected,
                 "cut": sorted(k.value for k in p.cut),
                 "self_muted": sorted(k.value for k in p.self_muted),
+                "chat_muted": p.chat_muted,
             }
             for p in people
         ],
