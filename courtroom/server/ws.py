@@ -35,6 +35,7 @@ _OUTBOX = 1024
 # them. In a case space of 100, a `state` (100 participants) to each of 100 sockets after every
 # chat message was most of the cost of a message.
 _VIEW_UNCHANGED = frozenset({"chat_message"})
+_TYPING_EVERY_S = 1.0
 _RATE = 40.0  # messages per second a client may send, with a burst of twice that
 
 
@@ -53,6 +54,7 @@ class Connection:
         self._last = time.monotonic()
         self._closing = False
         self._after: int | None = None  # the hello's cursor: catch up from there
+        self._typed = -_TYPING_EVERY_S  # when this connection's last typing signal went out
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
@@ -311,11 +313,24 @@ class Connection:
                 self.send(proto.rejected(msg.id, outcome.rejected))
             else:
                 self.send(proto.accepted(msg.id, [e.seq for e in outcome.entries]))
+                if isinstance(msg.command, c.Typing):
+                    await self._typing(runtime, actor, msg.command.to)
         elif isinstance(msg, proto.SignalMessage):
             room = await self.court.media.room(runtime)
             problem = await room.handle_signal(actor, msg.data)
             if problem is not None:
                 self.send(proto.error(proto.ErrorCode.MALFORMED, problem))
+
+    async def _typing(self, runtime: HearingRuntime, actor: Actor, to: str) -> None:
+        """Tell the bench who is writing, at most once per _TYPING_EVERY_S per connection
+        (more often tells nothing new: the bench shows it for a few seconds)."""
+        now = time.monotonic()
+        if now - self._typed < _TYPING_EVERY_S:
+            return
+        self._typed = now
+        bench = [p for p in runtime.bench() if p != actor.id]
+        if bench:
+            await runtime.broadcast(bench, proto.message("typing", participant=actor.id, to=to))
 
     async def _forwarder(
         self, runtime: HearingRuntime, actor: Actor, sub: Any, live_after: int = 0
