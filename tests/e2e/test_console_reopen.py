@@ -31,6 +31,17 @@ pytestmark = pytest.mark.timeout(600)
 JUDGE, PARTY = "김판사", "박원고"
 
 
+SLOW_MS = 30_000  # two Chromiums with real media, vosk and the watch share 2 (busy) cores
+
+
+@pytest.fixture(autouse=True)
+def patient() -> Iterator[None]:
+    """Longer waits for this test only (conftest sets 10 s for every test)."""
+    expect.set_options(timeout=SLOW_MS)
+    yield
+    expect.set_options(timeout=WAIT_MS)
+
+
 @pytest.fixture
 def ko_server(tmp_path: Path) -> Iterator[Server]:
     with running_server(tmp_path / "data", args=["--ice-loopback-only"]) as s:
@@ -88,7 +99,7 @@ def test_a_reopened_console_shows_what_it_missed_once_in_order(
         judge_ctx = browsers["judge"].new_context(viewport=DESKTOP, locale="zh-CN")
         party_ctx = browsers["party"].new_context(viewport=PHONE, locale="zh-CN", has_touch=True)
         for ctx in (judge_ctx, party_ctx):
-            ctx.set_default_timeout(WAIT_MS)
+            ctx.set_default_timeout(SLOW_MS)
         judge, party = judge_ctx.new_page(), party_ctx.new_page()
         for page in (judge, party):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -116,11 +127,14 @@ def run(server: Server, hid: str, jid: str, pid: str, inv: dict[str, Any],
     judge.wait_for_timeout(800)  # the console keeps its memory every half second
     kept = judge.evaluate("() => Object.entries(localStorage).filter(([k]) => k.startsWith('courtroom.console'))")
     assert len(kept) == 1 and "token" not in kept[0][1], kept  # the cursor and what it showed, never a token
-    cursor = json.loads(kept[0][1])["cursor"]
     lines_before = len(logged(server, hid, "transcript_line"))
 
-    # The console is killed mid-hearing; the hearing goes on without it.
+    # The console is killed mid-hearing; the hearing goes on without it. What it kept:
     judge.close()
+    stored = [item["value"] for origin in judge_ctx.storage_state()["origins"]
+              for item in origin["localStorage"] if item["name"].startswith("courtroom.console")]
+    assert len(stored) == 1, stored
+    cursor = json.loads(stored[0])["cursor"]
     wait_for(lambda: logged(server, hid, "participant_disconnected"), 15, "the judge's disconnect")
     missed_chat = ["첫째, 계약서 원본입니다.", "둘째, 송금 내역입니다."]
     for text in missed_chat:
