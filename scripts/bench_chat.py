@@ -96,7 +96,7 @@ async def echo(client: TimedClient, n: int) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp), extra_env={"COURTROOM_MEDIA_ONLY": "0"})
+        server = start_server(Path(tmp))
         try:
             t = time.monotonic()
             big = await open_case_space(server, args.participants)
