@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from media.clips import Source, cut  # noqa: E402
-from media.forward import EncodedFrame  # noqa: E402
-from media.recording import FinishedFile, RecordingClock, TrackRecorder  # noqa: E402
+from media.clips import Source, cut
+from media.forward import EncodedFrame
+from media.recording import FinishedFile, RecordingClock, TrackRecorder
 
 W, H, FPS = 640, 360, 15
 
