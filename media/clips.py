@@ -24,6 +24,7 @@ from typing import Any
 import av
 
 MAX_CLIP_S = 120.0  # longer excerpts are the recording itself, not a clip
+BOUNDARY_S = 1.0  # at most this between one segment's last frame and the next one's first
 _MS = fractions.Fraction(1, 1000)  # WebM timestamps are milliseconds
 
 
@@ -74,7 +75,9 @@ def _packets(source: Source) -> Iterable[_Packet]:
 
 
 def _overlapping(sources: Sequence[Source], kind: str, t0: float, t1: float) -> list[Source]:
-    chosen = [s for s in sources if s.kind == kind and s.end >= t0 and s.start <= t1]
+    # A segment's end is its last frame, the next one's start its first keyframe: a start
+    # falling between the two still takes the keyframe of the segment before.
+    chosen = [s for s in sources if s.kind == kind and s.end >= t0 - BOUNDARY_S and s.start <= t1]
     return sorted(chosen, key=lambda s: s.start)
 
 
@@ -112,7 +115,20 @@ def cut(sources: Sequence[Source], t0: float, t1: float, out_dir: Path) -> Clip:
         raise NothingToCut("no recorded media of this participant in that span")
     used = ([video_src[0]] if video else []) + ([audio_src[0]] if audio else [])
     names = tuple(s.path.name for s in video_src + audio_src)
-    return _write(used, sorted(video + audio, key=lambda p: (p.t, p.kind)), start, names, out_dir)
+    # Each kind stays in recorded order (a segment's tail, timed from RTP timestamps, can
+    # run past the next segment's start, timed by arrival); only the two kinds interleave.
+    merged = sorted(_increasing(video) + _increasing(audio), key=lambda p: p.t)
+    return _write(used, merged, start, names, out_dir)
+
+
+def _increasing(packets: list[_Packet]) -> list[_Packet]:
+    """``packets`` in their order, each timed at least 1 ms after the one before."""
+    out: list[_Packet] = []
+    for p in packets:
+        if out and p.t < out[-1].t + 0.001:
+            p = _Packet(out[-1].t + 0.001, p.kind, p.keyframe, p.data, p.duration)
+        out.append(p)
+    return out
 
 
 def _write(
@@ -134,9 +150,9 @@ def _write(
                 stream.time_base = _MS
                 streams[source.kind] = stream
             for p in packets:
-                pts = round((p.t - start) * 1000)
-                if pts <= last.get(p.kind, -1):
-                    continue  # the muxer refuses timestamps that do not increase
+                # Never drop a packet (the frames after it would not decode): the muxer
+                # needs increasing timestamps, so a collision after rounding moves on 1 ms.
+                pts = max(round((p.t - start) * 1000), last.get(p.kind, -1) + 1)
                 packet = av.Packet(p.data)
                 packet.pts = packet.dts = pts
                 packet.time_base = _MS

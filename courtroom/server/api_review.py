@@ -11,10 +11,7 @@ Every view is logged (``recording_viewed``): each opening of the timeline, and e
 viewer fetches, once per ``VIEW_WINDOW_S`` per viewer and file (a video element sends many
 range requests for one viewing).
 
-Timeline seconds are the recording clock of the hearing's first media room
-(``recording_clock_started``); a later room (a restart, another node) has its own clock,
-shifted here by the difference of the two origins. Wall-clock events (phase changes,
-call-ins, exhibits) are placed by their log time against that origin.
+Timeline seconds: see ``review_timeline.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ import math
 import re
 import secrets
 import time
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -39,9 +35,10 @@ from ..domain.hearing import Actor, HearingState
 from ..domain.presence import Presence
 from ..domain.review import ClipExported, RecordingViewed
 from ..domain.roles import STAFF, Role
-from ..store.log import LogEntry
+from . import review_timeline
 from .api import _body, _court, _errors
-from .api_vision import INSPECTOR, _checked_id, _flag_json, _reader, _runtime
+from .api_vision import INSPECTOR, _checked_id, _reader, _runtime
+from .court import Court
 from .evidence_clips import clips_dir
 from .gate import ApiError, Subject
 from .runtime import HearingRuntime
@@ -110,199 +107,6 @@ async def _log_view(runtime: HearingRuntime, actor: Actor, what: str, item: str)
     await runtime.record([RecordingViewed(what, item)], actor=actor.id)
 
 
-# --- the timeline ---------------------------------------------------------------------------
-
-
-class _Clocks:
-    """Timeline seconds of recording-clock times and of log times, per media room's clock."""
-
-    def __init__(self, entries: list[LogEntry]) -> None:
-        self.starts: list[tuple[int, datetime]] = [
-            (e.seq, datetime.fromisoformat(e.payload["origin"]))
-            for e in entries
-            if e.type == "recording_clock_started"
-        ]
-        if not self.starts:  # an older log: estimate the origin from the first segment
-            first = next((e for e in entries if e.type == "recording_finished"), None)
-            if first is not None:
-                origin = first.at.timestamp() - float(first.payload["end"])
-                self.starts = [(0, datetime.fromtimestamp(origin, first.at.tzinfo))]
-        self.origin = self.starts[0][1] if self.starts else None
-
-    def shift(self, seq: int) -> float:
-        """Seconds to add to a recording-clock time logged at ``seq``."""
-        if self.origin is None:
-            return 0.0
-        start = self.origin
-        for s, origin in self.starts:
-            if s <= seq:
-                start = origin
-        return (start - self.origin).total_seconds()
-
-    def wall(self, at: datetime) -> float:
-        return 0.0 if self.origin is None else round((at - self.origin).total_seconds(), 3)
-
-
-def _media_url(hearing_id: str, name: str, grant: str) -> str:
-    return f"/api/v1/hearings/{hearing_id}/review/media/{name}?grant={grant}"
-
-
-def _tracks(
-    state: HearingState, entries: list[LogEntry], clocks: _Clocks, grant: str
-) -> list[dict[str, Any]]:
-    tracks: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for e in entries:
-        if e.type != "recording_finished":
-            continue
-        p, shift = e.payload, clocks.shift(e.seq)
-        tracks.setdefault((p["participant"], p["kind"]), []).append(
-            {
-                "file": p["file"],
-                "start": round(p["start"] + shift, 3),
-                "end": round(p["end"] + shift, 3),
-                "sha256": p["sha256"],
-                "url": _media_url(state.hearing_id, p["file"], grant),
-            }
-        )
-    out = []
-    for (pid, kind), segments in sorted(tracks.items()):
-        who = state.participant(pid)
-        out.append(
-            {
-                "participant": pid,
-                "display_name": who.display_name if who else None,
-                "role": who.role.value if who else None,
-                "kind": kind,
-                "segments": sorted(segments, key=lambda s: s["start"]),
-            }
-        )
-    return out
-
-
-def _lines(entries: list[LogEntry], clocks: _Clocks) -> list[dict[str, Any]]:
-    lines: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        p = e.payload
-        if e.type == "transcript_line":
-            shift = clocks.shift(e.seq)
-            lines[p["line_id"]] = {
-                "line_id": p["line_id"],
-                "speaker": p["speaker"],
-                "t0": round(p["t0"] + shift, 3),
-                "t1": round(p["t1"] + shift, 3),
-                "text": p["text"],
-                "original": p["text"],
-                "earlier": [],
-            }
-        elif e.type == "transcript_correction" and p["line_id"] in lines:
-            line = lines[p["line_id"]]
-            line["earlier"].append(line["text"])
-            line["text"] = p["text"]
-    return sorted(lines.values(), key=lambda x: x["t0"])
-
-
-def _clips(
-    hearing_id: str, entries: list[LogEntry], clocks: _Clocks, grant: str
-) -> list[dict[str, Any]]:
-    out = []
-    for e in entries:
-        if e.type in ("evidence_clip_kept", "clip_exported"):
-            p = e.payload
-            shift = clocks.shift(e.seq) if e.type == "evidence_clip_kept" else 0.0
-            out.append(
-                {
-                    "sha256": p["sha256"],
-                    "participant": p["participant"],
-                    "t0": round(p["t0"] + shift, 3),
-                    "t1": round(p["t1"] + shift, 3),
-                    "flag_id": p.get("flag_id"),
-                    "url": _media_url(hearing_id, p["sha256"] + ".webm", grant),
-                }
-            )
-    return out
-
-
-def _flags(
-    state: HearingState, entries: list[LogEntry], clocks: _Clocks, clips: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    raised = {e.payload["flag_id"]: e.seq for e in entries if e.type == "flag_raised"}
-    by_flag = {c["flag_id"]: c for c in clips if c["flag_id"]}
-    out = []
-    for f in state.flags.values():
-        row = _flag_json(state, f)
-        shift = clocks.shift(raised.get(f.flag_id, 0))
-        out.append({**row, "at": round(f.t0 + shift, 3), "clip": by_flag.get(f.flag_id)})
-    return sorted(out, key=lambda x: x["at"])
-
-
-def _marks(
-    state: HearingState,
-    entries: list[LogEntry],
-    clocks: _Clocks,
-    lines: list[dict[str, Any]],
-    flags: list[dict[str, Any]],
-    clips: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    def mark(
-        type_: str, t: float, t1: float | None, who: str | None, label: str, ref: str
-    ) -> dict[str, Any]:
-        return {
-            "type": type_,
-            "t": t,
-            "t1": t1,
-            "participant": who,
-            "label": label[:200],
-            "ref": ref,
-        }
-
-    marks = [
-        mark("transcript", x["t0"], x["t1"], x["speaker"], x["original"], x["line_id"])
-        for x in lines
-    ]
-    marks += [
-        mark("correction", x["t0"], x["t1"], x["speaker"], x["text"], x["line_id"])
-        for x in lines
-        if x["earlier"]
-    ]
-    marks += [
-        mark(
-            "flag",
-            f["at"],
-            None if f["t1"] is None else f["at"] + f["t1"] - f["t0"],
-            f["participant"],
-            f["kind"],
-            f["flag_id"],
-        )
-        for f in flags
-    ]
-    marks += [mark("clip", c["t0"], c["t1"], c["participant"], "clip", c["sha256"]) for c in clips]
-    for e in entries:
-        p = e.payload
-        if e.type == "phase_changed":
-            marks.append(mark("phase", clocks.wall(e.at), None, None, str(p["phase"]), e.type))
-        elif e.type == "presence_changed" and p.get("reason") == "called_in":
-            marks.append(
-                mark("call_in", clocks.wall(e.at), None, p["participant"], "called in", e.type)
-            )
-        elif "exhibit" in e.type:
-            marks.append(
-                mark("exhibit", clocks.wall(e.at), None, p.get("participant"), e.type, e.type)
-            )
-        elif e.type == "media_gap":
-            shift = clocks.shift(e.seq)
-            marks.append(
-                mark(
-                    "gap",
-                    round(p["t0"] + shift, 3),
-                    round(p["t1"] + shift, 3),
-                    p["participant"],
-                    str(p["kind"]),
-                    e.type,
-                )
-            )
-    return sorted(marks, key=lambda m: (m["t"], m["type"]))
-
-
 async def timeline(request: Request) -> JSONResponse:
     hearing_id = request.path_params["hearing_id"]
     actor = await _reader(request, hearing_id)
@@ -311,33 +115,32 @@ async def timeline(request: Request) -> JSONResponse:
     hid, state = runtime.hearing_id, runtime.state
     await _log_view(runtime, actor, "timeline", "")
     entries = await asyncio.to_thread(court.log.read, hid, 0)
-    clocks = _Clocks(entries)
     grant = grant_for(hid, actor)
-    tracks = _tracks(state, entries, clocks, grant)
-    lines = _lines(entries, clocks)
-    clips = _clips(hid, entries, clocks, grant)
-    flags = _flags(state, entries, clocks, clips)
-    ends = [s["end"] for t in tracks for s in t["segments"]] + [x["t1"] for x in lines]
-    return JSONResponse(
-        {
-            "hearing_id": hid,
-            "case_number": state.case_number,
-            "title": state.title,
-            "phase": state.phase.value,
-            "origin": clocks.origin.isoformat() if clocks.origin else None,
-            "duration": max(ends, default=0.0),
-            "grant": grant,
-            "grant_expires_in": GRANT_S,
-            "tracks": tracks,
-            "lines": lines,
-            "flags": flags,
-            "clips": clips,
-            "marks": _marks(state, entries, clocks, lines, flags, clips),
-        }
-    )
+    body = review_timeline.build(state, entries, grant)
+    return JSONResponse({**body, "grant": grant, "grant_expires_in": GRANT_S})
 
 
 # --- media ----------------------------------------------------------------------------------
+
+
+# Per hearing: the log head and the file names its log vouches for (segments and clips), so
+# the many range requests of one viewing do not each read the whole log.
+_vouched: dict[str, tuple[int, frozenset[str]]] = {}
+
+
+async def _vouched_for(court: Court, runtime: HearingRuntime) -> frozenset[str]:
+    head = runtime.head
+    cached = _vouched.get(runtime.hearing_id)
+    if cached is not None and cached[0] == head:
+        return cached[1]
+    entries = await asyncio.to_thread(court.log.read, runtime.hearing_id, 0)
+    names = frozenset(
+        e.payload["file"] if e.type == "recording_finished" else e.payload["sha256"] + ".webm"
+        for e in entries
+        if e.type in ("recording_finished", "evidence_clip_kept", "clip_exported")
+    )
+    _vouched[runtime.hearing_id] = (head, names)
+    return names
 
 
 async def media(request: Request) -> Response:
@@ -345,21 +148,15 @@ async def media(request: Request) -> Response:
     runtime = await _runtime(court, request.path_params["hearing_id"])
     actor = await _viewer(request, runtime)
     name = request.path_params["file"]
-    entries = await asyncio.to_thread(court.log.read, runtime.hearing_id, 0)
+    # Only files the log vouches for, by their bare name inside this hearing's folder.
     if _RECORDING.match(name):
-        listed = any(e.type == "recording_finished" and e.payload["file"] == name for e in entries)
         folder, what = court.settings.data_dir / "recordings" / runtime.hearing_id, "recording"
         kind = "video/webm" if "-video-" in name else "audio/webm"
-    elif m := _CLIP.match(name):
-        listed = any(
-            e.type in ("evidence_clip_kept", "clip_exported") and e.payload["sha256"] == m[1]
-            for e in entries
-        )
+    elif _CLIP.match(name):
         folder, what, kind = clips_dir(court, runtime.hearing_id), "clip", "video/webm"
     else:
-        listed = False
-    # Only files the log vouches for, by their bare name inside this hearing's folder.
-    if not listed:
+        raise ApiError(404, "not_found", "no such recording")
+    if name not in await _vouched_for(court, runtime):
         raise ApiError(404, "not_found", "no such recording")
     path = (folder / name).resolve()
     if path.parent != folder.resolve() or not path.is_file():
@@ -391,7 +188,7 @@ async def export_clip(request: Request) -> JSONResponse:
     if runtime.state.participant(pid) is None:
         raise ApiError(404, "not_found", "no such participant in this hearing")
     entries = await asyncio.to_thread(court.log.read, runtime.hearing_id, 0)
-    clocks = _Clocks(entries)
+    clocks = review_timeline.Clocks(entries)
     folder = court.settings.data_dir / "recordings" / runtime.hearing_id
     sources = [
         Source(
@@ -417,7 +214,7 @@ async def export_clip(request: Request) -> JSONResponse:
             "t0": clip.t0,
             "t1": clip.t1,
             "flag_id": None,
-            "url": _media_url(runtime.hearing_id, clip.path.name, grant),
+            "url": review_timeline.media_url(runtime.hearing_id, clip.path.name, grant),
         },
         status_code=201,
     )

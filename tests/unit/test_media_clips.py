@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fractions
 import hashlib
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +56,19 @@ def _audio_frames(seconds: float) -> list[tuple[float, bytes]]:
     return out
 
 
-def _record(tmp: Path, seconds: float = 8.0) -> tuple[list[FinishedFile], RecordingClock]:
+def _record(
+    tmp: Path, seconds: float = 8.0, first_late_s: float = 0.0
+) -> tuple[list[FinishedFile], RecordingClock]:
     clock = RecordingClock()
     done: list[FinishedFile] = []
     origin = clock.at(0.0) * -1  # clock.at(origin + t) == t
 
     video = TrackRecorder(tmp, "p1", "video", clock, done.append, segment_seconds=4.0)
     for t, data, key in _video_frames(seconds):
-        video.offer(EncodedFrame("video/VP8", 90000, data, int(t * 90000), key, origin + t, 0))
+        late = first_late_s if t == 0 else 0.0  # the first frame arrived late: timed late
+        video.offer(
+            EncodedFrame("video/VP8", 90000, data, int(t * 90000), key, origin + t + late, 0)
+        )
     video.close()
     audio = TrackRecorder(tmp, "p1", "audio", clock, done.append, segment_seconds=4.0)
     for t, data in _audio_frames(seconds):
@@ -110,6 +116,30 @@ def test_the_packets_are_copied_not_re_encoded(tmp_path: Path) -> None:
     with av.open(str(clip.path)) as c:
         copied = [bytes(p) for p in c.demux(video=0) if p.size]
     assert copied and copied == source[10 : 10 + len(copied)]
+
+
+def test_a_segment_timed_late_overlapping_the_next_stays_in_order(tmp_path: Path) -> None:
+    # The first segment is timed from its first frame's late arrival, so its tail runs 1.5 s
+    # into the next segment's time: the clip must not interleave the two.
+    done, _ = _record(tmp_path / "rec", first_late_s=1.5)
+    clip = cut(_sources(done), 3.0, 6.5, tmp_path / "clips")
+    with av.open(str(clip.path)) as c:
+        packets = [p for p in c.demux(video=0) if p.size]
+        pts = [p.pts for p in packets]
+    with av.open(str(clip.path)) as c:
+        frames = list(c.decode(video=0))  # an interleaved clip fails to decode here
+    assert pts == sorted(pts) and len(frames) == len(packets)
+    shades = [int(f.to_ndarray(format="rgb24")[60, 80, 0]) for f in frames]
+    assert all(b >= a - 1 for a, b in itertools.pairwise(shades))  # time runs forward
+    assert abs(shades[-1] - _shade(6.5)) <= 1  # the next segment's frames are in, after
+
+
+def test_a_start_between_two_segments_takes_the_keyframe_before(tmp_path: Path) -> None:
+    done, _ = _record(tmp_path / "rec")
+    first = next(f for f in done if f.kind == "video")
+    between = first.end + 0.05  # after the first segment's last frame, before the next one
+    clip = cut(_sources(done), between, between + 1.0, tmp_path / "clips")
+    assert clip.t0 == pytest.approx(3.0, abs=0.01)
 
 
 def test_nothing_recorded_there_and_bad_spans_are_refused(tmp_path: Path) -> None:
