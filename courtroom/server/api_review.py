@@ -66,7 +66,7 @@ def grant_for(hearing_id: str, actor: Actor, now: float | None = None) -> str:
 
 
 def _from_grant(hearing_id: str, grant: str, state: HearingState) -> Actor:
-    parts = grant.split(".")
+    parts = grant.split(".") if grant.isascii() and len(grant) <= 300 else []
     refused = ApiError(401, "unauthenticated", "the grant is not valid", reason="bad review grant")
     if len(parts) != 4 or not parts[2].isascii() or not parts[2].isdigit() or len(parts[2]) > 12:
         raise refused
