@@ -37,7 +37,7 @@ from ..domain.review import ClipExported, RecordingViewed
 from ..domain.roles import STAFF, Role
 from . import review_timeline
 from .api import _body, _court, _errors
-from .api_vision import INSPECTOR, _checked_id, _reader, _runtime
+from .api_vision import _checked_id, _reader, _runtime
 from .court import Court
 from .evidence_clips import clips_dir
 from .gate import ApiError, Subject
@@ -65,7 +65,9 @@ def grant_for(hearing_id: str, actor: Actor, now: float | None = None) -> str:
     return f"{actor.id}.{actor.role.value}.{expires}.{sig}"
 
 
-def _from_grant(hearing_id: str, grant: str, state: HearingState) -> Actor:
+def _from_grant(
+    hearing_id: str, grant: str, state: HearingState, request: Request | None = None
+) -> Actor:
     parts = grant.split(".") if grant.isascii() and len(grant) <= 300 else []
     refused = ApiError(401, "unauthenticated", "the grant is not valid", reason="bad review grant")
     if len(parts) != 4 or not parts[2].isascii() or not parts[2].isdigit() or len(parts[2]) > 12:
@@ -73,6 +75,8 @@ def _from_grant(hearing_id: str, grant: str, state: HearingState) -> Actor:
     actor_id, role, expires, sig = parts
     if not hmac.compare_digest(sig, _sign(hearing_id, actor_id, role, int(expires))):
         raise refused
+    if request is not None:  # authentic: its refusals are logged under its viewer
+        request.state.subject = Subject(hearing_id, actor_id)
     if int(expires) < time.time():
         raise ApiError(401, "unauthenticated", "the grant has expired", reason="expired grant")
     try:
@@ -91,7 +95,7 @@ async def _viewer(request: Request, runtime: HearingRuntime) -> Actor:
     grant = request.query_params.get("grant", "")
     if grant and "authorization" not in request.headers:
         request.state.subject = Subject(runtime.hearing_id)  # refusals go to its log
-        return _from_grant(runtime.hearing_id, grant, runtime.state)
+        return _from_grant(runtime.hearing_id, grant, runtime.state, request)
     return await _reader(request, runtime.hearing_id)
 
 
@@ -225,5 +229,3 @@ routes: list[BaseRoute] = [
     Route("/api/v1/hearings/{hearing_id}/review/media/{file}", _errors(media), methods=["GET"]),
     Route("/api/v1/hearings/{hearing_id}/clips", _errors(export_clip), methods=["POST"]),
 ]
-
-__all__ = ["INSPECTOR", "grant_for", "routes"]
