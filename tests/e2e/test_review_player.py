@@ -23,7 +23,7 @@ from e2e_helpers import DESKTOP, by_id, snap
 from playwright.sync_api import expect
 from speech import korean_speech
 from test_server_review import SceneVideo, wait_log, watching
-from test_server_vision import ARGS, ENV, INSPECTOR_KEY, stop
+from test_server_vision import ARGS, ENV, INSPECTOR_KEY, inspector, stop
 
 from asr.batch import read_pcm16k
 
@@ -154,6 +154,11 @@ def test_jump_to_a_flag_from_the_inspector_console(pages: Any, tmp_path: Path) -
         assert [e["actor"] for e in entries if e["event"]["type"] == "clip_exported"] == [
             "inspector"
         ]
+        # Counted per kind and outcome for the inspectors' statistics.
+        with inspector(server) as http:
+            stats = http.get("/api/v1/flags/stats", params={"hearing": hid}).json()
+        assert stats["kinds"]["left_frame"]["dismissed"] == 1
+        assert stats["kinds"]["left_frame"]["dismissal_rate"] == 1.0
         views = {
             (e["actor"], e["event"]["what"])
             for e in entries
