@@ -17,7 +17,7 @@ const STRINGS = {
     exportClip: '导出片段（当前时间前后各{s}秒）', exported: '已导出，SHA-256：{h}',
     confirm: '确认违规', dismiss: '排除（误报）', reviewed: '已记录：{d}', marks: '时间轴标记',
     m_transcript: '发言', m_correction: '更正', m_flag: '提示', m_phase: '阶段', m_call_in: '传唤到庭',
-    m_exhibit: '证据', m_clip: '片段', m_gap: '中断', failed: '操作失败：{m}',
+    m_exhibit: '证据', m_clip: '片段', m_gap: '中断', failed: '操作失败：{m}', who: '导出谁的录像',
     d_confirmed: '已确认', d_dismissed: '已排除', d_pending: '待核查',
   },
   en: {
@@ -26,7 +26,7 @@ const STRINGS = {
     exportClip: 'Export a clip (±{s} s around now)', exported: 'Exported, SHA-256: {h}',
     confirm: 'Confirm', dismiss: 'Dismiss (false alarm)', reviewed: 'Recorded: {d}', marks: 'Marks',
     m_transcript: 'speech', m_correction: 'correction', m_flag: 'flag', m_phase: 'phase', m_call_in: 'called in',
-    m_exhibit: 'exhibit', m_clip: 'clip', m_gap: 'gap', failed: 'Failed: {m}',
+    m_exhibit: 'exhibit', m_clip: 'clip', m_gap: 'gap', failed: 'Failed: {m}', who: 'Whose recording to export',
     d_confirmed: 'Confirmed', d_dismissed: 'Dismissed', d_pending: 'Pending',
   },
 };
@@ -95,10 +95,17 @@ class Player {
     const videos = this.elements.filter((e) => e.track.kind === 'video');
     this.playBtn = h('button', { type: 'button', class: 'btn primary', text: tr('play'), testid: 'rv-play', onclick: () => this.toggle() });
     this.clock = h('span', { class: 'rv-clock', testid: 'rv-clock', text: fmt(0) });
-    this.bar = h('div', { class: 'rv-bar', testid: 'rv-bar', onclick: (ev) => {
-      const box = this.bar.getBoundingClientRect();
-      this.seek(((ev.clientX - box.left) / box.width) * this.duration());
-    } },
+    this.bar = h('div', { class: 'rv-bar', testid: 'rv-bar', role: 'slider', tabindex: '0', 'aria-label': tr('marks'),
+      'aria-valuemin': '0', 'aria-valuemax': String(Math.round(this.duration())),
+      onclick: (ev) => {
+        const box = this.bar.getBoundingClientRect();
+        this.seek(((ev.clientX - box.left) / box.width) * this.duration());
+      },
+      onkeydown: (ev) => {
+        const step = { ArrowLeft: -5, ArrowRight: 5, PageDown: -30, PageUp: 30 }[ev.key];
+        if (step !== undefined) { ev.preventDefault(); this.seek(this.t + step); }
+        if (ev.key === ' ') { ev.preventDefault(); this.toggle(); }
+      } },
     tl.marks.map((m) => h('span', {
       class: `rv-mark rv-${m.type}`, title: `${tr(`m_${m.type}`)} ${fmt(m.t)} ${m.label}`,
       style: `left:${(100 * Math.max(0, m.t)) / this.duration()}%`, dataset: { type: m.type, ref: m.ref },
@@ -127,10 +134,19 @@ class Player {
               text: `${tr('jump')} ${fmt(f.at)} · ${f.kind} · ${this.names[f.participant] || f.participant}`,
               onclick: () => this.jumpToFlag(f.flag_id) })))),
           this.flagPanel,
+          h('label', { for: 'rv-who', text: tr('who') }), this.whoSelect(),
           h('button', { type: 'button', class: 'btn', testid: 'rv-export', text: tr('exportClip', { s: AROUND_S }), onclick: () => this.exportClip() }),
           this.exportResult),
         h('section', {}, h('h3', { text: tr('transcript') }), h('ol', { class: 'rv-lines', testid: 'rv-lines' }, this.lineEls))));
     this.update(true);
+  }
+
+  /** Whose recording an export cuts: a participant with a recorded track. */
+  whoSelect() {
+    const who = [...new Set(this.tl.tracks.map((x) => x.participant))];
+    this.who = h('select', { id: 'rv-who', class: 'text-input', testid: 'rv-who', onchange: () => { this.focus = this.who.value; } },
+      who.map((pid) => h('option', { value: pid, text: this.names[pid] || pid, selected: pid === this.focus })));
+    return this.who;
   }
 
   duration() {
@@ -166,6 +182,7 @@ class Player {
     if (!flag) return;
     this.pause();
     this.focus = flag.participant;
+    if (this.who) this.who.value = flag.participant;
     this.seek(flag.at);
     this.showFlag(flag);
   }
@@ -242,6 +259,8 @@ class Player {
       if (!this.playing && !e.el.paused) e.el.pause();
     }
     this.clock.textContent = fmt(t);
+    this.bar.setAttribute('aria-valuenow', String(Math.round(t)));
+    this.bar.setAttribute('aria-valuetext', fmt(t));
     this.cursor.style.left = `${(100 * t) / this.duration()}%`;
     this.root.dataset.t = t.toFixed(3);
     const current = this.lineAt(t);

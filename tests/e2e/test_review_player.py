@@ -93,79 +93,100 @@ async def live_hearing(server: Any, tmp: Path) -> tuple[str, str, dict[str, Any]
     return hid, pid, flag
 
 
+def spoken_at(server: Any, hid: str, pid: str, t: float, timeout: float = 60) -> list[Any]:
+    """The transcript lines of ``pid`` spanning ``t`` (the live transcript may lag under load)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [e["event"] for e in read_log(server, hid)]
+        lines = [x for x in lines if x["type"] == "transcript_line" and x["speaker"] == pid]
+        spoken = [x for x in lines if x["t0"] <= t <= x["t1"]]
+        if spoken:
+            return spoken
+        assert time.monotonic() < deadline, (t, [(x["t0"], x["t1"], x["text"]) for x in lines])
+        time.sleep(1.0)
+
+
 def test_jump_to_a_flag_from_the_inspector_console(pages: Any, tmp_path: Path) -> None:
     with running_server(tmp_path / "data", args=ARGS, extra_env=ENV) as server:
-        # In a thread: the aiortc peers run their own event loop, and Playwright's is running here.
-        with ThreadPoolExecutor(1) as pool:
-            hid, pid, flag = pool.submit(asyncio.run, live_hearing(server, tmp_path)).result()
-        log = [e["event"] for e in read_log(server, hid)]
-        lines = [e for e in log if e["type"] == "transcript_line"]
-        spoken = [x for x in lines if x["speaker"] == pid and x["t0"] <= flag["t0"] <= x["t1"]]
-        assert spoken, (flag["t0"], [(x["t0"], x["t1"], x["text"]) for x in lines])
+        try:
+            _review_in_chromium(pages, server, tmp_path)
+        finally:
+            print("".join(server.output[-200:]))  # shown with a failure (-rA or on error)
 
-        page = pages.open(DESKTOP)
-        page.goto(server.base + "/inspector.html")
-        by_id(page, "insp-key").fill(INSPECTOR_KEY)
-        by_id(page, "insp-go").click()
-        page.locator(f"tr.flag-row[data-flag='{flag['flag_id']}']").click()
-        # The console plays the flag's evidence clip.
-        clip = by_id(page, "clip-player")
-        expect(clip).to_be_visible()
-        page.wait_for_function(
-            "document.querySelector('[data-testid=clip-player]').readyState >= 1"
-        )
-        assert clip.evaluate("v => v.duration") >= 7.0  # 4 s before the flag to 4 s after
 
-        by_id(page, "open-review").click()
-        expect(by_id(page, "rv-flag-title")).to_have_attribute("data-flag", flag["flag_id"])
-        video = by_id(page, f"media-{pid}-video")
-        page.wait_for_function(
-            f"(() => {{ const v = document.querySelector('[data-testid=media-{pid}-video]');"
-            " return v && v.readyState >= 2 && !v.seeking; })()"
-        )
-        at = video.evaluate("v => Number(v.dataset.segStart) + v.currentTime")
-        assert abs(at - flag["t0"]) <= 1.0, (at, flag["t0"])
-        current = page.locator("[data-testid=rv-line][aria-current=true]")
-        expect(current).to_have_count(1)
-        assert current.get_attribute("data-line") == spoken[0]["line_id"]
-        snap(page, "review-player")
+def _review_in_chromium(pages: Any, server: Any, tmp_path: Path) -> None:
+    # In a thread: the aiortc peers run their own event loop, and Playwright's is running here.
+    with ThreadPoolExecutor(1) as pool:
+        hid, pid, flag = pool.submit(asyncio.run, live_hearing(server, tmp_path)).result()
+    spoken = spoken_at(server, hid, pid, flag["t0"])
 
-        # The seconds around it play: the video advances, frames are decoded.
-        by_id(page, "rv-around").click()
-        page.wait_for_timeout(2500)
-        later = video.evaluate("v => Number(v.dataset.segStart) + v.currentTime")
-        assert later > flag["t0"] - 3 + 1.0, (later, flag["t0"])
-        frames = video.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames")
-        assert frames > 0
+    page = pages.open(DESKTOP)
+    page.goto(server.base + "/inspector.html")
+    by_id(page, "insp-key").fill(INSPECTOR_KEY)
+    by_id(page, "insp-go").click()
+    page.locator(f"tr.flag-row[data-flag='{flag['flag_id']}']").click()
+    # The console plays the flag's evidence clip.
+    clip = by_id(page, "clip-player")
+    expect(clip).to_be_visible()
+    page.wait_for_function("document.querySelector('[data-testid=clip-player]').readyState >= 1")
+    assert clip.evaluate("v => v.duration") >= 7.0  # 4 s before the flag to 4 s after
 
-        # Dismissed there, and a clip exported there: both on the record.
-        by_id(page, "rv-note").fill("stood up to fetch a document")
-        by_id(page, "rv-dismiss").click()
-        expect(by_id(page, "rv-review-result")).to_contain_text("已排除")
-        by_id(page, "rv-export").click()
-        expect(by_id(page, "rv-export-result")).to_contain_text("SHA-256")
-        assert pages.console[page] == []
+    by_id(page, "open-review").click()
+    expect(by_id(page, "rv-flag-title")).to_have_attribute("data-flag", flag["flag_id"])
+    video = by_id(page, f"media-{pid}-video")
+    page.wait_for_function(
+        f"(() => {{ const v = document.querySelector('[data-testid=media-{pid}-video]');"
+        " return v && v.readyState >= 2 && !v.seeking; })()"
+    )
+    at = video.evaluate("v => Number(v.dataset.segStart) + v.currentTime")
+    assert abs(at - flag["t0"]) <= 1.0, (at, flag["t0"])
+    current = page.locator("[data-testid=rv-line][aria-current=true]")
+    expect(current).to_have_count(1)
+    assert current.get_attribute("data-line") == spoken[0]["line_id"]
+    snap(page, "review-player")
 
-        entries = read_log(server, hid)
-        reviews = [e for e in entries if e["event"]["type"] == "flag_reviewed"]
-        assert [(e["actor"], e["event"]["disposition"]) for e in reviews] == [
-            ("inspector", "dismissed")
-        ]
-        assert [e["actor"] for e in entries if e["event"]["type"] == "clip_exported"] == [
-            "inspector"
-        ]
-        # Counted per kind and outcome for the inspectors' statistics.
-        with inspector(server) as http:
-            stats = http.get("/api/v1/flags/stats", params={"hearing": hid}).json()
-        assert stats["kinds"]["left_frame"]["dismissed"] == 1
-        assert stats["kinds"]["left_frame"]["dismissal_rate"] == 1.0
-        views = {
-            (e["actor"], e["event"]["what"])
-            for e in entries
-            if e["event"]["type"] == "recording_viewed"
-        }
-        assert {
-            ("inspector", "timeline"),
-            ("inspector", "recording"),
-            ("inspector", "clip"),
-        } <= views
+    # The seconds around it play: the video advances, frames are decoded.
+    by_id(page, "rv-around").click()
+    page.wait_for_timeout(2500)
+    later = video.evaluate("v => Number(v.dataset.segStart) + v.currentTime")
+    assert later > flag["t0"] - 3 + 1.0, (later, flag["t0"])
+    frames = video.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames")
+    assert frames > 0
+
+    # The timeline is a keyboard slider too.
+    before = float(
+        by_id(page, "review").locator(".rv-bar").evaluate("b => b.closest('[data-t]').dataset.t")
+    )
+    by_id(page, "rv-bar").press("ArrowRight")
+    after = float(by_id(page, "rv-bar").evaluate("b => b.closest('[data-t]').dataset.t"))
+    assert after == pytest.approx(before + 5, abs=0.5)
+
+    # Dismissed there, and a clip exported there: both on the record.
+    by_id(page, "rv-note").fill("stood up to fetch a document")
+    by_id(page, "rv-dismiss").click()
+    expect(by_id(page, "rv-review-result")).to_contain_text("已排除")
+    by_id(page, "rv-export").click()
+    expect(by_id(page, "rv-export-result")).to_contain_text("SHA-256")
+    assert pages.console[page] == []
+
+    entries = read_log(server, hid)
+    reviews = [e for e in entries if e["event"]["type"] == "flag_reviewed"]
+    assert [(e["actor"], e["event"]["disposition"]) for e in reviews] == [
+        ("inspector", "dismissed")
+    ]
+    assert [e["actor"] for e in entries if e["event"]["type"] == "clip_exported"] == ["inspector"]
+    # Counted per kind and outcome for the inspectors' statistics.
+    with inspector(server) as http:
+        stats = http.get("/api/v1/flags/stats", params={"hearing": hid}).json()
+    assert stats["kinds"]["left_frame"]["dismissed"] == 1
+    assert stats["kinds"]["left_frame"]["dismissal_rate"] == 1.0
+    views = {
+        (e["actor"], e["event"]["what"])
+        for e in entries
+        if e["event"]["type"] == "recording_viewed"
+    }
+    assert {
+        ("inspector", "timeline"),
+        ("inspector", "recording"),
+        ("inspector", "clip"),
+    } <= views
