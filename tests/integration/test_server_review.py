@@ -30,14 +30,20 @@ class SceneVideo(FixtureVideo):
         return await super().recv()
 
 
-async def watching(server: Any, hid: str, pid: str, timeout: float = 40) -> None:
-    """Until the watch has checked frames of ``pid`` (its models load on the first room)."""
+async def watching(server: Any, hid: str, pid: str, timeout: float = 90) -> None:
+    """Until the watch has checked frames of ``pid``. Its models load on the first room, and
+    on a loaded machine the server answers slowly meanwhile: a slow answer is asked again."""
     deadline = time.monotonic() + timeout
+    watch: Any = None
     with inspector(server) as http:
         while True:
-            watch = http.get(f"/api/v1/hearings/{hid}/vision").json()
-            if pid in watch["watched"] and watch["samples"] >= 2:
-                return
+            try:
+                watch = http.get(f"/api/v1/hearings/{hid}/vision").json()
+            except httpx.TransportError:
+                watch = "no answer"
+            else:
+                if pid in watch["watched"] and watch["samples"] >= 2:
+                    return
             assert time.monotonic() < deadline, watch
             await asyncio.sleep(0.5)
 
