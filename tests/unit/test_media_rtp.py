@@ -19,14 +19,19 @@ PT, RTX_PT, SSRC, RTX_SSRC = 96, 97, 0x1111, 0x2222
 
 
 class _Out:
-    """Stands in for aiortc_internals.RtpOut: records what would go on the wire."""
+    """Stands in for aiortc_internals.RtpOut: records the plaintext that would be protected
+    and sent (the down track writes it into ``buf``)."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.buf = memoryview(bytearray(internals.RtpOut.SIZE))
 
-    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
-        self.sent.append(data)
+    def send(self, size: int, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
+        self.sent.append(bytes(self.buf[:size]))
         return True
+
+    def flush(self, *args: Any) -> None:
+        pass
 
 
 class _Params:
