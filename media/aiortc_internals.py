@@ -3,7 +3,7 @@
 aiortc has no public API for packet passthrough, keyframe relay or loopback-only
 ICE, so the media layer reaches into a few private names. Each hook below is
 small, documented, and pinned by ``tests/unit/test_media_aiortc_pins.py``
-against the installed versions (aiortc 1.16, aioice 0.13; see pyproject.toml).
+against the installed versions (aiortc 1.16, aioice 0.13, pylibsrtp 1.0; see pyproject.toml).
 
 Hooks:
 
@@ -23,7 +23,8 @@ Hooks:
   packet to the source hub from inside our jitter buffer; :func:`on_sender_start`
   captures a subscriber sender's negotiated parameters (payload types, SSRCs, mid,
   extension ids) by wrapping ``send``; :func:`answer_nacks` replaces the sender's
-  ``_retransmit``; :class:`RtpOut` SRTP-protects and sends a ready packet on the
+  ``_retransmit``; :class:`RtpOut` SRTP-protects a ready packet in place (pylibsrtp's
+  private ``Session._srtp`` and ``_binding.lib.srtp_protect``), sends it on the
   nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
   ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
 * :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
