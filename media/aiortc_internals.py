@@ -316,7 +316,11 @@ class RtpOut:
         if srtp_protect(self._ctx, self._cdata, length):
             return False  # a libsrtp error (the packet is not sent)
         size = length[0]
-        self._sendto(self._raw[0:size], self._addr)  # bytes: a queued datagram keeps its own
+        try:
+            self._sendto(self._raw[0:size], self._addr)  # bytes: a queued datagram keeps its own
+        except (OSError, RuntimeError):  # uvloop raises on a transport closed under us
+            self._dtls = None  # look the pair up again next time (or fail there)
+            return False
         self.packets += 1
         self.octets += payload_bytes
         self.unflushed_bytes += size

@@ -189,8 +189,15 @@ def test_rtp_out_protects_in_place_exactly_as_pylibsrtp_does() -> None:
     reference, ours = session(), session()
     sent: list[bytes] = []
 
+    transport_closed: list[bool] = []
+
+    def sendto(data: bytes, addr: tuple[str, int]) -> None:
+        if transport_closed:
+            raise RuntimeError("unable to perform operation on <UDPTransport closed=True>")
+        sent.append(data)
+
     pair = SimpleNamespace(remote_addr=("127.0.0.1", 9), protocol=SimpleNamespace(
-        transport=SimpleNamespace(sendto=lambda data, addr: sent.append(data))))
+        transport=SimpleNamespace(sendto=sendto)))
     dtls = SimpleNamespace(_state=internals.DtlsState.CONNECTED, _tx_srtp=ours,
                            _RTCDtlsTransport__tx_bytes=0, _RTCDtlsTransport__tx_packets=0,
                            transport=SimpleNamespace(_connection=SimpleNamespace(
@@ -207,6 +214,13 @@ def test_rtp_out_protects_in_place_exactly_as_pylibsrtp_does() -> None:
     assert sender._RTCRtpSender__packet_count == 40
     assert dtls._RTCDtlsTransport__tx_packets == 40
     assert dtls._RTCDtlsTransport__tx_bytes == sum(map(len, sent))
+
+    transport_closed.append(True)  # uvloop raises once the ICE transport closed
+    out.buf[:len(packet)] = packet
+    assert not out.send(len(packet), 1100, 0, 0)  # refused, never raised into the receiver
+    dtls._state = internals.DtlsState.CLOSED
+    assert not out.send(len(packet), 1100, 0, 0)
+    assert len(sent) == 40
 
 
 def test_ntp_now_matches_aiortc_clock() -> None:
