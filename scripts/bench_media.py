@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import struct
@@ -173,6 +174,10 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
     # A starved baseline encodes fewer frames and so costs less: the ratio then flatters
     # nothing but is not the goal's ratio. Say so, and scale the encode cost to 15 fps.
     relay_starved = relay["min_fps"] < 14.0
+    starved = [name for name, r in results.items() if r["min_fps"] < 14.0]
+    if starved:
+        print(f"NOTE: starved (a subscriber below 14 fps), their figures measure the machine's "
+              f"contention, not the code: {', '.join(starved)}")
     relay_at_15 = relay["per_stream"] * 15.0 / max(relay["mean_fps"], 0.1)
     if relay_starved:
         print(f"NOTE: the re-encode baseline was starved (min {relay['min_fps']:.1f} fps, mean "
@@ -209,6 +214,7 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
         "cost_ratio_asyncio": round(ratio["rtp_asyncio"], 4),
         "cost_ratio_frames": round(ratio["frames"], 4),
         "relay_starved": relay_starved,
+        "starved": starved,
         "cost_ratio_relay_scaled_to_15fps": round(rtp["per_stream"] / relay_at_15, 4),
         "server_base_cpu_uvloop": round(rtp["base"], 4),
         "server_base_cpu_asyncio": round(rtp_aio["base"], 4),
@@ -315,7 +321,18 @@ async def main() -> None:
         result.update(await forwarding_cost(args, video))
     result.update(await capacity_runs(args, video))
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps(result))
+    print(json.dumps(finite(result), allow_nan=False))
+
+
+def finite(value: Any) -> Any:
+    """NaN or inf (a figure that could not be measured, e.g. no latency sample) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":
