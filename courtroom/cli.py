@@ -40,6 +40,21 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
+
+
+def event_loop(choice: str) -> str:
+    """"auto" is uvloop when it is importable: it runs the media path's datagram and
+    task callbacks in C (scripts/bench_media.py measures both loops, docs/media.md)."""
+    if choice != "auto":
+        return choice
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -54,6 +69,11 @@ def _serve(args: argparse.Namespace) -> int:
         if path and not Path(path).is_file():
             print(f"courtroom serve: no such file: {path}", file=sys.stderr)
             return 2
+    choice = args.event_loop or os.environ.get("COURTROOM_EVENT_LOOP") or "auto"
+    if choice not in EVENT_LOOPS:
+        print(f"courtroom serve: COURTROOM_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}",
+              file=sys.stderr)
+        return 2
     settings = _settings(args)
     base = settings.base_url
     if args.tls_cert and not settings.public_url:
@@ -63,6 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"courtroom: {line}", flush=True)
     if args.tls_cert:
         print(f"courtroom: HTTPS with certificate {Path(args.tls_cert).resolve()}", flush=True)
+    loop = event_loop(choice)
+    print(f"courtroom: event loop {loop}", flush=True)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -72,6 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
+        loop=loop,
     )
     uvicorn.Server(config).run()
     return 0
@@ -223,6 +246,10 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--node-id", help="several nodes: default from --node-url")
     serve.add_argument(
         "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 10)"
+    )
+    serve.add_argument(
+        "--event-loop", choices=EVENT_LOOPS, default=None,
+        help="auto (default): uvloop when installed, else asyncio's own (env COURTROOM_EVENT_LOOP)",
     )
     _common(serve)
 

@@ -3,7 +3,7 @@
 aiortc has no public API for packet passthrough, keyframe relay or loopback-only
 ICE, so the media layer reaches into a few private names. Each hook below is
 small, documented, and pinned by ``tests/unit/test_media_aiortc_pins.py``
-against the installed versions (aiortc 1.16, aioice 0.13; see pyproject.toml).
+against the installed versions (aiortc 1.16, aioice 0.13, pylibsrtp 1.0; see pyproject.toml).
 
 Hooks:
 
@@ -23,7 +23,8 @@ Hooks:
   packet to the source hub from inside our jitter buffer; :func:`on_sender_start`
   captures a subscriber sender's negotiated parameters (payload types, SSRCs, mid,
   extension ids) by wrapping ``send``; :func:`answer_nacks` replaces the sender's
-  ``_retransmit``; :class:`RtpOut` SRTP-protects and sends a ready packet on the
+  ``_retransmit``; :class:`RtpOut` SRTP-protects a ready packet in place (pylibsrtp's
+  private ``Session._srtp`` and ``_binding.lib.srtp_protect``), sends it on the
   nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
   ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
 * :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
@@ -39,16 +40,23 @@ import contextvars
 import functools
 import queue
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aioice.ice
-from aiortc import clock, rtcrtpsender
+from aiortc import rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.utils import uint16_gt
+from pylibsrtp import SRTP_MAX_TRAILER_LEN as SRTP_MAX_TRAILER
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
+
+# srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr): in place
+srtp_protect = _srtp_lib.srtp_protect
 
 LOOPBACK = "127.0.0.1"
 
@@ -242,40 +250,108 @@ def answer_nacks(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[boo
 
 
 class RtpOut:
-    """Sends ready RTP packets on a sender's transport, synchronously: SRTP protect
-    (``RTCDtlsTransport._tx_srtp``) and ``sendto`` on the nominated ICE pair
-    (``RTCIceTransport._connection``, aioice ``Connection._nominated``), as aiortc's
-    ``_send_rtp`` and ``StunProtocol.send_data`` do, without a coroutine per packet.
-    Keeps the sender's SR/stats counts and the transport's byte counts current.
+    """Protects and sends ready RTP packets on a sender's transport, synchronously.
+
+    The down track writes the plaintext packet into :attr:`buf` (a fixed buffer, so no
+    bytes object is built per packet for the plaintext) and calls :meth:`send`, which
+    SRTP-protects it in place with the transport's libsrtp context (pylibsrtp's
+    ``Session._srtp`` and ``_binding.lib.srtp_protect``: the C call ``Session.protect``
+    makes, minus its per-packet allocation and copies) and hands it to ``sendto`` on the
+    nominated ICE pair (``RTCIceTransport._connection``, aioice ``Connection._nominated``,
+    ``StunProtocol.transport``), as aiortc's ``_send_rtp`` and ``send_data`` do, with no
+    coroutine per packet. The transport, SRTP context and pair are looked up once, when
+    the DTLS transport is first seen connected, and the state is re-checked per packet.
+
+    The sender's SR counts (``__packet_count``, ``__octet_count``, ``__rtp_timestamp``,
+    ``__ntp_timestamp``) and the transport's byte counts are kept here and written to
+    aiortc's objects every ``FLUSH_EVERY`` packets and on :meth:`flush`: aiortc reads them
+    only for the SR (every 0.5-1.5 s) and ``getStats``, so per-packet writes bought nothing.
     """
 
-    __slots__ = ("sender",)
+    FLUSH_EVERY = 16  # packets (a power of two: the check is a mask)
+    SIZE = 2048
+    ROOM = SIZE - SRTP_MAX_TRAILER  # largest plaintext packet that fits
 
-    def __init__(self, sender: RTCRtpSender) -> None:
+    __slots__ = ("_addr", "_cdata", "_ctx", "_dtls", "_len", "_raw", "_sendto", "_session",
+                 "buf", "octets", "packets", "sender", "unflushed_bytes", "unflushed_packets")
+
+    def __init__(self, sender: RTCRtpSender | None) -> None:
         self.sender = sender
+        self._cdata = srtp_ffi.new("char[]", self.SIZE)
+        self._raw = srtp_ffi.buffer(self._cdata)
+        self.buf = memoryview(self._raw)  # writable view: the plaintext goes here
+        self._len = srtp_ffi.new("int *")
+        self._dtls: Any = None
+        self._session: Any = None
+        self._ctx: Any = None
+        self._sendto: Callable[[bytes, Any], None] | None = None
+        self._addr: Any = None
+        self.packets = 0
+        self.octets = 0
+        self.unflushed_packets = 0  # sent since the last flush (transport counts)
+        self.unflushed_bytes = 0
 
-    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
-        sender = self.sender
-        dtls = sender.transport
-        if dtls._state is not DtlsState.CONNECTED:
+    def _connect(self) -> bool:
+        """Look up the connected transport, its SRTP context and the nominated pair."""
+        dtls = self.sender.transport if self.sender is not None else None
+        if dtls is None or dtls._state is not DtlsState.CONNECTED:
             return False
         pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
+        if pair is None or pair.protocol.transport is None:
             return False
-        out = dtls._tx_srtp.protect(data)
-        pair.protocol.transport.sendto(out, pair.remote_addr)
-        dtls._RTCDtlsTransport__tx_bytes += len(out)
-        dtls._RTCDtlsTransport__tx_packets += 1
-        sender._RTCRtpSender__packet_count += 1
-        sender._RTCRtpSender__octet_count += payload_bytes
-        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
-        sender._RTCRtpSender__ntp_timestamp = ntp
+        self._session = dtls._tx_srtp  # kept so the libsrtp context outlives us
+        self._ctx = self._session._srtp[0]
+        self._sendto = pair.protocol.transport.sendto
+        self._addr = pair.remote_addr
+        self._dtls = dtls
         return True
+
+    def send(self, size: int, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
+        """SRTP-protect the first ``size`` bytes of :attr:`buf` and send them."""
+        dtls = self._dtls
+        if (dtls is None or dtls._state is not DtlsState.CONNECTED) and not self._connect():
+            return False
+        length = self._len
+        length[0] = size
+        if srtp_protect(self._ctx, self._cdata, length):
+            return False  # a libsrtp error (the packet is not sent)
+        size = length[0]
+        try:
+            self._sendto(self._raw[0:size], self._addr)  # bytes: a queued datagram keeps its own
+        except (OSError, RuntimeError):  # uvloop raises on a transport closed under us
+            self._dtls = None  # look the pair up again next time (or fail there)
+            return False
+        self.packets += 1
+        self.octets += payload_bytes
+        self.unflushed_bytes += size
+        self.unflushed_packets += 1
+        if not self.packets & (self.FLUSH_EVERY - 1):
+            self.flush(rtp_timestamp, ntp)
+        return True
+
+    def flush(self, rtp_timestamp: int | None = None, ntp: int | None = None) -> None:
+        """Write the counts into aiortc's sender (SR, stats) and DTLS transport (stats)."""
+        sender, dtls = self.sender, self._dtls
+        if sender is None:
+            return
+        sender._RTCRtpSender__packet_count = self.packets
+        sender._RTCRtpSender__octet_count = self.octets
+        if rtp_timestamp is not None and ntp is not None:
+            sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # one consistent SR pair
+            sender._RTCRtpSender__ntp_timestamp = ntp
+        if dtls is not None:
+            dtls._RTCDtlsTransport__tx_bytes += self.unflushed_bytes
+            dtls._RTCDtlsTransport__tx_packets += self.unflushed_packets
+        self.unflushed_bytes = self.unflushed_packets = 0
+
+
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
 
 
 def ntp_now() -> int:
-    """aiortc's NTP clock (64-bit); read once per source packet, not per subscriber."""
-    return int(clock.current_ntp_time())
+    """The 64-bit NTP time now, as aiortc's ``clock.current_ntp_time`` (which goes through
+    ``datetime``); read once per source packet, not per subscriber."""
+    return int((time.time() + NTP_EPOCH_OFFSET) * 4294967296.0)
 
 
 def abs_send_time(ntp: int) -> bytes:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from media.forward import ForwardTrack
 
 HEADER = struct.Struct("!BBHII")
+MARKER_SEQ_TS = struct.Struct("!BHI")  # bytes 1-7 of the header: M|PT, sequence, timestamp
 RTX_OSN = struct.Struct("!H")
 CACHE_SIZE = 1024  # packets per source: covers a 640x360 keyframe burst several times over
 
@@ -129,7 +130,44 @@ class DownTrack:
 
     Counters live on the owning :class:`ForwardTrack` (``forwarded``, ``refused``,
     ``gated_drops``) so diagnostics read the same names on either path.
+
+    The per-packet work is kept to what the packet needs: the subscriber's header (its
+    payload type, SSRC and header extensions) is built once at :meth:`bind` as a template;
+    per packet the template, the munged marker/PT, sequence number and timestamp, the
+    abs-send-time value and the payload are written into ``RtpOut.buf``, which is then
+    SRTP-protected in place and sent. No ``RtpPacket``, no bytes object for the plaintext.
     """
+
+    __slots__ = (
+        "_abs_at",
+        "_head",
+        "_head_len",
+        "_rtx_head",
+        "cache",
+        "clock_rate",
+        "count",
+        "epoch",
+        "last_time",
+        "last_ts",
+        "late",
+        "max_seq",
+        "next_seq",
+        "out",
+        "params",
+        "request_keyframe",
+        "rtx_misses",
+        "rtx_requests",
+        "rtx_seq",
+        "run_start",
+        "running",
+        "runs",
+        "send_failed",
+        "seq_offset",
+        "track",
+        "ts_offset",
+        "unbound",
+        "video",
+    )
 
     def __init__(self, track: ForwardTrack, sender: Any, cache: PacketCache, *, video: bool,
                  clock_rate: int, count: list[int] | None = None,
@@ -142,9 +180,10 @@ class DownTrack:
         self.count = count if count is not None else [0]  # the route's cell in HubCounters
         self.request_keyframe = request_keyframe
         self.params: internals.SendParameters | None = None
-        self._ext_head = b""
-        self._ext_tail = b""
-        self._abs = False
+        self._head: bytes | None = None  # the subscriber's header template, set by bind()
+        self._rtx_head = b""
+        self._head_len = 0
+        self._abs_at = 0  # offset of the abs-send-time value in the header (0: none)
         # munging state
         self.running = False
         self.epoch = -1
@@ -158,7 +197,7 @@ class DownTrack:
         self.rtx_seq = int.from_bytes(os.urandom(2), "big")
         # counters
         self.unbound = 0  # packets before the subscriber's sender started
-        self.send_failed = 0  # transport not connected
+        self.send_failed = 0  # transport not connected, or a packet too large
         self.late = 0  # older than the current run's first packet
         self.rtx_requests = 0
         self.rtx_misses = 0
@@ -172,16 +211,20 @@ class DownTrack:
         if params.mid_id is not None and params.mid:
             mid = params.mid.encode()
             elements += bytes([(params.mid_id << 4) | (len(mid) - 1)]) + mid
-        self._abs = params.abs_send_time_id is not None
-        if self._abs:
-            assert params.abs_send_time_id is not None
-            elements += bytes([(params.abs_send_time_id << 4) | 2])
-        length = len(elements) + (3 if self._abs else 0)
-        words = (length + 3) // 4
-        if words:
-            head = b"\xbe\xde" + words.to_bytes(2, "big") + elements
-            self._ext_head = head
-            self._ext_tail = b"\x00" * (words * 4 - length)
+        ext = b""
+        abs_at = 0
+        if params.abs_send_time_id is not None:
+            abs_at = 12 + 4 + len(elements) + 1  # after the ext header and this element's id
+            elements += bytes([(params.abs_send_time_id << 4) | 2]) + b"\x00\x00\x00"
+        if elements:
+            words = (len(elements) + 3) // 4
+            ext = b"\xbe\xde" + words.to_bytes(2, "big") + elements.ljust(words * 4, b"\x00")
+        first = 0x90 if ext else 0x80
+        self._head = HEADER.pack(first, params.payload_type, 0, 0, params.ssrc) + ext
+        rtx_pt = params.rtx_payload_type if params.rtx_payload_type is not None else 0
+        self._rtx_head = HEADER.pack(first, rtx_pt, 0, 0, params.rtx_ssrc) + ext
+        self._head_len = len(self._head)
+        self._abs_at = abs_at
         self.reset()
         if self.video and self.request_keyframe is not None:
             self.request_keyframe()
@@ -189,30 +232,32 @@ class DownTrack:
     def reset(self) -> None:
         """Cut, restore or a new publisher connection: the next run starts afresh."""
         self.running = False
+        self.out.flush()
         if self.video:
             self.track.gated = True
 
     # -- forwarding -------------------------------------------------------------
-    def forward(self, packet: CachedPacket, abs_time: bytes, ntp: int) -> None:
+    def forward(self, packet: CachedPacket, abs_time: bytes, ntp: int) -> bool:
+        """Rewrite and send one source packet; True if it went on the wire."""
         track = self.track
         if not track._enabled:
-            return
+            return False
         if not track.allowed():
             track.refused += 1
-            return
-        params = self.params
-        if params is None:
+            return False
+        head = self._head
+        if head is None:
             self.unbound += 1
-            return
+            return False
         seq = packet.seq
         if not self.running or packet.epoch != self.epoch:
             if self.video and not packet.keyframe:
                 track.gated_drops += 1
-                return
+                return False
             self._start_run(packet)
         elif ((seq - self.run_start) & 0xFFFF) >= 0x8000:
             self.late += 1
-            return
+            return False
         out_seq = (seq + self.seq_offset) & 0xFFFF
         out_ts = (packet.timestamp + self.ts_offset) & 0xFFFFFFFF
         if ((seq - self.max_seq) & 0xFFFF) < 0x8000:
@@ -220,15 +265,33 @@ class DownTrack:
             self.next_seq = (out_seq + 1) & 0xFFFF
             self.last_ts = out_ts
             self.last_time = packet.arrival
-        data = self._packet(packet, params.payload_type, out_seq, out_ts, params.ssrc,
-                            packet.payload, abs_time)
-        if self.out.send(data, len(packet.payload), out_ts, ntp):
-            track.forwarded += 1
-            if packet.marker:  # a frame's last packet: server-added latency, as the frame path
-                track.latencies.append(time.monotonic() - packet.arrival)
-            self.count[0] += 1
-        else:
+        payload = packet.payload
+        size = self._write(head, (packet.marker << 7) | head[1], out_seq, out_ts, abs_time,
+                           payload)
+        if not size or not self.out.send(size, len(payload), out_ts, ntp):
             self.send_failed += 1
+            return False
+        track.forwarded += 1
+        self.count[0] += 1
+        if packet.marker:  # a frame's last packet: server-added latency, as the frame path
+            track.latencies.append(time.monotonic() - packet.arrival)
+        return True
+
+    def _write(self, head: bytes, marker_pt: int, seq: int, ts: int, abs_time: bytes,
+               payload: bytes) -> int:
+        """The plaintext packet into ``out.buf``: template, then the per-packet fields."""
+        start = self._head_len
+        size = start + len(payload)
+        if size > internals.RtpOut.ROOM:
+            return 0
+        buf = self.out.buf
+        buf[:start] = head
+        MARKER_SEQ_TS.pack_into(buf, 1, marker_pt, seq, ts)
+        at = self._abs_at
+        if at:
+            buf[at:at + 3] = abs_time
+        buf[start:size] = payload
+        return size
 
     def _start_run(self, packet: CachedPacket) -> None:
         self.runs += 1
@@ -245,23 +308,15 @@ class DownTrack:
         self.ts_offset = (base - packet.timestamp) & 0xFFFFFFFF
         self.track.gated = False
 
-    def _packet(self, packet: CachedPacket, pt: int, seq: int, ts: int, ssrc: int,
-                payload: bytes, abs_time: bytes) -> bytes:
-        head = HEADER.pack(0x90 if self._ext_head else 0x80, (packet.marker << 7) | pt,
-                           seq, ts, ssrc)
-        if not self._ext_head:
-            return head + payload
-        if self._abs:
-            return b"".join((head, self._ext_head, abs_time, self._ext_tail, payload))
-        return b"".join((head, self._ext_head, self._ext_tail, payload))
-
     # -- NACK -----------------------------------------------------------------
     async def retransmit(self, seq: int) -> bool:
         """Answer a subscriber's NACK for munged ``seq`` from the source's cache."""
         self.rtx_requests += 1
         params = self.params
         track = self.track
-        if params is None or not self.running or not track._enabled or not track.allowed():
+        head = self._head
+        if (params is None or head is None or not self.running or not track._enabled
+                or not track.allowed()):
             return False
         original = (seq - self.seq_offset) & 0xFFFF
         cached = self.cache.get(original, self.epoch)
@@ -273,15 +328,16 @@ class DownTrack:
         ts = (cached.timestamp + self.ts_offset) & 0xFFFFFFFF
         ntp = internals.ntp_now()
         abs_time = internals.abs_send_time(ntp)
+        marker = cached.marker << 7
         if params.rtx_payload_type is not None:
-            payload = RTX_OSN.pack(seq) + cached.payload
-            data = self._packet(cached, params.rtx_payload_type, self.rtx_seq, ts,
-                                params.rtx_ssrc, payload, abs_time)
+            # RTX (RFC 4588): the subscriber's RTX type, SSRC and sequence; OSN = munged seq
+            size = self._write(self._rtx_head, marker | params.rtx_payload_type, self.rtx_seq,
+                               ts, abs_time, RTX_OSN.pack(seq) + cached.payload)
             self.rtx_seq = (self.rtx_seq + 1) & 0xFFFF
         else:
-            data = self._packet(cached, params.payload_type, seq, ts, params.ssrc,
-                                cached.payload, abs_time)
-        return self.out.send(data, len(cached.payload), ts, ntp)
+            size = self._write(head, marker | params.payload_type, seq, ts, abs_time,
+                               cached.payload)
+        return bool(size) and self.out.send(size, len(cached.payload), ts, ntp)
 
     def counters(self) -> dict[str, int]:
         return {"rtp_unbound": self.unbound, "rtp_send_failed": self.send_failed,
@@ -301,9 +357,7 @@ def fan_out(packet: CachedPacket, tracks: Any) -> None:
         for track in tracks:
             down = track.down
             if down is not None:
-                before = track.forwarded
-                down.forward(packet, abs_time, ntp)
-                n += track.forwarded - before
+                n += down.forward(packet, abs_time, ntp)
         RtpStats.forward_cpu_ns += time.thread_time_ns() - c0
         RtpStats.forward_ns += time.perf_counter_ns() - t0
         RtpStats.packets_out += n

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import struct
 from importlib.metadata import version
+from types import SimpleNamespace
 
 import aioice.ice
 import pytest
@@ -159,3 +161,71 @@ def test_rtp_path_names() -> None:
         aioice.ice.StunProtocol.send_data)
     assert "clock.current_ntp_time() >> 14" in run  # abs-send-time, as abs_send_time() does
     assert callable(clock.current_ntp_time)
+
+
+def test_rtp_out_protects_in_place_exactly_as_pylibsrtp_does() -> None:
+    """RtpOut calls libsrtp through pylibsrtp's private ``Session._srtp`` and
+    ``_binding.lib.srtp_protect`` (in place, ``int *`` length): the bytes it sends must be
+    the bytes ``Session.protect`` returns for the same packet and key."""
+    import os
+
+    import pylibsrtp
+    from pylibsrtp import Policy, Session
+
+    assert pylibsrtp.__version__.startswith("1.0")
+    assert str(internals.srtp_ffi.typeof(internals.srtp_protect)) == (
+        "<ctype 'srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)'>")
+    source = inspect.getsource(Session)
+    assert "self._srtp = ffi.gc(srtp" in source and "func(self._srtp[0]" in source
+    assert internals.SRTP_MAX_TRAILER == 144
+
+    key = os.urandom(30)
+
+    def session() -> Session:
+        policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
+        policy.allow_repeat_tx = True
+        return Session(policy=policy)
+
+    reference, ours = session(), session()
+    sent: list[bytes] = []
+
+    transport_closed: list[bool] = []
+
+    def sendto(data: bytes, addr: tuple[str, int]) -> None:
+        if transport_closed:
+            raise RuntimeError("unable to perform operation on <UDPTransport closed=True>")
+        sent.append(data)
+
+    pair = SimpleNamespace(remote_addr=("127.0.0.1", 9), protocol=SimpleNamespace(
+        transport=SimpleNamespace(sendto=sendto)))
+    dtls = SimpleNamespace(_state=internals.DtlsState.CONNECTED, _tx_srtp=ours,
+                           _RTCDtlsTransport__tx_bytes=0, _RTCDtlsTransport__tx_packets=0,
+                           transport=SimpleNamespace(_connection=SimpleNamespace(
+                               _nominated={1: pair})))
+    sender = SimpleNamespace(transport=dtls)
+    out = internals.RtpOut(sender)  # type: ignore[arg-type]
+    for seq in range(40):  # past FLUSH_EVERY: the counts reach the sender
+        packet = struct.pack("!BBHII", 0x80, 96, seq, seq * 3000, 0xABCDEF) + os.urandom(1100)
+        out.buf[:len(packet)] = packet
+        assert out.send(len(packet), 1100, seq * 3000, 0)
+        assert sent[-1] == reference.protect(packet)
+    assert sender._RTCRtpSender__packet_count == 32
+    out.flush()
+    assert sender._RTCRtpSender__packet_count == 40
+    assert dtls._RTCDtlsTransport__tx_packets == 40
+    assert dtls._RTCDtlsTransport__tx_bytes == sum(map(len, sent))
+
+    transport_closed.append(True)  # uvloop raises once the ICE transport closed
+    out.buf[:len(packet)] = packet
+    assert not out.send(len(packet), 1100, 0, 0)  # refused, never raised into the receiver
+    dtls._state = internals.DtlsState.CLOSED
+    assert not out.send(len(packet), 1100, 0, 0)
+    assert len(sent) == 40
+
+
+def test_ntp_now_matches_aiortc_clock() -> None:
+    from aiortc import clock
+
+    ours, theirs = internals.ntp_now(), clock.current_ntp_time()
+    assert abs(ours - theirs) < (1 << 32) // 100  # within 10 ms
+    assert internals.abs_send_time(theirs) == ((theirs >> 14) & 0xFFFFFF).to_bytes(3, "big")

@@ -19,14 +19,19 @@ PT, RTX_PT, SSRC, RTX_SSRC = 96, 97, 0x1111, 0x2222
 
 
 class _Out:
-    """Stands in for aiortc_internals.RtpOut: records what would go on the wire."""
+    """Stands in for aiortc_internals.RtpOut: records the plaintext that would be protected
+    and sent (the down track writes it into ``buf``)."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.buf = memoryview(bytearray(internals.RtpOut.SIZE))
 
-    def send(self, data: bytes, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
-        self.sent.append(data)
+    def send(self, size: int, payload_bytes: int, rtp_timestamp: int, ntp: int) -> bool:
+        self.sent.append(bytes(self.buf[:size]))
         return True
+
+    def flush(self, *args: Any) -> None:
+        pass
 
 
 class _Params:
@@ -192,3 +197,35 @@ def test_the_rtp_tap_sees_packets_before_frame_assembly() -> None:
     p.sequence_number = 8
     _, frame = buf.add(p)
     assert frame is not None and seen == [7, 8]
+
+
+def one_byte_extensions(ext: bytes) -> dict[int, bytes]:
+    """RFC 8285 one-byte header extension elements (after the 0xBEDE header)."""
+    assert ext[:2] == b"\xbe\xde" and len(ext) == 4 + 4 * struct.unpack("!H", ext[2:4])[0]
+    out: dict[int, bytes] = {}
+    i = 4
+    while i < len(ext):
+        if ext[i] == 0:  # padding
+            i += 1
+            continue
+        ident, length = ext[i] >> 4, (ext[i] & 0x0F) + 1
+        out[ident] = ext[i + 1:i + 1 + length]
+        i += 1 + length
+    return out
+
+
+async def test_the_subscribers_extensions_are_written_in_place_per_packet() -> None:
+    """mid and abs-send-time from the template and the per-packet value, padded to words."""
+    hub, _track, out = hub_with_subscriber(MediaKind.AUDIO)
+    for seq in range(3):
+        p = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
+        p.payload = bytes([seq]) * 40
+        before = internals.abs_send_time(internals.ntp_now())
+        hub.on_packet(p)
+        got = parse(out.sent[-1])
+        ext = one_byte_extensions(got["ext"])
+        assert ext[1] == b"3" and len(ext[2]) == 3  # _Params: mid "3" id 1, abs-send-time id 2
+        # 6.18 fixed point seconds: the packet's value is now, give or take a few ms
+        assert (int.from_bytes(ext[2], "big") - int.from_bytes(before, "big")) % (1 << 24) < 1 << 16
+        assert got["payload"] == bytes([seq]) * 40 and got["ssrc"] == SSRC
+    hub.close()
