@@ -1,0 +1,192 @@
+"""Exhibits through a real server (issue 15 item 1), as a client author would use them from
+docs/protocol.md: a lawyer uploads over REST with its session token, the judge presents and
+turns pages over the websocket, everyone in the hearing follows, the waiting witness learns
+nothing, and hostile uploads are refused with clear errors and logged."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from court_client import Client, Server, join_invited, read_log, registry, schedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import exhibit_samples as samples  # noqa: E402
+
+CAST = {
+    "judge": "judge",
+    "clerk": "clerk",
+    "plaintiff": "plaintiff",
+    "lawyer": "lawyer",
+    "witness": "witness",
+}
+
+
+def rest(server: Server, client: Client) -> httpx.Client:
+    """REST with the client's latest token (from welcome), as docs/protocol.md says."""
+    token = client.welcome["token"] if client.welcome else ""
+    return httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+async def seated(server: Server) -> tuple[str, dict[str, Client], dict[str, str]]:
+    """Judge, clerk, plaintiff and lawyer in an open hearing; the witness in the waiting room."""
+    hid, inv = schedule(server, CAST)
+    ids = {name: inv[name]["participant_id"] for name in CAST}
+    c = {name: await join_invited(server, inv[name]) for name in CAST}
+    assert (await c["judge"].command("open_hearing"))["ok"]
+    for name in ("plaintiff", "lawyer", "witness"):
+        assert (await c["judge"].command("admit", participant=ids[name]))["ok"]
+    await c["witness"].wait_presence(ids["witness"], "waiting_room")
+    await c["lawyer"].wait_presence(ids["lawyer"], "in_hearing")
+    return hid, c, ids
+
+
+def upload(http: httpx.Client, hid: str, data: bytes, name: str, **params: str) -> httpx.Response:
+    return http.post(f"/api/v1/hearings/{hid}/exhibits", params={"name": name, **params}, content=data,
+                     headers={"Content-Type": "application/pdf"})
+
+
+def shown(client: Client) -> dict[str, Any] | None:
+    showing: dict[str, Any] | None = client.last_state()["presenting"]["showing"]
+    return showing
+
+
+async def test_upload_present_turn_a_page_and_the_witness_sees_nothing(server: Server) -> None:
+    hid, c, ids = await seated(server)
+    judge, party, witness = c["judge"], c["plaintiff"], c["witness"]
+    pdf = samples.loan_pdf(3)
+    with rest(server, c["lawyer"]) as http:
+        r = upload(http, hid, pdf, "转账记录（被告）.pdf", side="defendant")
+    assert r.status_code == 201, r.text
+    exhibit = r.json()
+    assert exhibit["label"] == "被告证据1" and exhibit["pages"] == 3
+    assert exhibit["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert exhibit["media_type"] == "application/pdf" and exhibit["filename"] == "转账记录（被告）.pdf"
+    xid = exhibit["exhibit_id"]
+    await judge.wait_for(lambda m: m["type"] == "event" and m["event"]["type"] == "exhibit_submitted")
+
+    assert (await judge.command("present_exhibit", exhibit_id=xid, page=1))["ok"]
+    await party.wait_for(lambda m: m["type"] == "state" and (shown(party) or {}).get("page") == 1)
+    assert (await judge.command("present_exhibit", exhibit_id=xid, page=2))["ok"]
+    for client in (judge, party, c["lawyer"]):
+        await client.wait_for(lambda m: m["type"] == "event" and m["event"]["type"] == "exhibit_page_turned")
+        await client.wait_for(lambda m, cl=client: m["type"] == "state" and (shown(cl) or {}).get("page") == 2)
+    # The same pixels for everyone: the page is rendered once by the server.
+    pages = []
+    for who in ("judge", "plaintiff"):
+        with rest(server, c[who]) as http:
+            r = http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/2")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+        pages.append(r.content)
+    assert pages[0] == pages[1] and pages[0].startswith(b"\x89PNG")
+    with rest(server, party) as http:
+        assert http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}").content == pdf
+        assert http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/4").status_code == 404
+
+    # The waiting witness: no message names the exhibit; REST refuses, and the refusal is logged.
+    marker = "marker for the witness"
+    assert (await c["clerk"].command("send_message", to=f"participant:{ids['witness']}", text=marker))["ok"]
+    await witness.wait_for(lambda m: m["type"] == "event" and m["event"].get("text") == marker)
+    seen = str(witness.received)
+    for secret in (xid, "被告证据", "转账记录", exhibit["sha256"]):
+        assert secret not in seen, secret
+    with rest(server, witness) as http:
+        for path in (f"{xid}", f"{xid}/pages/1"):
+            r = http.get(f"/api/v1/hearings/{hid}/exhibits/{path}")
+            assert r.status_code == 403 and "转账" not in r.text, r.text
+        listed = http.get(f"/api/v1/hearings/{hid}/exhibits").json()
+        assert listed["exhibits"] == [] and listed["showing"] is None
+    log = read_log(server, hid)
+    refused = [e for e in log if e["event"]["type"] == "access_refused" and e["event"].get("participant") == ids["witness"]]
+    assert refused, [e["event"]["type"] for e in log]
+
+    # Called in, the witness sees the exhibit on screen, at its page, and fetches that page.
+    assert (await judge.command("call_in", participant=ids["witness"]))["ok"]
+    await witness.wait_for(lambda m: m["type"] == "state" and (shown(witness) or {}).get("page") == 2)
+    with rest(server, witness) as http:
+        assert http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/2").content == pages[0]
+    assert (await judge.command("stop_presenting"))["ok"]
+    await witness.wait_for(lambda m: m["type"] == "event" and m["event"]["type"] == "exhibit_presentation_ended")
+
+    kinds = [e["event"]["type"] for e in read_log(server, hid)]
+    assert kinds.count("exhibit_submitted") == 1 and kinds.count("exhibit_presented") == 1
+    assert kinds.count("exhibit_page_turned") == 1 and kinds.count("exhibit_presentation_ended") == 1
+    for client in c.values():
+        await client.close()
+
+
+async def test_the_judge_allows_a_lawyer_to_present(server: Server) -> None:
+    hid, c, ids = await seated(server)
+    with rest(server, c["plaintiff"]) as http:
+        r = upload(http, hid, samples.png_photo(), "欠条照片.png")
+    assert r.status_code == 201 and r.json()["label"] == "原告证据1", r.text
+    xid = r.json()["exhibit_id"]
+    out = await c["lawyer"].command("present_exhibit", exhibit_id=xid)
+    assert not out["ok"] and out["code"] == "forbidden", out
+    assert (await c["judge"].command("allow_presenting", participant=ids["lawyer"], what="exhibits", allowed=True))["ok"]
+    assert (await c["lawyer"].command("present_exhibit", exhibit_id=xid))["ok"]
+    out = await c["lawyer"].command("present_exhibit", exhibit_id=xid, page=2)
+    assert not out["ok"] and out["code"] == "invalid", out  # an image has one page
+    await c["plaintiff"].wait_for(lambda m: m["type"] == "state" and (shown(c["plaintiff"]) or {}).get("presenter") == ids["lawyer"])
+    with rest(server, c["plaintiff"]) as http:
+        r = http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/1")
+    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    for client in c.values():
+        await client.close()
+
+
+async def test_hostile_uploads_are_refused_clearly_and_logged(server: Server) -> None:
+    hid, c, ids = await seated(server)
+    huge = b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024)
+    cases: list[tuple[bytes, dict[str, str], int, str]] = [
+        (b"<html><script>alert(1)</script></html>", {"name": "evidence.pdf"}, 415, "unsupported_type"),
+        (b"", {"name": "empty.pdf"}, 400, "malformed"),
+        (huge, {"name": "huge.pdf"}, 413, "too_large"),
+        (samples.javascript_pdf(), {"name": "script.pdf"}, 422, "unusable_exhibit"),
+        (samples.hidden_javascript_pdf(), {"name": "hidden.pdf"}, 422, "unusable_exhibit"),
+        (samples.bomb_pdf(), {"name": "bomb.pdf"}, 422, "unusable_exhibit"),
+        (samples.encrypted_pdf(), {"name": "locked.pdf"}, 422, "unusable_exhibit"),
+        (b"%PDF-1.7\nnot really a pdf", {"name": "fake.pdf"}, 422, "unusable_exhibit"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, {"name": "fake.png"}, 422, "unusable_exhibit"),
+        (samples.plain_pdf(), {"name": "\u202egpj.exe"}, 400, "malformed"),  # a direction override
+        (samples.plain_pdf(), {"name": "a" * 201}, 400, "malformed"),
+        (samples.plain_pdf(), {"name": "   "}, 400, "malformed"),
+        (samples.plain_pdf(), {"name": "x.pdf", "side": "defendant"}, 403, "forbidden"),  # not theirs
+    ]
+    with rest(server, c["plaintiff"]) as http:
+        for data, params, status, code in cases:
+            r = http.post(f"/api/v1/hearings/{hid}/exhibits", params=params, content=data)
+            assert (r.status_code, r.json()["error"]) == (status, code), (params, r.text)
+            assert r.json()["message"]
+        # A lone surrogate in the name (its UTF-8 bytes, percent-encoded) and bad bytes.
+        for raw in ("%ED%A0%80.pdf", "%FF%FE.pdf"):
+            r = http.post(f"/api/v1/hearings/{hid}/exhibits?name={raw}", content=samples.plain_pdf())
+            assert r.status_code == 400 and r.json()["error"] == "malformed", r.text
+        ok = http.post(f"/api/v1/hearings/{hid}/exhibits", params={"name": "借条 🧾 ñ.pdf"}, content=samples.plain_pdf())
+        assert ok.status_code == 201 and ok.json()["filename"] == "借条 🧾 ñ.pdf", ok.text
+        again = http.post(f"/api/v1/hearings/{hid}/exhibits", params={"name": "again.pdf"}, content=samples.plain_pdf())
+        assert again.status_code == 409 and "原告证据1" in again.json()["message"], again.text  # a replay
+    with rest(server, c["lawyer"]) as http:  # a lawyer must say whose evidence it is
+        r = http.post(f"/api/v1/hearings/{hid}/exhibits", params={"name": "x.pdf"}, content=samples.loan_pdf(1))
+        assert r.status_code == 409 and r.json()["error"] == "invalid", r.text
+    with rest(server, c["witness"]) as http:  # a witness brings no exhibits
+        r = http.post(f"/api/v1/hearings/{hid}/exhibits", params={"name": "x.pdf"}, content=samples.loan_pdf(1))
+        assert r.status_code == 403, r.text
+    with registry(server) as http:
+        r = http.get(f"/api/v1/hearings/{hid}/exhibits/ex-0000000000000000")
+        assert r.status_code == 404
+    await asyncio.sleep(0.2)
+    log = read_log(server, hid)
+    refused = [e["event"] for e in log if e["event"]["type"] == "command_rejected" and e["event"]["command"] == "submit_exhibit"]
+    reasons = " | ".join(r["reason"] for r in refused)
+    # The first refusals of a kind are logged one by one, the rest counted in a summary
+    # (server/refusals.py), so a flood of bad uploads cannot grow the log without bound.
+    for why in ("upload refused (415)", "upload refused (400)", "upload refused (413)", "already submitted"):
+        assert why in reasons, (why, reasons)
+    assert [e["event"]["label"] for e in log if e["event"]["type"] == "exhibit_submitted"] == ["原告证据1"]
+    for client in c.values():
+        await client.close()
