@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sys
-from pathlib import Path
 from typing import Any
 
+import exhibit_samples as samples
 import httpx
 from court_client import Client, Server, join_invited, read_log, registry, schedule
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import exhibit_samples as samples  # noqa: E402
 
 CAST = {
     "judge": "judge",
@@ -140,7 +136,7 @@ async def test_the_judge_allows_a_lawyer_to_present(server: Server) -> None:
 
 
 async def test_hostile_uploads_are_refused_clearly_and_logged(server: Server) -> None:
-    hid, c, ids = await seated(server)
+    hid, c, _ = await seated(server)
     huge = b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024)
     cases: list[tuple[bytes, dict[str, str], int, str]] = [
         (b"<html><script>alert(1)</script></html>", {"name": "evidence.pdf"}, 415, "unsupported_type"),
