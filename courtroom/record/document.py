@@ -21,6 +21,8 @@ from typing import Any
 
 import rfc8785
 
+from courtroom.record import exhibits as exhibit_record
+from courtroom.record.exhibits import ExhibitEntry
 from courtroom.store.chain import entry_hash
 
 FORMAT = "courtroom-record/1"
@@ -191,6 +193,8 @@ class RecordDocument:
     oaths: tuple[OathStatement, ...] = field(default=())
     # In record.json only when there are any, so a record without gaps keeps its bytes.
     transcript_gaps: tuple[TranscriptGap, ...] = field(default=())
+    # Likewise only when there are any (record/exhibits.py).
+    exhibits: tuple[ExhibitEntry, ...] = field(default=())
 
     def participant(self, participant_id: str) -> RecordParticipant | None:
         for p in self.participants:
@@ -298,6 +302,8 @@ def to_json(doc: RecordDocument) -> JsonObject:
             }
             for g in doc.transcript_gaps
         ]
+    if doc.exhibits:
+        out["exhibits"] = exhibit_record.to_json(doc.exhibits)
     return out
 
 
@@ -383,6 +389,7 @@ def from_json(obj: Mapping[str, Any]) -> RecordDocument:
                 )
                 for g in map(_obj, _list(obj.get("transcript_gaps", [])))
             ),
+            exhibits=exhibit_record.from_json(obj.get("exhibits", [])),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise RecordFormatError(f"record.json has an unexpected shape: {exc!r}") from exc

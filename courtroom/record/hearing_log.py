@@ -44,6 +44,8 @@ from courtroom.record.document import (
     oath_hash,
     transcript_in_time_order,
 )
+from courtroom.record.exhibits import exhibits_from_log
+from courtroom.record.exhibits import text_lines as exhibit_lines
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 from courtroom.store.verify import StoredEntry, verify_chain
 
@@ -257,6 +259,7 @@ def freeze(hearing_id: str, entries: Sequence[AuditEntry]) -> Frozen | None:
             TranscriptGap(g.speaker, _name(state, g.speaker), _ms(g.t0), _ms(g.t1))
             for g in state.audio_gaps
         ),
+        exhibits=exhibits_from_log(upto),
     )
     return Frozen(doc, document_hash(doc), close, state)
 
@@ -358,6 +361,7 @@ def render_text(doc: RecordDocument, doc_hash: str) -> str:
             f"{f.disposition} {f.note}".rstrip()
             for f in doc.flags
         ]
+    out += exhibit_lines(doc.exhibits, {p.participant_id: p.display_name for p in doc.participants})
     if doc.oaths:
         out += ["", "保证书 Oaths:"]
         out += [f"  {o.participant_id}: {o.text}" for o in doc.oaths]

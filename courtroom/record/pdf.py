@@ -48,6 +48,7 @@ from courtroom.record.document import (
     gap_label,
     transcript_in_time_order,
 )
+from courtroom.record.exhibits import describe as describe_exhibit
 from courtroom.record.pdfa import eol_before_endstream
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
@@ -289,6 +290,17 @@ def _extras(
                     for f in doc.flags
                 ],
                 [30 * mm, 30 * mm, width - 60 * mm],
+                header=False,
+            )
+        )
+    if doc.exhibits:
+        story.append(b.p("证据 Exhibits (SHA-256)", b.h2))
+        name_of = {pid: p.display_name for pid, p in names.items()}
+        lines = [describe_exhibit(x, name_of) for x in doc.exhibits]
+        story.append(
+            b.table(
+                [[b.p(head, b.body), b.p(history, b.small)] for head, history in lines],
+                [70 * mm, width - 70 * mm],
                 header=False,
             )
         )

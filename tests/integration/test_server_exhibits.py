@@ -7,11 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import exhibit_samples as samples
 import httpx
-from court_client import Client, Server, join_invited, read_log, registry, schedule
+from cryptography.hazmat.primitives.asymmetric import ec
+from court_client import (
+    Client,
+    Server,
+    join_invited,
+    read_log,
+    registry,
+    running_server,
+    schedule,
+)
+
+from courtroom.record.signatures import export_jwk, signing_message, webcrypto_sign
 
 CAST = {
     "judge": "judge",
@@ -184,5 +198,58 @@ async def test_hostile_uploads_are_refused_clearly_and_logged(server: Server) ->
     for why in ("upload refused (415)", "upload refused (400)", "upload refused (413)", "already submitted"):
         assert why in reasons, (why, reasons)
     assert [e["event"]["label"] for e in log if e["event"]["type"] == "exhibit_submitted"] == ["原告证据1"]
+    for client in c.values():
+        await client.close()
+
+
+async def test_the_sealed_record_lists_each_exhibit_and_verify_checks_it(tmp_path: Path) -> None:
+    with running_server(tmp_path / "court") as server:
+        await _seal_and_verify(server, tmp_path)
+
+
+async def _seal_and_verify(server: Server, tmp_path: Path) -> None:
+    hid, c, ids = await seated(server)
+    pdf = samples.loan_pdf(2)
+    with rest(server, c["lawyer"]) as http:
+        r = upload(http, hid, pdf, "转账记录.pdf", side="plaintiff")
+    assert r.status_code == 201, r.text
+    x = r.json()
+    assert (await c["judge"].command("allow_presenting", participant=ids["lawyer"], what="exhibits", allowed=True))["ok"]
+    assert (await c["lawyer"].command("present_exhibit", exhibit_id=x["exhibit_id"]))["ok"]
+    assert (await c["lawyer"].command("present_exhibit", exhibit_id=x["exhibit_id"], page=2))["ok"]
+    key = ec.generate_private_key(ec.SECP256R1())  # the judge's device key, before the close
+    assert (await c["judge"].command("register_signing_key", public_key=export_jwk(key.public_key())))["ok"]
+    assert (await c["judge"].command("close_hearing"))["ok"]
+    for name in ("clerk", "plaintiff", "lawyer"):  # signing is test_server_record's subject
+        r = await c[name].command("refuse_to_sign", purpose="record", reason="not signing in this test")
+        assert r["ok"], r
+    with rest(server, c["judge"]) as http:
+        record = http.get(f"/api/v1/hearings/{hid}/record").json()
+        digest = record["document_hash"]
+        r = http.post(f"/api/v1/hearings/{hid}/strokes", content=samples.png_photo())
+        assert r.status_code == 201, r.text
+        signed = await c["judge"].command(
+            "sign_document", purpose="record", signed_hash=digest, stroke_sha256=r.json()["stroke_sha256"],
+            signature=webcrypto_sign(key, signing_message("record", digest)),  # type: ignore[arg-type]
+        )
+        assert signed["ok"], signed
+        listed = record["document"]["exhibits"]
+        assert [(e["label"], e["sha256"], e["submitted_by"]) for e in listed] == [("原告证据1", x["sha256"], ids["lawyer"])]
+        assert [(s["presenter"], s["pages"]) for s in listed[0]["presentations"]] == [(ids["lawyer"], [1, 2])]
+        assert "原告证据1" in record["text"] and x["sha256"] in record["text"]
+        r = http.post(f"/api/v1/hearings/{hid}/seal")
+        assert r.status_code == 201, r.text
+        sealed = http.get(f"/api/v1/hearings/{hid}/record.pdf").content
+    path = tmp_path / "record.pdf"
+    path.write_bytes(sealed)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    assert "原告证据1" in flat and x["sha256"] in flat and "转账记录.pdf" in flat
+    done = subprocess.run(
+        [sys.executable, "-m", "courtroom.cli", "verify", str(path), "--trust-root", str(tmp_path / "court" / "keys" / "root.cert.pem")],
+        capture_output=True, text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "exhibits.log" in done.stdout and "exhibits.manifest" in done.stdout
     for client in c.values():
         await client.close()
