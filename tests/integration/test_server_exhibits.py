@@ -14,7 +14,6 @@ from typing import Any
 
 import exhibit_samples as samples
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
 from court_client import (
     Client,
     Server,
@@ -24,6 +23,7 @@ from court_client import (
     running_server,
     schedule,
 )
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from courtroom.record.signatures import export_jwk, signing_message, webcrypto_sign
 
