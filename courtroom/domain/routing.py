@@ -25,9 +25,14 @@ class MediaKind(StrEnum):
     SCREEN = "screen"  # a shared screen or window: a video track of its own
 
     @property
+    def is_video(self) -> bool:
+        """A camera or a screen: video on the wire (SDP, RTP, keyframes)."""
+        return self is not MediaKind.AUDIO
+
+    @property
     def sdp(self) -> str:
-        """The media type on the wire (SDP, RTP): a screen is video."""
-        return "audio" if self is MediaKind.AUDIO else "video"
+        """The media type on the wire: a screen is video."""
+        return "video" if self.is_video else "audio"
 
 
 # Camera and microphone: what every participant in the hearing publishes.
