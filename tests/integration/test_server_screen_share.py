@@ -80,9 +80,8 @@ async def test_a_shared_screen_reaches_the_hearing_only_and_the_judge_cuts_it(tm
         for c in ws.values():
             await c.close()
     # Recorded as its own track, its file logged with its hash.
-    with running_server(tmp_path) as server:
-        with registry(server) as http:
-            log = http.get(f"/api/v1/hearings/{hid}/log").json()["entries"]
+    with running_server(tmp_path) as server, registry(server) as http:
+        log = http.get(f"/api/v1/hearings/{hid}/log").json()["entries"]
     files = [e["event"] for e in log if e["event"]["type"] == "recording_finished"]
     screens = [f for f in files if f["kind"] == "screen"]
     assert screens and all(f["participant"] == ids["lawyer"] for f in screens), files
