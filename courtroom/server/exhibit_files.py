@@ -17,8 +17,7 @@ import asyncio
 import hashlib
 import io
 import json
-import os
-import resource
+import secrets
 import sys
 from pathlib import Path
 
@@ -39,6 +38,7 @@ PAGE_PX = 1600  # the longer side of a rendered page
 _LIMIT_AS = 1 << 30  # a child parser or renderer may use 1 GiB
 _LIMIT_CPU_S = 20
 _TIMEOUT_S = 30.0
+_RENDERING: dict[Path, asyncio.Lock] = {}  # pages being rendered now
 
 
 class ExhibitRefused(Exception):
@@ -56,18 +56,18 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _limits() -> None:  # in the child, before exec
-    resource.setrlimit(resource.RLIMIT_AS, (_LIMIT_AS, _LIMIT_AS))
-    resource.setrlimit(resource.RLIMIT_CPU, (_LIMIT_CPU_S, _LIMIT_CPU_S))
+def _limited(args: list[str]) -> list[str]:
+    """``args`` under memory and CPU limits, set by util-linux's ``prlimit`` in the child
+    (not by a ``preexec_fn``, which may deadlock a fork of this threaded server)."""
+    return ["prlimit", f"--as={_LIMIT_AS}", f"--cpu={_LIMIT_CPU_S}", "--", *args]
 
 
 async def _child(args: list[str], data: bytes | None) -> tuple[int, bytes]:
     proc = await asyncio.create_subprocess_exec(
-        *args,
+        *_limited(args),
         stdin=asyncio.subprocess.PIPE if data is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        preexec_fn=_limits,
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(data), _TIMEOUT_S)
@@ -144,7 +144,7 @@ class ExhibitStore:
         path = self.file(hearing_id, sha, media_type)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp = path.with_suffix(f".tmp{secrets.token_hex(6)}")
             tmp.write_bytes(data)
             tmp.replace(path)  # whole or absent, never half-written
         return sha
@@ -152,17 +152,20 @@ class ExhibitStore:
     async def page(self, hearing_id: str, sha256: str, media_type: str, page: int) -> Path:
         """Page ``page`` as a PNG (rendered once, then kept), or ``ExhibitRefused``."""
         out = self._folder(hearing_id) / f"{sha256}-p{page}.png"
-        if out.exists():
-            return out
-        source = self.file(hearing_id, sha256, media_type)
-        if media_type == "application/pdf":
-            await self._render_pdf(source, page, out)
-        else:
-            await asyncio.to_thread(_image_page, source, out)
+        # Everyone in the hearing asks for a new page at once: one renders, the rest wait.
+        async with _RENDERING.setdefault(out, asyncio.Lock()):
+            if out.exists():
+                return out
+            source = self.file(hearing_id, sha256, media_type)
+            if media_type == "application/pdf":
+                await self._render_pdf(source, page, out)
+            else:
+                await asyncio.to_thread(_image_page, source, out)
+        _RENDERING.pop(out, None)
         return out
 
     async def _render_pdf(self, source: Path, page: int, out: Path) -> None:
-        stem = out.with_name(f"{out.stem}.tmp{os.getpid()}")
+        stem = out.with_name(f"{out.stem}.tmp{secrets.token_hex(6)}")
         args = ["pdftoppm", "-png", "-f", str(page), "-l", str(page), "-singlefile",
                 "-scale-to", str(PAGE_PX), str(source), str(stem)]  # fmt: skip
         try:
@@ -180,6 +183,6 @@ class ExhibitStore:
 def _image_page(source: Path, out: Path) -> None:
     with Image.open(source) as img:
         img.thumbnail((PAGE_PX, PAGE_PX))
-        tmp = out.with_name(f"{out.stem}.tmp{os.getpid()}.png")
+        tmp = out.with_name(f"{out.stem}.tmp{secrets.token_hex(6)}.png")
         img.convert("RGB").save(tmp, "PNG")  # metadata (EXIF, location) is not carried over
         tmp.replace(out)

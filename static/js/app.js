@@ -6,6 +6,7 @@ import { openSession } from './api.js';
 import { CourtConnection } from './connection.js';
 import { renderConsole, updateQuality } from './console.js';
 import { h, replace } from './dom.js';
+import { exhibitsPanel } from './exhibits.js';
 import { applyStatic, onLangChange, t, toggleLang } from './i18n.js';
 import { createMedia } from './media.js';
 import { renderSelfTest } from './selftest.js';
@@ -653,13 +654,18 @@ function hearingView(me) {
         h('span', { class: 'role', text: t(`role.${p.role}`) }),
         p.connected ? null : h('span', { class: 'tag', text: t('offline') })))),
       leave),
+    closed ? null : exhibitsPanel(exhibitsContext()),
     closed ? null : hearingTranscript());
+}
+
+function exhibitsContext() {
+  return { S, run, render, personName, token: () => S.conn?.token ?? null, media: () => media };
 }
 
 function consoleContext() {
   return { S, run, render, personName, muteControls, myEntry, alertText, hearingTiles, selfView,
     signingCard: () => (SIGNERS.has(S.me.role) ? signingCard(signContext('record'), 'record') : null),
-    token: () => S.conn?.token ?? null, signer };
+    token: () => S.conn?.token ?? null, signer, exhibitsPanel: () => exhibitsPanel(exhibitsContext()) };
 }
 
 // ---------------------------------------------------------------- kiosk
@@ -723,6 +729,7 @@ onLangChange(() => {
 window.__courtroomTest = Object.freeze({
   dropSocket: () => S.conn?.ws?.close(),
   inboundByLink: () => (media ? media.inboundByLink() : Promise.resolve({ hearing: 0, supervision: 0 })),
+  inboundByKind: () => (media ? media.inboundByKind() : Promise.resolve({})),
   mediaState: () => (media ? media.state() : null),
 });
 
