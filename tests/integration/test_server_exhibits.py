@@ -93,6 +93,12 @@ async def test_upload_present_turn_a_page_and_the_witness_sees_nothing(server: S
         assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
         pages.append(r.content)
     assert pages[0] == pages[1] and pages[0].startswith(b"\x89PNG")
+    # Everyone asks for a page nobody has seen yet at once: one rendering, the same bytes.
+    tokens = [c[w].welcome["token"] for w in ("judge", "plaintiff", "lawyer", "clerk") if c[w].welcome]
+    async with httpx.AsyncClient(base_url=server.base, timeout=60) as http_async:
+        got = await asyncio.gather(*(http_async.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/3",
+                                                    headers={"Authorization": f"Bearer {t}"}) for t in tokens))
+    assert [r.status_code for r in got] == [200] * len(tokens) and len({r.content for r in got}) == 1
     with rest(server, party) as http:
         assert http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}").content == pdf
         assert http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/4").status_code == 404
@@ -172,6 +178,8 @@ async def test_hostile_uploads_are_refused_clearly_and_logged(server: Server) ->
             r = http.post(f"/api/v1/hearings/{hid}/exhibits", params=params, content=data)
             assert (r.status_code, r.json()["error"]) == (status, code), (params, r.text)
             assert r.json()["message"]
+            why = {"script.pdf": "/JS", "hidden.pdf": "JavaScript", "bomb.pdf": "bomb", "locked.pdf": "encrypted"}
+            assert why.get(params["name"], "") in r.json()["message"], r.text
         # A lone surrogate in the name (its UTF-8 bytes, percent-encoded) and bad bytes.
         for raw in ("%ED%A0%80.pdf", "%FF%FE.pdf"):
             r = http.post(f"/api/v1/hearings/{hid}/exhibits?name={raw}", content=samples.plain_pdf())
