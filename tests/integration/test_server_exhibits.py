@@ -147,6 +147,21 @@ async def test_the_judge_allows_a_lawyer_to_present(server: Server) -> None:
     assert (await c["lawyer"].command("present_exhibit", exhibit_id=xid))["ok"]
     out = await c["lawyer"].command("present_exhibit", exhibit_id=xid, page=2)
     assert not out["ok"] and out["code"] == "invalid", out  # an image has one page
+    # Hostile commands: wrong types, huge numbers, a lone surrogate, an unknown field.
+    for args in ({"exhibit_id": xid, "page": "1"}, {"exhibit_id": xid, "page": True}, {"exhibit_id": 7},
+                 {"exhibit_id": xid, "page": 1, "extra": 1}):
+        await c["lawyer"].send({"v": 1, "type": "command", "id": "bad", "name": "present_exhibit", "args": args})
+        err = await c["lawyer"].wait_for(lambda m: m["type"] == "error" and m.get("id") == "bad")
+        assert err["code"] == "malformed", err
+        c["lawyer"].received.remove(err)
+    for page in (0, -1, 10**15):
+        out = await c["lawyer"].command("present_exhibit", exhibit_id=xid, page=page)
+        assert not out["ok"] and out["code"] == "invalid", out
+    await c["lawyer"].send('{"v": 1, "type": "command", "id": "sur", "name": "present_exhibit", "args": {"exhibit_id": "\\ud800"}}')
+    err = await c["lawyer"].wait_for(lambda m: m["type"] == "error" and m.get("id") in ("sur", None))
+    assert err["code"] == "malformed", err
+    out = await c["witness"].command("allow_presenting", participant=ids["witness"], what="screen", allowed=True)
+    assert not out["ok"] and out["code"] == "forbidden", out
     await c["plaintiff"].wait_for(lambda m: m["type"] == "state" and (shown(c["plaintiff"]) or {}).get("presenter") == ids["lawyer"])
     with rest(server, c["plaintiff"]) as http:
         r = http.get(f"/api/v1/hearings/{hid}/exhibits/{xid}/pages/1")
