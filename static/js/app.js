@@ -481,7 +481,8 @@ function lobby(me) {
     h('h1', { text: t('lobby.title') }),
     whoAmI(me),
     h('p', { class: 'lead', text: t('lobby.body') }),
-    h('p', { class: 'muted', text: t('lobby.hint') }));
+    h('p', { class: 'muted', text: t('lobby.hint') }),
+    exhibitsPanel(exhibitsContext(), { beforeHearing: true }));
 }
 
 const SIGNERS = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'witness', 'interpreter']);

@@ -89,10 +89,10 @@ function onScreen(ctx, P) {
       onclick: () => ctx.run('stop_presenting') })) : null);
 }
 
-function exhibitList(ctx, P) {
+function exhibitList(ctx, P, { present = true } = {}) {
   if (!P.exhibits.length) return h('p', { class: 'slot-empty', text: tx('none') });
   const open = ['opening', 'investigation', 'evidence', 'debate', 'final_statements'].includes(ctx.S.view.hearing.phase);
-  const can = open && mayPresent(ctx, P);
+  const can = present && open && mayPresent(ctx, P);
   return h('ul', { class: 'people exhibits', testid: 'exhibit-list' }, P.exhibits.map((x) => h('li', {
     testid: `exhibit-${x.exhibit_id}`, dataset: { label: x.label } },
   h('span', { class: 'name', text: `${x.label} ${x.filename}` }),
@@ -204,10 +204,18 @@ function sharedScreens(ctx) {
       r.element, h('figcaption', { text: ctx.personName(r.source) }))));
 }
 
-/** The exhibits panel; null for someone who may know of none (never drawn in the waiting room). */
-export function exhibitsPanel(ctx) {
+/**
+ * The exhibits panel; null for someone who may know of none (never drawn in the waiting room).
+ * `beforeHearing`: in the lobby, a party or lawyer may already submit (and sees their own).
+ */
+export function exhibitsPanel(ctx, { beforeHearing = false } = {}) {
   const P = ctx.S.view?.presenting;
   if (!P) return null;
+  if (beforeHearing) {
+    if (!SUBMITTERS.has(ctx.S.me.role)) return null;
+    return h('section', { class: 'card panel', testid: 'panel-exhibits' },
+      h('h2', { text: tx('title') }), exhibitList(ctx, P, { present: false }), uploadForm(ctx));
+  }
   return h('section', { class: 'card panel', testid: 'panel-exhibits' },
     h('h2', { text: tx('title') }),
     h('h3', { text: tx('onScreen') }),
