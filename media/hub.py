@@ -226,7 +226,7 @@ class MediaHub:
         """Per participant: connection state, bitrate in/out (bit/s), loss, RTT (s)."""
         result: dict[str, dict[str, Any]] = {}
         now = time.monotonic()
-        for pid, peer in self._peers.items():
+        for pid, peer in list(self._peers.items()):  # awaits inside: peers may come and go
             report = await peer.pc.getStats()
             bytes_in = bytes_out = lost = received = 0
             rtts: list[float] = []
