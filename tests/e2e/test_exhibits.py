@@ -239,7 +239,7 @@ def test_a_shared_screen_reaches_the_hearing_not_the_waiting_witness_and_the_jud
         expect(by_id(lawyer, "screen-share")).to_be_visible(timeout=60_000)
         click_until(lawyer, "screen-share", lambda: expect(by_id(lawyer, "screen-sharing")).to_be_visible(timeout=15_000), "share")
         for page in (judge, party):
-            expect(by_id(page, f"screen-{lid}")).to_be_visible(timeout=20_000)
+            expect(by_id(page, f"screen-{lid}")).to_be_visible(timeout=60_000)
 
         def screen_bytes(page: Any) -> int:
             got = page.evaluate("() => window.__courtroomTest.inboundByKind()")
