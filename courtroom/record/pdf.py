@@ -94,6 +94,11 @@ def _load_font(path: str, index: int) -> _Font:
     return _Font(name=name, path=f"{path}#{index}", cmap=frozenset(ttf.face.charToGlyph))
 
 
+def record_font() -> _Font:
+    """The configured font of the record (loaded once per process)."""
+    return _load_font(*font_spec())
+
+
 def missing_glyphs(texts: Iterable[str], cmap: frozenset[int]) -> list[str]:
     seen: set[str] = set()
     for text in texts:

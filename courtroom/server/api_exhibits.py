@@ -29,6 +29,7 @@ from ..domain.exhibits import (
 from ..domain.exhibits import presenting_view as _view
 from ..domain.hearing import Actor
 from ..domain.roles import Permission, Role
+from ..record.pdf import missing_glyphs, record_font
 from .api import _actor, _court, _errors
 from .court import Court
 from .exhibit_files import ExhibitRefused, ExhibitStore, inspect
@@ -54,6 +55,11 @@ def _filename(request: Request) -> str:
     bad = [ch for ch in name if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cf", "Cs")]
     if bad:
         raise ApiError(400, "malformed", "the name has control, format or invalid characters")
+    # The sealed record prints the name: a character its font cannot draw would stop the seal.
+    undrawable = missing_glyphs([name], record_font().cmap)
+    if undrawable:
+        shown = " ".join(f"U+{ord(ch):04X}" for ch in undrawable[:5])
+        raise ApiError(400, "malformed", f"the record cannot print these characters: {shown}")
     return name
 
 
