@@ -109,12 +109,47 @@ class ParticipantView:
 
 
 @dataclass(frozen=True)
+class ExhibitView:
+    exhibit_id: str
+    label: str = field(metadata={"doc": "the court's number, e.g. 原告证据1 or 被告证据2"})
+    side: str = field(metadata={"doc": "`plaintiff` or `defendant`"})
+    participant: str = field(metadata={"doc": "who submitted it"})
+    sha256: str
+    media_type: str = field(metadata={"doc": "as found by content: PDF, PNG or JPEG"})
+    pages: int
+    size: int = field(metadata={"doc": "bytes"})
+    filename: str
+
+
+@dataclass(frozen=True)
+class ShowingView(ExhibitView):
+    """The exhibit on screen for everyone in the hearing; its pages are PNGs at
+    `GET /api/v1/hearings/{hearing_id}/exhibits/{exhibit_id}/pages/{page}`."""
+
+    page: int = field(default=1, metadata={"doc": "1-based"})
+    presenter: str = field(default="", metadata={"doc": ""})
+
+
+@dataclass(frozen=True)
+class PresentingView:
+    """Exhibits this participant may know of (a witness: only the one shown while called
+    in), what is on screen, and whom the judge allowed to present or share a screen."""
+
+    exhibits: tuple[ExhibitView, ...]
+    showing: ShowingView | None
+    may_present: tuple[str, ...]
+    may_share: tuple[str, ...]
+    sharing: tuple[str, ...] = field(metadata={"doc": "sharing a screen now"})
+
+
+@dataclass(frozen=True)
 class StateView:
     """What this participant may see: everyone when in the hearing (or staff), else only
     themself."""
 
     hearing: HearingView
     participants: tuple[ParticipantView, ...]
+    presenting: PresentingView | None = field(default=None, metadata={"doc": "exhibits"})
 
 
 # --- server -> client ---------------------------------------------------------------------

@@ -138,14 +138,14 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
 
     def __init__(self, hub: SourceHub, label: str, *, maxsize: int) -> None:
         super().__init__()
-        self.kind = hub.kind.value
+        self.kind = hub.kind.sdp  # aiortc's track kind: a screen is video
         self.hub = hub
         self.label = label
         self._queue: deque[EncodedFrame] = deque()
         self._maxsize = maxsize
         self._wakeup = asyncio.Event()
         self._enabled = True
-        self.gated = hub.kind is MediaKind.VIDEO
+        self.gated = hub.kind.is_video
         self.forwarded = 0  # packets handed to the sender
         self.dropped = 0  # frames dropped from this subscriber's queue (slow sender)
         self.regates = 0  # times a drop left this subscriber waiting for a keyframe
@@ -177,7 +177,7 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
             self.down.reset()  # a new run, on a keyframe for video
         if not enabled:
             self._queue.clear()
-        elif self.hub.kind is MediaKind.VIDEO:
+        elif self.hub.kind.is_video:
             self.gated = True
             self.hub.request_keyframe()
 
@@ -196,7 +196,7 @@ class ForwardTrack(MediaStreamTrack):  # type: ignore[misc]
             # a slow sender: drop the backlog, and for video wait for a fresh keyframe
             self.dropped += len(self._queue)
             self._queue.clear()
-            if self.hub.kind is MediaKind.VIDEO and not frame.keyframe:
+            if self.hub.kind.is_video and not frame.keyframe:
                 self.gated = True
                 self.regates += 1
                 self.gated_drops += 1
@@ -271,7 +271,7 @@ class SourceHub:
         self._wait_since: float | None = None
         self.epoch = 0
         self.mime_type: str | None = None
-        self._queue_frames = queue_frames or (8 if kind is MediaKind.VIDEO else 25)
+        self._queue_frames = queue_frames or (8 if kind.is_video else 25)
         self._pli: Callable[[], Awaitable[bool]] | None = None
         self.keyframes = KeyframeRequester(self._send_pli, min_interval=min_keyframe_interval,
                                            retry_while=self._anyone_waiting)
@@ -284,7 +284,7 @@ class SourceHub:
         for track in self.subscribers:
             if track.down is not None:
                 track.down.reset()
-        if self.kind is MediaKind.VIDEO:
+        if self.kind.is_video:
             for track in self.subscribers:
                 track.gated = True
             if self.subscribers:
@@ -302,7 +302,7 @@ class SourceHub:
         """The RTP path: one received packet, cached once and forwarded to every subscriber."""
         if not self.rtp:
             return
-        video = self.kind is MediaKind.VIDEO
+        video = self.kind.is_video
         key = keyframe_start(self.rtp_mime, packet) if video else True
         arrival = time.monotonic()
         cached = CachedPacket(packet.sequence_number, packet.timestamp, packet.marker,
@@ -335,7 +335,7 @@ class SourceHub:
                 sink.offer(frame)
             return
         self.frames_in += 1
-        if frame.keyframe and self.kind is MediaKind.VIDEO:
+        if frame.keyframe and self.kind.is_video:
             self.keyframes_in += 1
             if self._wait_since is not None:
                 self.keyframe_waits.append(frame.arrival - self._wait_since)
@@ -351,7 +351,7 @@ class SourceHub:
     def subscribe(self, label: str) -> ForwardTrack:
         track = ForwardTrack(self, label, maxsize=self._queue_frames)
         self.subscribers.add(track)
-        if self.kind is MediaKind.VIDEO:
+        if self.kind.is_video:
             self.request_keyframe()
         return track
 
@@ -359,7 +359,7 @@ class SourceHub:
         self.subscribers.discard(track)
 
     def request_keyframe(self) -> None:
-        if self.kind is MediaKind.VIDEO:
+        if self.kind.is_video:
             self.keyframe_requests += 1
             if self._wait_since is None:
                 self._wait_since = time.monotonic()

@@ -226,7 +226,7 @@ class MediaHub:
         """Per participant: connection state, bitrate in/out (bit/s), loss, RTT (s)."""
         result: dict[str, dict[str, Any]] = {}
         now = time.monotonic()
-        for pid, peer in self._peers.items():
+        for pid, peer in list(self._peers.items()):  # awaits inside: peers may come and go
             report = await peer.pc.getStats()
             bytes_in = bytes_out = lost = received = 0
             rtts: list[float] = []
@@ -299,7 +299,7 @@ class MediaHub:
         outlet = peer.add_outlet(key, track)
         sender = getattr(getattr(outlet, "transceiver", None), "sender", None)
         if hub.rtp and sender is not None:
-            video = route.kind is MediaKind.VIDEO
+            video = route.kind.is_video
             down = DownTrack(track, sender, hub.cache, video=video,
                              clock_rate=90000 if video else 48000,
                              count=self.counters.cell(route),
@@ -378,9 +378,9 @@ class MediaHub:
         hub = SourceHub(participant, kind, min_keyframe_interval=self.config.min_keyframe_interval,
                         rtp=self.config.rtp_forwarding,
                         mime_type=f"video/{self.config.video_codec}"
-                        if kind is MediaKind.VIDEO else "audio/opus")
+                        if kind.is_video else "audio/opus")
         source = _Source(hub)
-        if self.config.taps:
+        if self.config.taps and kind is not MediaKind.SCREEN:  # a screen: not heard, not watched
             if kind is MediaKind.AUDIO:
                 source.audio_tap = AudioTap()
                 source.decoder = DecodeWorker("audio", audio_tap=source.audio_tap)

@@ -116,9 +116,10 @@ class ServerPeer:
         # publication slots first: a client's addTrack() picks the first free
         # transceiver of its kind, so these must precede every forwarded one
         self.publish: dict[MediaKind, Any] = {}
-        for kind in (MediaKind.AUDIO, MediaKind.VIDEO):
-            transceiver = self.pc.addTransceiver(kind.value, direction="recvonly")
-            transceiver.setCodecPreferences(codec_preferences(kind.value, config.video_codec))
+        # (a screen's slot after the camera's, so addTrack() of a camera takes the camera's)
+        for kind in (MediaKind.AUDIO, MediaKind.VIDEO, MediaKind.SCREEN):
+            transceiver = self.pc.addTransceiver(kind.sdp, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(kind.sdp, config.video_codec))
             internals.install_low_latency_jitter_buffer(transceiver.receiver)
             on_receiver(kind, transceiver.receiver)
             self.publish[kind] = transceiver

@@ -105,7 +105,8 @@ class LoopbackClient:
                  width: int = 160, height: int = 120, fps: int = 15,
                  config: MediaConfig | None = None,
                  audio_track: Callable[[], MediaStreamTrack] | None = None,
-                 video_track: Callable[[], MediaStreamTrack] | None = None) -> None:
+                 video_track: Callable[[], MediaStreamTrack] | None = None,
+                 screen_track: Callable[[], MediaStreamTrack] | None = None) -> None:
         """``audio_track`` / ``video_track``: factories for real media to publish (e.g. a
         speech clip or fixture frames) instead of the synthetic tone and pattern."""
         self.pid = pid
@@ -126,6 +127,9 @@ class LoopbackClient:
         self.on_frame: Callable[[str, Any], None] | None = None
         self._audio_track = audio_track or SyntheticAudio
         self._video_track = video_track or (lambda: SyntheticVideo(*self.size))
+        # A shared screen, as a browser's getDisplayMedia track: sent on the offer's
+        # {"publish": "screen"} mid (replaceTrack, as static/js/media.js does).
+        self._screen_track = screen_track
 
     async def connect(self, timeout: float = 10.0) -> None:
         """hello -> offer -> answer; returns once the connection is up."""
@@ -174,6 +178,7 @@ class LoopbackClient:
                     pc.addTrack(self._audio_track())
                 if self.publish_video:
                     pc.addTrack(self._video_track())
+                await self._attach_screen(pc)
             answer = await pc.createAnswer()
             with internals.loopback_ice(self.config.loopback_only):
                 await pc.setLocalDescription(answer)
@@ -181,6 +186,14 @@ class LoopbackClient:
                                                     "sdp": pc.localDescription.sdp,
                                                     "seq": message["seq"]})
             self.offers += 1
+
+    async def _attach_screen(self, pc: RTCPeerConnection) -> None:
+        if self._screen_track is None:
+            return
+        for t in pc.getTransceivers():
+            if self.tracks.get(str(t.mid), {}).get("publish") == "screen":
+                t.sender.replaceTrack(self._screen_track())
+                t.direction = "sendrecv"
 
     async def _new_pc(self, ice_servers: list[dict[str, Any]]) -> None:
         await self._close_pc()

@@ -316,6 +316,63 @@ class UnmuteChat(Targeted):
     PERMISSION = Permission.MUTE_CHAT
 
 
+# --- exhibits and screen sharing (rules in exhibits.py) ------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitExhibit(Command):
+    """A party or lawyer submits an exhibit; issued by the server once the upload passed its
+    content checks and was stored (REST)."""
+
+    NAME = "submit_exhibit"
+    PERMISSION = Permission.SUBMIT_EXHIBIT
+    sha256: str
+    media_type: str  # as found by content: application/pdf, image/png, image/jpeg
+    pages: int
+    size: int
+    filename: str
+    side: str  # plaintiff | defendant: whose evidence (a lawyer says which side)
+
+
+@dataclass(frozen=True)
+class PresentExhibit(Command):
+    """Show an exhibit to everyone in the hearing at ``page``, or turn the page of the one
+    shown: the judge, or a participant the judge allowed to present exhibits."""
+
+    NAME = "present_exhibit"
+    PERMISSION = Permission.PRESENT
+    exhibit_id: str
+    page: int = field(default=1, metadata={"doc": "1-based page number"})
+
+
+@dataclass(frozen=True)
+class StopPresenting(Command):
+    """Stop showing the exhibit on screen (its presenter, or the judge)."""
+
+    NAME = "stop_presenting"
+    PERMISSION = Permission.PRESENT
+
+
+@dataclass(frozen=True)
+class AllowPresenting(Targeted):
+    """The judge allows (or no longer allows) a participant to present exhibits or to share
+    a screen."""
+
+    NAME = "allow_presenting"
+    PERMISSION = Permission.ALLOW_PRESENTING
+    what: str = field(metadata={"doc": "`exhibits` or `screen`"})
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class ShareScreen(Command):
+    """Start or stop sharing a screen: its track (kind `screen`) is routed while sharing."""
+
+    NAME = "share_screen"
+    PERMISSION = Permission.PRESENT
+    sharing: bool
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     c.NAME: c
     for c in (
@@ -350,6 +407,11 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         Typing,
         MuteChat,
         UnmuteChat,
+        SubmitExhibit,
+        PresentExhibit,
+        StopPresenting,
+        AllowPresenting,
+        ShareScreen,
     )
 }
 
@@ -363,4 +425,5 @@ CLIENT_COMMANDS: frozenset[str] = frozenset(COMMAND_TYPES) - {
     RegisterIdPhoto.NAME,  # REST upload: the server stores and checks the photo first
     SealRecord.NAME,  # REST: the server builds the PDF first
     ReviewFlag.NAME,  # REST: inspectors are not hearing participants
+    SubmitExhibit.NAME,  # REST upload: the server checks and stores the file first
 }

@@ -358,6 +358,71 @@ class ChatMuteChanged(Event):
     muted: bool
 
 
+# --- exhibits and screen sharing ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExhibitSubmitted(Event):
+    """An exhibit was stored (content-addressed) and numbered by the court: ``label`` is
+    e.g. 原告证据1 (the plaintiff's first) or 被告证据2. ``participant``: who submitted it."""
+
+    TYPE = "exhibit_submitted"
+    exhibit_id: str
+    label: str
+    side: str
+    participant: str
+    sha256: str
+    media_type: str
+    pages: int
+    size: int
+    filename: str
+
+
+@dataclass(frozen=True)
+class ExhibitPresented(Event):
+    """An exhibit is shown to everyone in the hearing, at ``page``, by ``presenter``."""
+
+    TYPE = "exhibit_presented"
+    exhibit_id: str
+    page: int
+    presenter: str
+
+
+@dataclass(frozen=True)
+class ExhibitPageTurned(Event):
+    """The exhibit on screen now shows ``page``."""
+
+    TYPE = "exhibit_page_turned"
+    exhibit_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ExhibitPresentationEnded(Event):
+    TYPE = "exhibit_presentation_ended"
+    exhibit_id: str
+
+
+@dataclass(frozen=True)
+class PresentingAllowed(Event):
+    """The judge allowed (or stopped allowing) ``participant`` to present ``what``:
+    ``exhibits`` or ``screen``."""
+
+    TYPE = "presenting_allowed"
+    participant: str
+    what: str
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class ScreenShareChanged(Event):
+    """``participant`` started or stopped sharing a screen (its own track, kind ``screen``)."""
+
+    TYPE = "screen_share_changed"
+    participant: str
+    sharing: bool
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     e.TYPE: e
     for e in (
@@ -393,6 +458,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FlagReviewed,
         ChatMessage,
         ChatMuteChanged,
+        ExhibitSubmitted,
+        ExhibitPresented,
+        ExhibitPageTurned,
+        ExhibitPresentationEnded,
+        PresentingAllowed,
+        ScreenShareChanged,
     )
 }
 

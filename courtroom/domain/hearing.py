@@ -14,6 +14,7 @@ from typing import Any
 from . import commands as c
 from . import events as e
 from .errors import Refusal, Rejected
+from .exhibits import HANDLERS as PRESENTING_HANDLERS
 from .phases import OPEN_PHASES, PHASE_MOVES, Phase
 from .presence import MAY_CONNECT, Presence, Reason
 from .roles import STAFF, Permission, Role, may
@@ -488,6 +489,7 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.Typing: _typing,
     c.MuteChat: _set_chat_mute(True),
     c.UnmuteChat: _set_chat_mute(False),
+    **PRESENTING_HANDLERS,  # exhibits and screen sharing (exhibits.py)
 }
 
 

@@ -50,10 +50,15 @@ class Permission(StrEnum):
     REVIEW_FLAGS = "review_flags"
     CHAT = "chat"
     MUTE_CHAT = "mute_chat"
+    SUBMIT_EXHIBIT = "submit_exhibit"
+    PRESENT = "present"  # exhibits or a screen: the judge, or whom the judge allows
+    ALLOW_PRESENTING = "allow_presenting"
 
 
 P = Permission
-_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA, P.SIGN, P.CHAT})
+_SPEAKER = frozenset({P.JOIN, P.PUBLISH_MEDIA, P.SIGN, P.CHAT, P.PRESENT})
+# The parties and their lawyers bring evidence (举证); witnesses and interpreters do not.
+_PARTY = _SPEAKER | {P.SUBMIT_EXHIBIT}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.JUDGE: frozenset(
@@ -81,6 +86,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SEAL,
             P.CHAT,
             P.MUTE_CHAT,
+            P.PRESENT,
+            P.ALLOW_PRESENTING,
         }
     ),
     Role.CLERK: frozenset(
@@ -96,9 +103,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CHAT,
         }
     ),
-    Role.PLAINTIFF: _SPEAKER,
-    Role.DEFENDANT: _SPEAKER,
-    Role.LAWYER: _SPEAKER,
+    Role.PLAINTIFF: _PARTY,
+    Role.DEFENDANT: _PARTY,
+    Role.LAWYER: _PARTY,
     Role.WITNESS: _SPEAKER,
     Role.INTERPRETER: _SPEAKER,
     Role.KIOSK_SUPERVISOR: frozenset({P.JOIN, P.REGISTER_ID_PHOTO}),

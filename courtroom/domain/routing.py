@@ -22,6 +22,21 @@ if TYPE_CHECKING:
 class MediaKind(StrEnum):
     AUDIO = "audio"
     VIDEO = "video"
+    SCREEN = "screen"  # a shared screen or window: a video track of its own
+
+    @property
+    def is_video(self) -> bool:
+        """A camera or a screen: video on the wire (SDP, RTP, keyframes)."""
+        return self is not MediaKind.AUDIO
+
+    @property
+    def sdp(self) -> str:
+        """The media type on the wire: a screen is video."""
+        return "video" if self.is_video else "audio"
+
+
+# Camera and microphone: what every participant in the hearing publishes.
+AV: tuple[MediaKind, MediaKind] = (MediaKind.AUDIO, MediaKind.VIDEO)
 
 
 class Link(StrEnum):
@@ -64,7 +79,7 @@ def media_plan(state: HearingState) -> MediaPlan:
     def publishes(p: ParticipantState, kind: MediaKind) -> bool:
         return may(p.role, Permission.PUBLISH_MEDIA) and not p.silenced(kind)
 
-    for kind in MediaKind:
+    for kind in AV:
         for src in inside:
             if publishes(src, kind):
                 routes.update(
@@ -82,4 +97,13 @@ def media_plan(state: HearingState) -> MediaPlan:
                     routes.add(
                         Route(w.participant_id, kind, clerk.participant_id, Link.SUPERVISION)
                     )
+    # A shared screen goes to the hearing only (never to the waiting room), from whoever the
+    # judge allowed and is sharing now, unless cut; like any other track, per destination.
+    for src in inside:
+        if state.presenting.shares_screen(src.participant_id) and publishes(src, MediaKind.SCREEN):
+            routes.update(
+                Route(src.participant_id, MediaKind.SCREEN, dst.participant_id)
+                for dst in inside
+                if dst.participant_id != src.participant_id
+            )
     return frozenset(routes)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from . import events as e
+from .exhibits import EVENTS as PRESENTING_EVENTS
+from .exhibits import Presenting
 from .phases import OPEN_PHASES, Phase
 from .presence import Presence
 from .roles import Role
@@ -96,6 +98,7 @@ class HearingState:
     audio_gaps: tuple[AudioGap, ...] = ()  # media_gap events on audio, marked in the transcript
     flags: Mapping[str, FlagState] = field(default_factory=dict)
     sealed_sha256: str | None = None
+    presenting: Presenting = field(default_factory=Presenting)  # exhibits and screen sharing
 
     @property
     def transcript_open(self) -> bool:
@@ -108,6 +111,8 @@ class HearingState:
 
 def evolve(state: HearingState, event: e.Event) -> HearingState:
     """Fold one event into the state. Events that carry no state (refusals) change nothing."""
+    if isinstance(event, PRESENTING_EVENTS):
+        return replace(state, presenting=state.presenting.fold(event))
     match event:
         case e.HearingScheduled():
             return replace(

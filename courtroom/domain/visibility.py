@@ -8,6 +8,9 @@ the hearing's phase and what concerns them alone.
 from __future__ import annotations
 
 from . import events as e
+from .exhibits import EVENTS as PRESENTING_EVENTS
+from .exhibits import may_see_event as may_see_presenting
+from .exhibits import presenting_view
 from .presence import Presence
 from .review import REVIEW_EVENTS
 from .roles import STAFF
@@ -51,6 +54,8 @@ def may_see(state: HearingState, viewer: str, event: e.Event, actor: str) -> boo
         return True
     if isinstance(event, e.ChatMessage):
         return _may_read(me.presence, viewer, event)
+    if isinstance(event, PRESENTING_EVENTS):  # a witness learns of no exhibit but the one shown
+        return may_see_presenting(state, me, event)
     if isinstance(event, _BENCH_ONLY):
         return False
     subject = getattr(event, "participant", None)
@@ -98,6 +103,7 @@ def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> d
     ``everything``: the whole hearing, as the bench sees it (the registry, inspectors).
     """
     me = state.participant(viewer)
+    presenting = presenting_view(state, viewer, everything=everything)  # its own rules
     hearing: dict[str, object] = {
         "hearing_id": state.hearing_id,
         "court": state.court,
@@ -128,4 +134,5 @@ def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> d
             }
             for p in people
         ],
+        "presenting": presenting,
     }

@@ -21,7 +21,9 @@ from typing import Any
 
 import rfc8785
 
+from courtroom.record import exhibits as exhibit_record
 from courtroom.record.chat_record import ChatEntry, chat_from_json, chat_to_json
+from courtroom.record.exhibits import ExhibitEntry
 from courtroom.store.chain import entry_hash
 
 FORMAT = "courtroom-record/1"
@@ -194,6 +196,8 @@ class RecordDocument:
     transcript_gaps: tuple[TranscriptGap, ...] = field(default=())
     # Chat messages and mutes (chat_record.py); likewise only when there are any.
     chat: tuple[ChatEntry, ...] = field(default=())
+    # Likewise only when there are any (record/exhibits.py).
+    exhibits: tuple[ExhibitEntry, ...] = field(default=())
 
     def participant(self, participant_id: str) -> RecordParticipant | None:
         for p in self.participants:
@@ -303,6 +307,8 @@ def to_json(doc: RecordDocument) -> JsonObject:
         ]
     if doc.chat:
         out["chat"] = chat_to_json(doc.chat)
+    if doc.exhibits:
+        out["exhibits"] = exhibit_record.to_json(doc.exhibits)
     return out
 
 
@@ -389,6 +395,7 @@ def from_json(obj: Mapping[str, Any]) -> RecordDocument:
                 for g in map(_obj, _list(obj.get("transcript_gaps", [])))
             ),
             chat=chat_from_json([_obj(c) for c in _list(obj.get("chat", []))]),
+            exhibits=exhibit_record.from_json(obj.get("exhibits", [])),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise RecordFormatError(f"record.json has an unexpected shape: {exc!r}") from exc

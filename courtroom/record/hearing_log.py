@@ -45,6 +45,8 @@ from courtroom.record.document import (
     oath_hash,
     transcript_in_time_order,
 )
+from courtroom.record.exhibits import exhibits_from_log
+from courtroom.record.exhibits import text_lines as exhibit_lines
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 from courtroom.store.verify import StoredEntry, verify_chain
 
@@ -259,6 +261,7 @@ def freeze(hearing_id: str, entries: Sequence[AuditEntry]) -> Frozen | None:
             for g in state.audio_gaps
         ),
         chat=chat_from_log(upto),
+        exhibits=exhibits_from_log(upto),
     )
     return Frozen(doc, document_hash(doc), close, state)
 
@@ -364,6 +367,7 @@ def render_text(doc: RecordDocument, doc_hash: str) -> str:
         names = {p.participant_id: p.display_name for p in doc.participants}
         out += ["", "聊天记录 Chat:"]
         out += ["  [{}] {}: {}".format(*chat_row(c, names)) for c in doc.chat]
+    out += exhibit_lines(doc.exhibits, {p.participant_id: p.display_name for p in doc.participants})
     if doc.oaths:
         out += ["", "保证书 Oaths:"]
         out += [f"  {o.participant_id}: {o.text}" for o in doc.oaths]

@@ -49,6 +49,7 @@ from courtroom.record.document import (
     gap_label,
     transcript_in_time_order,
 )
+from courtroom.record.exhibits import describe as describe_exhibit
 from courtroom.record.pdfa import eol_before_endstream
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
 
@@ -92,6 +93,11 @@ def _load_font(path: str, index: int) -> _Font:
     ttf = TTFont(name, path, subfontIndex=index)
     pdfmetrics.registerFont(ttf)
     return _Font(name=name, path=f"{path}#{index}", cmap=frozenset(ttf.face.charToGlyph))
+
+
+def record_font() -> _Font:
+    """The configured font of the record (loaded once per process)."""
+    return _load_font(*font_spec())
 
 
 def missing_glyphs(texts: Iterable[str], cmap: frozenset[int]) -> list[str]:
@@ -295,6 +301,17 @@ def _extras(
         )
     if doc.chat:
         story += _chat(b, doc, width, names)
+    if doc.exhibits:
+        story.append(b.p("证据 Exhibits (SHA-256)", b.h2))
+        name_of = {pid: p.display_name for pid, p in names.items()}
+        lines = [describe_exhibit(x, name_of) for x in doc.exhibits]
+        story.append(
+            b.table(
+                [[b.p(head, b.body), b.p(history, b.small)] for head, history in lines],
+                [70 * mm, width - 70 * mm],
+                header=False,
+            )
+        )
     for oath in doc.oaths:
         who = names.get(oath.participant_id)
         story.append(b.p("证人保证书 Witness oath", b.h2))

@@ -40,6 +40,7 @@ from courtroom.record.document import (
     document_hash,
     to_json,
 )
+from courtroom.record.exhibits import manifest_listing
 from courtroom.record.keys import CourtKeys
 from courtroom.record.pdfa import hoisted_xmp_namespaces, make_pdfa3b
 from courtroom.record.signatures import ParticipantSignature, SignatureRefusal
@@ -178,15 +179,16 @@ def _manifest(
     attachments: Sequence[Attachment],
 ) -> bytes:
     head = entries[-1] if entries else None
-    return canonical_json(
-        {
-            "format": MANIFEST_FORMAT,
-            "rendered_pdf": _digest(rendered_pdf),
-            "attachments": {name: _digest(data) for name, data, _, _ in attachments},
-            "document_hash": document_hash(doc),
-            "audit_head": None if head is None else {"seq": head.seq, "hash": head.hash},
-        }
-    )
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "rendered_pdf": _digest(rendered_pdf),
+        "attachments": {name: _digest(data) for name, data, _, _ in attachments},
+        "document_hash": document_hash(doc),
+        "audit_head": None if head is None else {"seq": head.seq, "hash": head.hash},
+    }
+    if doc.exhibits:  # only when there are any: earlier manifests keep their bytes
+        manifest["exhibits"] = manifest_listing(doc.exhibits)
+    return canonical_json(manifest)
 
 
 async def async_seal_record(

@@ -54,6 +54,7 @@ from courtroom.record.verification.audit import (
     parse_log,
     verify_chain,
 )
+from courtroom.record.verification.exhibits import check_exhibits
 from courtroom.record.verification.manifest import check_manifest
 from courtroom.record.verification.pages import check_pages, check_pages_full
 from courtroom.record.verification.pdf_checks import PdfFindings, check_pdf, embedded_files
@@ -253,6 +254,7 @@ def _verify(
         check_audit(rec.doc, entries, manifest, report)
         check_transcript(rec.doc, entries, transcript_from_log, report)
         _reconcile(rec, doc_hash, entries, files, report)
+        check_exhibits(rec.doc, entries, manifest, report)
     check_seal_time(rec.doc, found.timestamps, report)
     if pages:
         strokes = [data for name, data in files.items() if name.startswith("stroke-")]

@@ -35,7 +35,7 @@ SEGMENT_MARGIN_S = 10.0
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # <participant>-<kind>-NNNNN-<ms>.webm, as media/recording.py names them.
-_RECORDING = re.compile(r"^[A-Za-z0-9_-]{1,64}-(audio|video)-\d{5}-\d{1,13}\.webm$")
+_RECORDING = re.compile(r"^[A-Za-z0-9_-]{1,64}-(audio|video|screen)-\d{5}-\d{1,13}\.webm$")
 _DISPOSITIONS = ("confirmed", "dismissed", "pending")
 
 
@@ -334,7 +334,7 @@ async def recording_file(request: Request) -> Response:
     path = (folder / name).resolve()
     if path.parent != folder or not path.is_file():
         raise ApiError(404, "not_found", "the recording file is missing")
-    kind = "video/webm" if "-video-" in name else "audio/webm"
+    kind = "audio/webm" if "-audio-" in name else "video/webm"  # a camera or a shared screen
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "private"})
 
 

@@ -20,6 +20,7 @@ from . import cpu
 from .api import _errors
 from .api import routes as api_routes
 from .api_cluster import routes as cluster_routes
+from .api_exhibits import routes as exhibit_routes
 from .api_record import routes as record_routes
 from .api_review import routes as review_routes
 from .api_vision import routes as vision_routes
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
         *record_routes,
         *vision_routes,
         *review_routes,
+        *exhibit_routes,
         *cluster_routes(_errors),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),

@@ -6,6 +6,7 @@ import { openSession } from './api.js';
 import { CourtConnection } from './connection.js';
 import { renderConsole, updateQuality } from './console.js';
 import { h, replace } from './dom.js';
+import { exhibitsPanel } from './exhibits.js';
 import { applyStatic, onLangChange, t, toggleLang } from './i18n.js';
 import { createMedia } from './media.js';
 import { renderSelfTest } from './selftest.js';
@@ -513,7 +514,8 @@ function lobby(me) {
     h('h1', { text: t('lobby.title') }),
     whoAmI(me),
     h('p', { class: 'lead', text: t('lobby.body') }),
-    h('p', { class: 'muted', text: t('lobby.hint') }));
+    h('p', { class: 'muted', text: t('lobby.hint') }),
+    exhibitsPanel(exhibitsContext(), { beforeHearing: true }));
 }
 
 const SIGNERS = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'witness', 'interpreter']);
@@ -687,6 +689,7 @@ function hearingView(me) {
         h('span', { class: 'role', text: t(`role.${p.role}`) }),
         p.connected ? null : h('span', { class: 'tag', text: t('offline') })))),
       leave),
+    closed ? null : exhibitsPanel(exhibitsContext()),
     closed ? null : hearingTranscript(),
     chatPanel(chatContext(), { testid: 'hearing-chat' }));
 }
@@ -695,10 +698,14 @@ function chatContext() {
   return { S, run, render, personName, myEntry };
 }
 
+function exhibitsContext() {
+  return { S, run, render, personName, token: () => S.conn?.token ?? null, media: () => media };
+}
+
 function consoleContext() {
   return { S, run, render, personName, muteControls, myEntry, alertText, hearingTiles, selfView, chatPanel,
     signingCard: () => (SIGNERS.has(S.me.role) ? signingCard(signContext('record'), 'record') : null),
-    token: () => S.conn?.token ?? null, signer };
+    token: () => S.conn?.token ?? null, signer, exhibitsPanel: () => exhibitsPanel(exhibitsContext()) };
 }
 
 // ---------------------------------------------------------------- kiosk
@@ -762,6 +769,7 @@ onLangChange(() => {
 window.__courtroomTest = Object.freeze({
   dropSocket: () => S.conn?.ws?.close(),
   inboundByLink: () => (media ? media.inboundByLink() : Promise.resolve({ hearing: 0, supervision: 0 })),
+  inboundByKind: () => (media ? media.inboundByKind() : Promise.resolve({})),
   mediaState: () => (media ? media.state() : null),
 });
 

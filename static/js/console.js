@@ -31,7 +31,7 @@ export function renderConsole(root, ctx) {
     banners(S),
     h('div', { class: 'console-grid' },
       h('div', { class: 'col' }, phasePanel(ctx), after ? signingPanel(ctx) : null, waitingPanel(ctx), myMediaPanel(ctx)),
-      h('div', { class: 'col' }, videoPanel(ctx), participantsPanel(ctx)),
+      h('div', { class: 'col' }, videoPanel(ctx), after ? null : ctx.exhibitsPanel(), participantsPanel(ctx)),
       h('div', { class: 'col' }, alertsPanel(ctx), ctx.chatPanel(ctx), transcriptPanel(ctx)))));
 }
 
@@ -229,9 +229,11 @@ function participantsPanel({ S, run }) {
     const id = p.participant_id;
     const actions = [];
     if (isJudge && p.presence === 'in_hearing' && p.role !== 'judge' && S.view.hearing.phase !== 'sealed') {
-      for (const kind of ['audio', 'video']) {
+      // A shared screen is cut like any other track, while shared (or while cut).
+      const screen = S.view.presenting?.sharing?.includes(id) || p.cut?.includes('screen');
+      for (const kind of screen ? ['audio', 'video', 'screen'] : ['audio', 'video']) {
         const cut = p.cut?.includes(kind);
-        const cap = kind === 'audio' ? 'Audio' : 'Video';
+        const cap = { audio: 'Audio', video: 'Video', screen: 'Screen' }[kind];
         actions.push(cut
           ? btn(`act-restore_media-${kind}-${id}`, t(`console.restore${cap}`), () => run('restore_media', { participant: id, kind }))
           : btn(`act-cut_media-${kind}-${id}`, t(`console.cut${cap}`), () => run('cut_media', { participant: id, kind })));

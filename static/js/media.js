@@ -24,6 +24,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
   let localError = null;
   const muted = new Set(); // kinds the participant turned off
   let tracks = {}; // mid -> info, from the latest offer
+  let screen = null; // a shared screen's track (getDisplayMedia), while sharing
   const remote = new Map(); // mid -> {track, element}
   let chain = Promise.resolve();
   let closed = false;
@@ -160,8 +161,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       const info = tracks[tr.mid];
       if (!info) continue;
       if (info.publish) {
-        const track = local ? (info.publish === 'audio' ? local.getAudioTracks() : local.getVideoTracks())[0] : null;
-        await tr.sender.replaceTrack(track ?? null);
+        await tr.sender.replaceTrack(publishTrack(info.publish));
         tr.direction = 'sendrecv';
       } else if (tr.receiver?.track && !remote.has(tr.mid)) {
         attachRemote(tr.mid, tr.receiver.track);
@@ -173,6 +173,13 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
     if (pc !== mine || closed) return;
     sendSignal({ type: 'answer', sdp: mine.localDescription.sdp, seq: data.seq });
     changed();
+  }
+
+  /** What goes on a `{publish: kind}` mid: the microphone, the camera, or a shared screen. */
+  function publishTrack(kind) {
+    if (kind === 'screen') return screen && screen.readyState === 'live' ? screen : null;
+    if (!local) return null;
+    return (kind === 'audio' ? local.getAudioTracks() : local.getVideoTracks())[0] ?? null;
   }
 
   function gathered(peer) {
@@ -243,6 +250,18 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
     state() {
       return { connection: pc?.connectionState ?? 'new', localError };
     },
+    /**
+     * Share a screen (a getDisplayMedia track) or stop (null): swapped on the `{publish: 'screen'}`
+     * mid with replaceTrack, so no new offer is needed. The server routes it only while the
+     * court's log says this participant shares (share_screen) and the judge has not cut it.
+     */
+    async setScreen(track) {
+      screen = track;
+      if (!pc) return;
+      for (const tr of pc.getTransceivers()) {
+        if (tracks[tr.mid]?.publish === 'screen') await tr.sender.replaceTrack(publishTrack('screen'));
+      }
+    },
     setMuted(kind, on) {
       if (on) muted.add(kind);
       else muted.delete(kind);
@@ -261,6 +280,20 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       });
       return out;
     },
+    /** Inbound bytes per `link/kind` of the offer's labels (e.g. `hearing/screen`), from getStats. */
+    async inboundByKind() {
+      const out = {};
+      if (!pc) return out;
+      const midOfTrack = new Map(pc.getTransceivers().map((tr) => [tr.receiver.track?.id, tr.mid]));
+      const report = await pc.getStats();
+      report.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        const info = tracks[s.mid ?? midOfTrack.get(s.trackIdentifier)];
+        const key = `${info?.link ?? 'unlabelled'}/${info?.kind ?? s.kind}`;
+        out[key] = (out[key] ?? 0) + (s.bytesReceived ?? 0);
+      });
+      return out;
+    },
     /** Stop the camera and microphone and close the peer; nothing is left running. */
     close() {
       closed = true;
@@ -271,6 +304,8 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       }
       dropPeer();
       if (local) for (const tr of local.getTracks()) tr.stop();
+      screen?.stop();
+      screen = null;
       local = null;
       if (localVideoEl) localVideoEl.srcObject = null;
       localVideoEl = null;

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 from media_clients import LoopbackClient, wire
 
-from courtroom.domain.routing import Link, MediaKind, MediaPlan, Route
+from courtroom.domain.routing import AV, Link, MediaKind, MediaPlan, Route
 from media import aiortc_internals as internals
 from media.config import IceMode, MediaConfig
 from media.hub import MediaHub
@@ -23,7 +23,7 @@ A, V = MediaKind.AUDIO, MediaKind.VIDEO
 
 def mesh(people: Iterable[str], link: Link = Link.HEARING) -> set[Route]:
     people = list(people)
-    return {Route(s, k, d, link) for s in people for d in people if s != d for k in MediaKind}
+    return {Route(s, k, d, link) for s in people for d in people if s != d for k in AV}
 
 
 def waiting_room_plan() -> MediaPlan:
@@ -96,7 +96,7 @@ async def test_each_participant_gets_exactly_its_plan_and_witness_is_isolated(
     assert all(link != "hearing" for (_, _, link) in after["witness"])
     assert hearing.hub.forwarded_to("witness", Link.HEARING) == 0
     # ... while the supervision link works both ways
-    for kind in MediaKind:
+    for kind in AV:
         assert hearing.hub.forwarded("clerk", kind, "witness", Link.SUPERVISION) > 0
         assert hearing.hub.forwarded("witness", kind, "clerk", Link.SUPERVISION) > 0
     # more than one track of each kind on one bundled connection (aiortc #868)

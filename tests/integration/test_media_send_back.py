@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from media_clients import LoopbackClient, wire
 
-from courtroom.domain.routing import Link, MediaKind, MediaPlan, Route
+from courtroom.domain.routing import AV, Link, MediaKind, MediaPlan, Route
 from media.config import IceMode, MediaConfig
 from media.hub import MediaHub
 
@@ -22,7 +22,7 @@ PEOPLE = ("judge", "party", "witness", "clerk")
 
 def mesh(people: Iterable[str], link: Link = Link.HEARING) -> set[Route]:
     people = list(people)
-    return {Route(s, k, d, link) for s in people for d in people if s != d for k in MediaKind}
+    return {Route(s, k, d, link) for s in people for d in people if s != d for k in AV}
 
 
 WAITING: MediaPlan = frozenset(

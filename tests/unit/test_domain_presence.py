@@ -11,7 +11,7 @@ from courtroom.domain.hearing import HearingState, decide, evolve
 from courtroom.domain.phases import Phase
 from courtroom.domain.presence import Presence
 from courtroom.domain.roles import Role
-from courtroom.domain.routing import Link, MediaKind, Route, media_plan
+from courtroom.domain.routing import AV, Link, MediaKind, Route, media_plan
 
 
 def run(state: HearingState, command: c.Command, who: str) -> HearingState:
@@ -102,8 +102,8 @@ def test_waiting_witness_has_only_supervision_routes() -> None:
     plan = media_plan(state)
     to_witness = {r for r in plan if r.destination == "witness"}
     from_witness = {r for r in plan if r.source == "witness"}
-    assert to_witness == {Route("clerk", k, "witness", Link.SUPERVISION) for k in MediaKind}
-    assert from_witness == {Route("witness", k, "clerk", Link.SUPERVISION) for k in MediaKind}
+    assert to_witness == {Route("clerk", k, "witness", Link.SUPERVISION) for k in AV}
+    assert from_witness == {Route("witness", k, "clerk", Link.SUPERVISION) for k in AV}
 
 
 def test_in_hearing_everyone_hears_everyone_who_speaks() -> None:
@@ -111,7 +111,7 @@ def test_in_hearing_everyone_hears_everyone_who_speaks() -> None:
     plan = media_plan(state)
     inside = [p for p, s in state.participants.items() if s.presence is Presence.IN_HEARING]
     speakers = {"judge", "clerk", "plaintiff", "defendant", "lawyer", "witness", "interpreter"}
-    expected = {Route(s, k, d) for s in inside if s in speakers for d in inside if d != s for k in MediaKind}
+    expected = {Route(s, k, d) for s in inside if s in speakers for d in inside if d != s for k in AV}
     assert plan == expected
     assert not any(r.source == "observer" for r in plan)  # observers watch, they do not publish
     assert not any("kiosk" in (r.source, r.destination) for r in plan)  # lobby: nothing

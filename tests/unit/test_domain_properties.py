@@ -27,6 +27,8 @@ commands = st.one_of(
     st.builds(c.Admit, targets), st.builds(c.CallIn, targets), st.builds(c.SendBack, targets),
     st.builds(c.Dismiss, targets), st.builds(c.Recall, targets), st.builds(c.Remove, targets),
     st.builds(c.CutMedia, targets, kinds), st.builds(c.RestoreMedia, targets, kinds),
+    st.builds(c.AllowPresenting, targets, st.sampled_from(["exhibits", "screen"]), st.booleans()),
+    st.builds(c.ShareScreen, st.booleans()),
 )
 steps = st.lists(st.tuples(st.sampled_from(PIDS), commands), max_size=60)
 
@@ -51,6 +53,9 @@ def check_plan(state: HearingState) -> None:
             assert pair == {Presence.IN_HEARING, Presence.WAITING_ROOM}
             clerk = src if src.presence is Presence.IN_HEARING else dst
             assert clerk.role is Role.CLERK
+        if r.kind is MediaKind.SCREEN:  # only from whom the judge allowed, while sharing
+            assert r.link is Link.HEARING and state.presenting.shares_screen(r.source)
+            assert src.role is Role.JUDGE or r.source in state.presenting.may_share
         for p in (src, dst):
             assert p.presence not in (Presence.DISMISSED, Presence.REMOVED, Presence.LEFT, Presence.INVITED, Presence.LOBBY)
 

@@ -29,6 +29,8 @@ NEXT = {Phase.OPENING: Phase.INVESTIGATION, Phase.INVESTIGATION: Phase.EVIDENCE,
         Phase.EVIDENCE: Phase.DEBATE, Phase.DEBATE: Phase.FINAL_STATEMENTS,
         Phase.FINAL_STATEMENTS: Phase.DEBATE}
 
+EXHIBIT = "ex-" + "ab" * 8
+
 # command name -> (who may issue it, phases in which it is accepted, target's presence, command)
 CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "invite_participant": ({"registry", "judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None,
@@ -61,6 +63,14 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "typing": (SPEAKERS, {Phase.SCHEDULED} | OPEN, None, c.Typing("hearing")),
     "mute_chat": ({"judge"}, LIVE, Presence.IN_HEARING, c.MuteChat("target")),
     "unmute_chat": ({"judge"}, LIVE, Presence.IN_HEARING, c.UnmuteChat("target")),
+    # exhibits: the state holds the plaintiff's exhibit, shown by the judge for stop_presenting;
+    # nobody but the judge has been allowed to present or share (exhibits.py)
+    "submit_exhibit": ({"plaintiff", "defendant", "lawyer"}, {Phase.SCHEDULED} | OPEN, None,
+                       c.SubmitExhibit("cd" * 32, "application/pdf", 3, 1000, "借条.pdf", "")),
+    "present_exhibit": ({"judge"}, OPEN, None, c.PresentExhibit(EXHIBIT, 2)),
+    "stop_presenting": ({"judge"}, LIVE, None, c.StopPresenting()),
+    "allow_presenting": ({"judge"}, LIVE, Presence.IN_HEARING, c.AllowPresenting("target", "screen", True)),
+    "share_screen": ({"judge"}, OPEN, None, c.ShareScreen(True)),
 }
 
 
@@ -75,6 +85,10 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
     if name == "sign_document":
         for pid in SPEAKERS:
             state = evolve(state, e.SigningKeyRegistered(pid, '{"kty":"EC"}'))
+    if name in ("present_exhibit", "stop_presenting"):
+        state = evolve(state, e.ExhibitSubmitted(EXHIBIT, "原告证据1", "plaintiff", "plaintiff", "ab" * 32, "application/pdf", 3, 1000, "借条.pdf"))
+    if name == "stop_presenting":
+        state = evolve(state, e.ExhibitPresented(EXHIBIT, 1, "judge"))
     if name == "review_flag":
         state = evolve(state, e.FlagRaised("F1", "defendant", "phone", 12.0, 0.8, {"yolox": "nano"}, "ab" * 32, 12.5))
     state = in_phase(state, phase)
@@ -94,6 +108,8 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
 def test_cell(name: str, who: str, phase: Phase) -> None:
     allowed_roles, allowed_phases, target, command = CASES[name]
     state = _state(phase, target, name)
+    if name == "submit_exhibit" and who == "lawyer":
+        command = c.SubmitExhibit("cd" * 32, "application/pdf", 3, 1000, "借条.pdf", "defendant")
     out = decide(state, command, actor(who), NOW)
     if who not in allowed_roles:
         assert isinstance(out, Rejected), out
