@@ -125,3 +125,69 @@ def test_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not config.enabled and config.calm_period_s == 10.0
     monkeypatch.setenv("COURTROOM_VISION_CALM_S", "nan")
     assert PaceConfig.from_env().calm_period_s in (1.0, 10.0)
+
+
+class _Worker:
+    """Stands in for the model threads only: answers what the picture shows (a person, or an
+    empty room), and counts the frames it was sent."""
+
+    def __init__(self) -> None:
+        self.model_versions = {"detector": "test", "faces": "test"}
+        self.frames = 0
+        self.empty = False
+
+    async def observe(self, pid: str, t: float, rgb: Any, **kw: Any) -> Any:
+        from courtroom.vision.checks import FrameObservation
+
+        self.frames += 1
+        n = 0 if self.empty else 1
+        return FrameObservation(t, faces=n, persons=n, phone_score=0.0, identity_distance=None)
+
+
+async def test_the_watch_sends_fewer_frames_and_still_raises_the_flag(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HearingWatch._sample with the real pace and debouncer, one tick a second on a fake clock:
+    a calm participant's frames reach the checker at the back-off rate, and leaving the frame
+    still opens ``left_frame`` after its 3 s hold, counted from the first empty tick."""
+    from types import SimpleNamespace
+
+    from courtroom.domain.hearing import HearingState, ParticipantState
+    from courtroom.domain.presence import Presence
+    from courtroom.domain.roles import Role
+    from courtroom.server import discipline
+    from courtroom.server.discipline import HearingWatch, WatchConfig
+    from courtroom.vision.checks import CHEAP_CHECKS
+
+    clock = [0.0]
+    monkeypatch.setattr(discipline, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    person, empty = (frame(scenes.letterbox(p)) for p in (scenes.man(2), scenes.empty_room()))
+    shown = [person]
+    p = ParticipantState("p-w", Role.WITNESS, "W", presence=Presence.IN_HEARING, connected=True)
+    recorded: list[Any] = []
+
+    async def record(events: list[Any]) -> None:
+        recorded.extend(events)
+
+    runtime = SimpleNamespace(
+        hearing_id="h-1", state=HearingState("h-1", participants={"p-w": p}), record=record
+    )
+    tap = SimpleNamespace(latest=lambda: (shown[0], clock[0]))
+    hub = SimpleNamespace(video_tap=lambda pid: tap, clock=SimpleNamespace(at=lambda at: at))
+    service = SimpleNamespace(
+        config=WatchConfig(), cheap_checks=CHEAP_CHECKS, evidence_root=tmp_path, _worker=None
+    )
+    watch = HearingWatch(service, SimpleNamespace(runtime=runtime, hub=hub))  # type: ignore[arg-type]
+    worker = _Worker()
+    last: float | None = None
+    for tick in range(30):
+        clock[0] = float(tick)
+        if tick == 20:
+            shown[0], worker.empty = empty, True  # the witness walks out
+        last = await watch._sample(worker, "p-w", last)  # type: ignore[arg-type]
+        if tick == 19:
+            assert worker.frames == 10  # 0-4 (first sight), then 7, 10, 13, 16, 19: calm
+    raised = [e for e in recorded if type(e).__name__ == "FlagRaised"]
+    assert [e.kind for e in raised] == ["left_frame"]
+    assert raised[0].t0 == 20.0 and raised[0].evidence_t == 23.0  # seen at once, 3 s hold
+    assert watch.paces["p-w"].motion_cues == 1
