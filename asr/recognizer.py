@@ -96,6 +96,11 @@ class Recognizer:
         self.stats = RecognizerStats()
 
     @property
+    def chunk_bytes(self) -> int:
+        """Audio per vosk call (``chunk_s``), in bytes of 16 kHz mono s16."""
+        return self._chunk_bytes
+
+    @property
     def gate_closed(self) -> bool:
         """The energy gate is shut: nothing reaches vosk until a voiced frame."""
         return self._gate.enabled and not self._open

