@@ -39,12 +39,15 @@ class AudioTap:
         self._ready = asyncio.Event()
         self.dropped = 0
         self.delivered = 0
+        self.last_arrival: float | None = None  # monotonic arrival of the frame last taken
 
-    def _put(self, frame: Any) -> None:
+    def _put(self, frame: Any, arrived: float | None = None) -> None:
         if len(self._frames) >= self._maxlen:
             self._frames.popleft()
             self.dropped += 1
-        self._frames.append(frame)
+        # Stamped with the packet's arrival (time.monotonic()), so that a reader that falls
+        # behind under load still places each frame on the recording clock where it was heard.
+        self._frames.append((frame, time.monotonic() if arrived is None else arrived))
         self._ready.set()
 
     def pending(self) -> int:
@@ -55,14 +58,17 @@ class AudioTap:
         while not self._frames:
             self._ready.clear()
             await asyncio.wait_for(self._ready.wait(), timeout)
-        self.delivered += 1
-        return self._frames.popleft()
+        return self._take()
 
     def get_nowait(self) -> Any | None:
         if not self._frames:
             return None
+        return self._take()
+
+    def _take(self) -> Any:
         self.delivered += 1
-        return self._frames.popleft()
+        frame, self.last_arrival = self._frames.popleft()
+        return frame
 
 
 class LatestFrameTap:
@@ -100,7 +106,7 @@ class DecodeWorker:
         self.errors = 0
         self._on_gap = on_gap
         self._loop = asyncio.get_running_loop()
-        self._queue: queue.Queue[EncodedFrame | None] = queue.Queue(
+        self._queue: queue.Queue[tuple[EncodedFrame, float] | None] = queue.Queue(
             maxsize=maxsize or (100 if kind == "audio" else 8))
         self._need_keyframe = kind == "video"
         self._thread = threading.Thread(target=self._run, name=f"tap-{kind}", daemon=True)
@@ -108,7 +114,7 @@ class DecodeWorker:
 
     def offer(self, frame: EncodedFrame) -> None:
         try:
-            self._queue.put_nowait(frame)
+            self._queue.put_nowait((frame, time.monotonic()))
         except queue.Full:
             self.dropped += 1
             if self.kind == "video":
@@ -122,9 +128,10 @@ class DecodeWorker:
         codec_mime = ""
         resampler: Any = None
         while True:
-            frame = self._queue.get()
-            if frame is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            frame, arrived = item
             if self._need_keyframe:
                 if not frame.keyframe:
                     continue
@@ -150,7 +157,7 @@ class DecodeWorker:
                 if self.audio_tap is not None:
                     for resampled in resampler.resample(out):
                         try:
-                            self._loop.call_soon_threadsafe(self.audio_tap._put, resampled)
+                            self._loop.call_soon_threadsafe(self.audio_tap._put, resampled, arrived)
                         except RuntimeError:  # loop closed during shutdown
                             return
                 elif self.video_tap is not None:

@@ -148,7 +148,7 @@ class LiveTranscript:
                     with contextlib.suppress(asyncio.CancelledError):
                         await get
             if not get.cancelled():
-                early.append((clock.now(), _pcm(get.result())))
+                early.append((_heard(tap, clock), _pcm(get.result())))
         origin = early[0][0]
         stream = opening.result()
         stream.set_origin(origin)
@@ -176,7 +176,7 @@ class LiveTranscript:
                 feed(pcm, now)
             while True:
                 frame = await tap.get()
-                feed(_pcm(frame), clock.now())
+                feed(_pcm(frame), _heard(tap, clock))
         finally:
             stream.end_input()
             with contextlib.suppress(Exception):
@@ -238,3 +238,12 @@ def _close_quietly(task: asyncio.Task[TranscriptStream]) -> None:
 def _pcm(frame: Any) -> bytes:
     """16 kHz mono s16 bytes of one tap frame."""
     return bytes(frame.planes[0])[: frame.samples * 2]
+
+
+def _heard(tap: Any, clock: Any) -> float:
+    """When the frame just taken from ``tap`` arrived, on the recording clock.
+
+    Reading time would shift every line by however far the reader lags under load (seconds
+    on a busy machine) and misplace lines against the recording; taps stamp arrival."""
+    arrived = getattr(tap, "last_arrival", None)
+    return float(clock.now() if arrived is None else clock.at(arrived))

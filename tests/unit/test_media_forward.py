@@ -147,6 +147,25 @@ async def test_audio_tap_resamples_and_drops_oldest() -> None:
     await asyncio.to_thread(worker.close)
 
 
+async def test_audio_tap_stamps_arrival_not_reading_time() -> None:
+    """A reader that falls behind (a busy machine) still learns when each frame was heard:
+    the transcript places lines on the recording clock by arrival, not by when it read."""
+    tap = AudioTap()
+    worker = DecodeWorker("audio", audio_tap=tap)
+    offered = time.monotonic()
+    for i, data in enumerate(opus_frames(10)):
+        worker.offer(EncodedFrame("audio/opus", 48000, data, i * 960, True, time.monotonic(), 1))
+    deadline = time.monotonic() + 3
+    while tap.pending() < 5 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # the reader lags half a second behind the wire
+    first = await tap.get(timeout=1)
+    assert first is not None and tap.last_arrival is not None
+    read_at = time.monotonic()
+    assert offered <= tap.last_arrival < read_at - 0.4
+    await asyncio.to_thread(worker.close)
+
+
 async def test_latest_frame_tap_keeps_newest() -> None:
     tap = LatestFrameTap()
     worker = DecodeWorker("video", video_tap=tap)
