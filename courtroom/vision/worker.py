@@ -32,10 +32,14 @@ class CheckerConfig:
     face_options: fr.FaceOptions = field(default_factory=fr.FaceOptions)
     checks: frozenset[Check] = ALL_CHECKS
     person_crop_pass: bool = True
+    hands: bool = True  # the hand cues of the phone check (off if mediapipe is not installed)
 
     def build(self) -> FrameChecker:
+        from courtroom.vision import hands
+
         det = Detector(self.model_path, person_crop_pass=self.person_crop_pass)
-        return FrameChecker(det, face_options=self.face_options, checks=self.checks)
+        finder = hands.load() if self.hands and Check.PHONE in self.checks else None
+        return FrameChecker(det, face_options=self.face_options, checks=self.checks, hands=finder)
 
 
 def to_rgb(frame: Any) -> RGBImage:
