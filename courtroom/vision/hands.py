@@ -14,6 +14,7 @@ on the object detector alone (the status says so).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -60,7 +61,11 @@ class HandFinder:
         self._task: Any = vision.HandLandmarker.create_from_options(opts)
         self._lock = threading.Lock()
         self.version = MODEL_VERSION
-        atexit.register(self.close)  # its __del__ fails at interpreter exit otherwise
+        # Close before interpreter exit: mediapipe runs its calls on a concurrent.futures
+        # executor, which is shut down by threading's exit hooks, before atexit handlers (its
+        # own __del__ then fails noisily). threading's hooks run last-registered first.
+        register = getattr(threading, "_register_atexit", atexit.register)
+        register(self.close)
 
     def find(self, rgb: RGBImage) -> list[Hand]:
         import mediapipe as mp
@@ -83,8 +88,9 @@ class HandFinder:
     def close(self) -> None:
         with self._lock:
             if self._task is not None:
-                self._task.close()
-                self._task = None
+                task, self._task = self._task, None
+                with contextlib.suppress(RuntimeError, TypeError):  # already shutting down
+                    task.close()
 
 
 def load(model: Path = HAND_MODEL) -> HandFinder | None:
