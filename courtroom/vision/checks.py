@@ -129,7 +129,8 @@ class FrameChecker:
             if Check.PHONE in run:
                 person_boxes = [p.box for p in dets.persons]
                 used = [d for d in dets.phones if d.score >= self.detector.phone_threshold]
-                hands = self.hands.find(rgb) if self.hands is not None else None
+                use_hands = self.hands is not None and self.phone_weights.uses_hands
+                hands = self.hands.find(rgb) if use_hands and self.hands is not None else None
                 cues = ph.phone_cues(
                     self.detector, rgb, used, person_boxes, face_boxes, hands, self.phone_weights
                 )

@@ -61,7 +61,7 @@ class DebounceConfig:
     extra_person_s: float = 2.0
     identity_s: float = 4.0
     identity_threshold: float = 0.55
-    phone_threshold: float = 0.25
+    phone_threshold: float = 0.4  # on the combined score (vision/phone.py), fitted: docs/vision.md
     # Phone use is decided on events, not frames: the cue must hold on K of the last N samples,
     # and those K within ``phone_window_s`` seconds (samples may be sparse or adaptive).
     phone_k: int = 2

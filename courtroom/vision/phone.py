@@ -30,11 +30,16 @@ class PhoneWeights:
     """How the cues make one score in [0, 1]. Fitted on the training split (docs/vision.md)."""
 
     object_weight: float = 1.0  # YOLOX phone on a person
-    in_hand_weight: float = 1.0  # YOLOX phone in a crop around a hand
-    ear_bonus: float = 0.0  # added when a hand is at the ear and some phone box was seen
+    in_hand_weight: float = 0.75  # YOLOX phone in a crop around a hand
+    ear_bonus: float = 0.1  # added when a hand is at the ear and some phone box was seen
     ear_floor: float = 0.05  # minimum phone evidence for the ear bonus to count
     face_penalty: float = 0.0  # taken off when a hand is in front of the face (and not at the ear)
     hand_crop_factor: float = 3.0  # crop side = this many hand sizes
+
+    @property
+    def uses_hands(self) -> bool:
+        """Whether any hand cue counts (if none does, the hand model is not even run)."""
+        return self.in_hand_weight > 0 or self.ear_bonus > 0 or self.face_penalty > 0
 
 
 DEFAULT_WEIGHTS = PhoneWeights()
@@ -146,5 +151,9 @@ def phone_cues(
     hd = heads(face_boxes, persons)
     ear = any(at_ear(h, head) for h in hs for head in hd)
     face = any(at_face(h, head) for h in hs for head in hd)
-    in_hand = in_hand_score(detector, rgb, hs, weights.hand_crop_factor) if hs else 0.0
+    in_hand = (
+        in_hand_score(detector, rgb, hs, weights.hand_crop_factor)
+        if hs and weights.in_hand_weight > 0
+        else 0.0
+    )
     return PhoneCues(obj, in_hand, ear, face, len(hs), combine(obj, in_hand, ear, face, weights))
