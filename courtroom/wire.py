@@ -105,6 +105,7 @@ class ParticipantView:
     connected: bool
     cut: tuple[MediaKind, ...] = field(metadata={"doc": "media the judge cut"})
     self_muted: tuple[MediaKind, ...] = field(metadata={"doc": "media the participant muted"})
+    chat_muted: bool = field(default=False, metadata={"doc": "the judge muted their chat"})
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,17 @@ class TranscriptStatusMessage:
 
 
 @dataclass(frozen=True)
+class TypingMessage:
+    """To the bench only, never logged: ``participant`` is writing a chat message to ``to``
+    (after their accepted `typing` command). Show it for a few seconds."""
+
+    v: V
+    type: Literal["typing"]
+    participant: str
+    to: str
+
+
+@dataclass(frozen=True)
 class RedirectMessage:
     """Another node holds this hearing (several nodes): reconnect there with the same
     token, which was not spent; the socket then closes with 4307."""
@@ -292,6 +304,7 @@ SERVER_MESSAGES: tuple[type, ...] = (
     MediaStatsMessage,
     TranscriptPartialMessage,
     TranscriptStatusMessage,
+    TypingMessage,
     RedirectMessage,
 )
 

@@ -290,6 +290,17 @@ class SendMessage(Command):
 
 
 @dataclass(frozen=True)
+class Typing(Command):
+    """Someone is writing a chat message to ``to``: shown to the bench for a few seconds.
+    Ephemeral: accepted with no event (nothing logged) and forwarded at most once a second
+    per connection; a refusal (e.g. muted) is logged like any other."""
+
+    NAME = "typing"
+    PERMISSION = Permission.CHAT
+    to: str = field(metadata={"doc": "as `send_message`'s `to`"})
+
+
+@dataclass(frozen=True)
 class MuteChat(Targeted):
     """The judge mutes a participant's chat: their messages are refused until unmuted."""
 
@@ -336,6 +347,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         SealRecord,
         ReviewFlag,
         SendMessage,
+        Typing,
         MuteChat,
         UnmuteChat,
     )

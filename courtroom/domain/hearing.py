@@ -398,6 +398,16 @@ def _send_message(state: HearingState, cmd: c.SendMessage, actor: Actor, now: da
     return [e.ChatMessage(actor.id, cmd.to, text, now.isoformat())]
 
 
+def _typing(state: HearingState, cmd: c.Typing, actor: Actor) -> Decision:
+    """Allowed where a message to ``cmd.to`` would be; no event: typing is not recorded."""
+    if (err := _in_phase(state, _EDITABLE, "chat")) is not None:
+        return err
+    me = state.participants[actor.id]
+    if me.chat_muted:
+        return Rejected(Refusal.CHAT_MUTED, "the judge has muted your chat")
+    return _chat_route(state, me, cmd.to) or []
+
+
 def _chat_route(state: HearingState, me: ParticipantState, to: str) -> Rejected | None:
     """Whether ``me`` may write to ``to``: the hearing and the bench from inside the hearing,
     a participant only between the clerk and a witness in the waiting room."""
@@ -475,6 +485,7 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.RefuseToSign: _refuse,
     c.SealRecord: _seal,
     c.ReviewFlag: _review,
+    c.Typing: _typing,
     c.MuteChat: _set_chat_mute(True),
     c.UnmuteChat: _set_chat_mute(False),
 }

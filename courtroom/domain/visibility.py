@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import events as e
 from .presence import Presence
+from .review import REVIEW_EVENTS
 from .roles import STAFF
 from .state import HearingState
 
@@ -17,7 +18,12 @@ _PUBLIC: tuple[type[e.Event], ...] = (e.PhaseChanged,)
 # What an actor is called to a participant who may not know who acted.
 COURT_ACTOR = "court"
 # Discipline flags are for the bench (and inspectors, over REST), not for the one flagged.
-_BENCH_ONLY: tuple[type[e.Event], ...] = (e.FlagRaised, e.FlagClosed, e.FlagReviewed)
+_BENCH_ONLY: tuple[type[e.Event], ...] = (
+    e.FlagRaised,
+    e.FlagClosed,
+    e.FlagReviewed,
+    *REVIEW_EVENTS,  # evidence clips, exports and views of the recording
+)
 # Refusals, security and identity events are for the bench's eyes (and the subject's own).
 _STAFF_ONLY: tuple[type[e.Event], ...] = (
     e.CommandRejected,
@@ -118,6 +124,7 @@ def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> d
                 "connected": p.connected,
                 "cut": sorted(k.value for k in p.cut),
                 "self_muted": sorted(k.value for k in p.self_muted),
+                "chat_muted": p.chat_muted,
             }
             for p in people
         ],

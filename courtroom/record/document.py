@@ -21,6 +21,7 @@ from typing import Any
 
 import rfc8785
 
+from courtroom.record.chat_record import ChatEntry, chat_from_json, chat_to_json
 from courtroom.store.chain import entry_hash
 
 FORMAT = "courtroom-record/1"
@@ -191,6 +192,8 @@ class RecordDocument:
     oaths: tuple[OathStatement, ...] = field(default=())
     # In record.json only when there are any, so a record without gaps keeps its bytes.
     transcript_gaps: tuple[TranscriptGap, ...] = field(default=())
+    # Chat messages and mutes (chat_record.py); likewise only when there are any.
+    chat: tuple[ChatEntry, ...] = field(default=())
 
     def participant(self, participant_id: str) -> RecordParticipant | None:
         for p in self.participants:
@@ -298,6 +301,8 @@ def to_json(doc: RecordDocument) -> JsonObject:
             }
             for g in doc.transcript_gaps
         ]
+    if doc.chat:
+        out["chat"] = chat_to_json(doc.chat)
     return out
 
 
@@ -383,6 +388,7 @@ def from_json(obj: Mapping[str, Any]) -> RecordDocument:
                 )
                 for g in map(_obj, _list(obj.get("transcript_gaps", [])))
             ),
+            chat=chat_from_json([_obj(c) for c in _list(obj.get("chat", []))]),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise RecordFormatError(f"record.json has an unexpected shape: {exc!r}") from exc

@@ -28,6 +28,7 @@ from courtroom.domain.codec import from_json
 from courtroom.domain.hearing import HearingState, evolve
 from courtroom.domain.phases import Phase
 from courtroom.domain.roles import Role
+from courtroom.record.chat_record import chat_from_log, chat_row
 from courtroom.record.document import (
     AuditEntry,
     AuditHead,
@@ -257,6 +258,7 @@ def freeze(hearing_id: str, entries: Sequence[AuditEntry]) -> Frozen | None:
             TranscriptGap(g.speaker, _name(state, g.speaker), _ms(g.t0), _ms(g.t1))
             for g in state.audio_gaps
         ),
+        chat=chat_from_log(upto),
     )
     return Frozen(doc, document_hash(doc), close, state)
 
@@ -358,6 +360,10 @@ def render_text(doc: RecordDocument, doc_hash: str) -> str:
             f"{f.disposition} {f.note}".rstrip()
             for f in doc.flags
         ]
+    if doc.chat:
+        names = {p.participant_id: p.display_name for p in doc.participants}
+        out += ["", "聊天记录 Chat:"]
+        out += ["  [{}] {}: {}".format(*chat_row(c, names)) for c in doc.chat]
     if doc.oaths:
         out += ["", "保证书 Oaths:"]
         out += [f"  {o.participant_id}: {o.text}" for o in doc.oaths]

@@ -40,6 +40,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from courtroom.record.chat_record import chat_row
 from courtroom.record.document import (
     RecordDocument,
     RecordParticipant,
@@ -292,11 +293,35 @@ def _extras(
                 header=False,
             )
         )
+    if doc.chat:
+        story += _chat(b, doc, width, names)
     for oath in doc.oaths:
         who = names.get(oath.participant_id)
         story.append(b.p("证人保证书 Witness oath", b.h2))
         story.append(
             b.p(f"{who.display_name if who else oath.participant_id}: {oath.text}", b.body)
+        )
+    return story
+
+
+def _chat(
+    b: _Builder, doc: RecordDocument, width: float, names: Mapping[str, RecordParticipant]
+) -> list[Any]:
+    """Every chat message and mute, in log order (chat_record.py)."""
+    shown = {pid: p.display_name for pid, p in names.items()}
+    rows = [chat_row(c, shown) for c in doc.chat]
+    widths = [18 * mm, 45 * mm, width - 63 * mm]
+    story: list[Any] = [b.p("聊天记录 Chat", b.h2)]
+    for i in range(0, len(rows), _ROWS_PER_TABLE):
+        story.append(
+            b.table(
+                [
+                    [b.s(t), b.p(who, b.body), b.p(text, b.body)]
+                    for t, who, text in rows[i : i + _ROWS_PER_TABLE]
+                ],
+                widths,
+                header=False,
+            )
         )
     return story
 

@@ -181,6 +181,7 @@ def _testimony(log: _Log, lines: int, text: Callable[[int], str]) -> dict[str, b
     if lines > 3:  # the clerk corrects one recognised line
         fixed = text(3).replace("（", "（更正后）（", 1)
         log.append(ev.TranscriptLineCorrected("l00004", fixed), "p-clerk")
+    _chat(log)
     files = {
         f"{pid}-av.webm": hashlib.sha256(pid.encode()).digest() * 512 for pid, _, _ in _PEOPLE[:3]
     }
@@ -197,6 +198,21 @@ def _testimony(log: _Log, lines: int, text: Callable[[int], str]) -> dict[str, b
     log.append(ev.FlagClosed("f-1", 9.5))
     log.append(ev.FlagReviewed("f-1", "dismissed", "family member passing behind"), "p-judge")
     return files
+
+
+# The chat of the sample hearing: to everyone, to the bench, clerk <-> waiting witness, a mute.
+SAMPLE_CHAT = (
+    ("p-plaintiff", "hearing", "原告：请求出示借条原件。"),
+    ("p-judge", "bench", "书记员请记录：原告申请出示原件。"),
+    ("p-clerk", "participant:p-witness", "证人请稍候，马上请您出庭。"),
+)
+
+
+def _chat(log: _Log) -> None:
+    for sender, to, text in SAMPLE_CHAT:
+        log.append(ev.ChatMessage(sender, to, text, iso_utc(log.start)), sender)
+    log.append(ev.ChatMuteChanged("p-defendant", True), "p-judge")
+    log.append(ev.ChatMuteChanged("p-defendant", False), "p-judge")
 
 
 def build_sample(

@@ -23,6 +23,7 @@ from ..domain.roles import Permission, Role
 from ..schema import required_fields
 from .api import _actor, _body, _court, _errors
 from .court import Court
+from .evidence_clips import kept_clips
 from .gate import ApiError, bearer, is_key
 from .identity import MAX_PHOTO_BYTES, EnrolmentRefused
 from .refusals import SECURITY_STREAM
@@ -131,7 +132,8 @@ async def hearing_vision(request: Request) -> JSONResponse:
 # --- flags ---------------------------------------------------------------------------------
 
 
-def _flag_json(state: HearingState, f: FlagState) -> dict[str, Any]:
+def _flag_json(state: HearingState, f: FlagState, clip: str | None = None) -> dict[str, Any]:
+    """``clip``: the SHA-256 of the flag's evidence clip, once it is kept (evidence_clips.py)."""
     p = state.participant(f.participant)
     hid = state.hearing_id
     return {
@@ -154,6 +156,8 @@ def _flag_json(state: HearingState, f: FlagState) -> dict[str, Any]:
             else None
         ),
         "recordings_url": f"/api/v1/hearings/{hid}/flags/{f.flag_id}/recordings",
+        "clip_sha256": clip,
+        "clip_url": f"/api/v1/hearings/{hid}/review/media/{clip}.webm" if clip else None,
         "disposition": f.disposition or "pending",
         "note": f.note,
     }
@@ -190,7 +194,9 @@ async def list_flags(request: Request) -> JSONResponse:
     disposition = _query(request, "disposition", _DISPOSITIONS)
     participant = _query(request, "participant")
     flags: list[dict[str, Any]] = []
-    for state in await _states(_court(request), hearing):
+    court = _court(request)
+    for state in await _states(court, hearing):
+        clips = await kept_clips(court, state.hearing_id) if state.flags else {}
         for f in state.flags.values():
             if kind and f.kind != kind:
                 continue
@@ -198,7 +204,7 @@ async def list_flags(request: Request) -> JSONResponse:
                 continue
             if disposition and (f.disposition or "pending") != disposition:
                 continue
-            flags.append(_flag_json(state, f))
+            flags.append(_flag_json(state, f, clips.get(f.flag_id)))
     flags.sort(key=lambda x: (x["hearing_id"], x["t0"]))
     return JSONResponse({"flags": flags})
 
@@ -241,10 +247,11 @@ async def review_flag(request: Request) -> JSONResponse:
         runtime.hearing_id, c.ReviewFlag(flag_id, body["disposition"], note), actor
     )
     flag = runtime.state.flags.get(flag_id)
+    clip = (await kept_clips(court, runtime.hearing_id)).get(flag_id)
     return JSONResponse(
         {
             "seq": outcome.entries[-1].seq if outcome.entries else runtime.head,
-            "flag": _flag_json(runtime.state, flag) if flag is not None else None,
+            "flag": _flag_json(runtime.state, flag, clip) if flag is not None else None,
         }
     )
 
@@ -302,9 +309,10 @@ async def flag_recordings(request: Request) -> JSONResponse:
             }
         )
     segments.sort(key=lambda s: (s["start"], s["kind"]))
+    clip = (await kept_clips(court, runtime.hearing_id)).get(flag.flag_id)
     return JSONResponse(
         {
-            "flag": _flag_json(runtime.state, flag),
+            "flag": _flag_json(runtime.state, flag, clip),
             "window": [lo, None if math.isinf(hi) else hi],
             "segments": segments,
         }

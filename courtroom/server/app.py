@@ -21,8 +21,11 @@ from .api import _errors
 from .api import routes as api_routes
 from .api_cluster import routes as cluster_routes
 from .api_record import routes as record_routes
+from .api_review import routes as review_routes
 from .api_vision import routes as vision_routes
 from .court import Court
+from .evidence_clips import EvidenceClips
+from .media_bridge import media_only
 from .metrics import LoopMonitor, metrics_route
 from .status import server_status
 from .ws import hearing_socket
@@ -35,6 +38,9 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus = open_bus(settings.redis_url)
         court = Court(settings, bus)
+        clips = EvidenceClips(court)  # a clip beside every flag's snapshot
+        if not media_only():
+            court.media.on_room.append(clips.on_room)
         status = server_status(settings)
         app.state.court = court
         app.state.status = status
@@ -49,6 +55,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await monitor.stop()
+            await clips.close()  # before the court: a pending clip is not logged at shutdown
             await court.close()
             await bus.close()
 
@@ -56,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_routes,
         *record_routes,
         *vision_routes,
+        *review_routes,
         *cluster_routes(_errors),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),

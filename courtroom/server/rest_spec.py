@@ -33,6 +33,7 @@ from .rest_spec_base import (
 )
 from .rest_spec_cluster import CLUSTER_OPERATIONS
 from .rest_spec_record import RECORD_OPERATIONS
+from .rest_spec_review import REVIEW_OPERATIONS
 from .rest_spec_vision import VISION_OPERATIONS
 
 # what openapi.py and scripts/gen_protocol_docs.py take from here
@@ -252,6 +253,7 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
 
 OPERATIONS: tuple[Operation, ...] = (
     _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS + CLUSTER_OPERATIONS
+    + REVIEW_OPERATIONS
 )
 
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).

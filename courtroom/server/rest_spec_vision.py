@@ -52,6 +52,8 @@ class Flag:
     evidence_t: float
     evidence_url: str | None
     recordings_url: str
+    clip_sha256: str | None = field(metadata={"doc": "the flag's evidence clip, once cut"})
+    clip_url: str | None = field(metadata={"doc": "plays it (inspector key, or a grant)"})
     disposition: str = field(metadata={"doc": "`pending`, `confirmed` or `dismissed`"})
     note: str
 

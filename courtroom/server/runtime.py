@@ -25,7 +25,7 @@ from ..domain.errors import Refusal, Rejected
 from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
-from ..domain.visibility import COURT_ACTOR, actor_for, may_see
+from ..domain.visibility import COURT_ACTOR, actor_for, may_see, sees_all, view_for
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
 from .cpu import SIGNALLING, timed
 from .refusals import Window, WindowSampler
@@ -89,6 +89,21 @@ class _Job:
 
 _RejectionKey = tuple[str, str, str]  # actor, command, code
 
+# Events that never change who hears and sees whom: the media plan is not recomputed after
+# them. The plan is O(participants²) routes (20,000 in a case space of 100, ~80 ms to build);
+# chat and connection changes must not pay it. An event not listed here replans, so a new
+# kind of event is safe by default.
+_PLAN_NEUTRAL: tuple[type[ev.Event], ...] = (
+    ev.ChatMessage,
+    ev.ChatMuteChanged,
+    ev.ParticipantConnected,
+    ev.ParticipantDisconnected,
+    ev.CommandRejected,
+    ev.CommandRejectedSummary,
+    ev.TranscriptLineRecorded,
+    ev.TranscriptLineCorrected,
+)
+
 
 class HearingRuntime:
     def __init__(
@@ -110,6 +125,7 @@ class HearingRuntime:
         # Cluster mode: whether this node may write the hearing now (placement.py).
         self.may_write: WriteGuard | None = None
         self._plan: MediaPlan = frozenset()
+        self._full_view: tuple[HearingState | None, dict[str, Any]] = (None, {})
         self._plan_listeners: list[PlanListener] = []
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -126,6 +142,15 @@ class HearingRuntime:
     def failed_codes(self, participant_id: str, since: datetime) -> int:
         """Wrong join codes for ``participant_id`` logged at or after ``since``."""
         return sum(1 for at, pid in self._code_failures if pid == participant_id and at >= since)
+
+    def view(self, viewer: str) -> dict[str, Any]:
+        """``view_for`` the current state. Everyone who sees the whole hearing gets the same
+        view: it is built once per state, not once per connection (100 in a case space)."""
+        if not sees_all(self.state, viewer):
+            return view_for(self.state, viewer)
+        if self._full_view[0] is not self.state:
+            self._full_view = (self.state, view_for(self.state, viewer))
+        return self._full_view[1]
 
     def bench(self) -> list[str]:
         """The judge and clerks of this hearing."""
@@ -296,11 +321,13 @@ class HearingRuntime:
         return entries
 
     async def _apply(self, entries: Sequence[LogEntry], *, publish: bool) -> None:
+        replan = False
         for entry in entries:
             if entry.seq <= self.head:
                 continue
             event = decode_event(entry)
             self.state = evolve(self.state, event)
+            replan = replan or not isinstance(event, _PLAN_NEUTRAL)
             if isinstance(event, ev.AccessRefused) and event.reason == "wrong join code":
                 self._code_failures.append((entry.at, event.participant))
             self.head = entry.seq
@@ -319,6 +346,8 @@ class HearingRuntime:
                     "anonymous": anonymous,
                 }
                 await self.bus.publish(topic(self.hearing_id), msg)
+        if not replan:
+            return
         old, new = self._plan, media_plan(self.state)
         if old != new:
             self._plan = new

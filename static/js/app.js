@@ -11,6 +11,8 @@ import { createMedia } from './media.js';
 import { renderSelfTest } from './selftest.js';
 import { forgetSigner, newSigner, registerKeyEarly, signingCard } from './signing.js';
 import { newTranscript, onTranscriptMessage, transcriptView } from './transcript.js';
+import { chatPanel, chatSnapshot, newChat, onChatMessage, restoreChat } from './chat.js';
+import { forgetMemory, linesSnapshot, loadMemory, restoreLines, saveMemory } from './memory.js';
 import * as kiosk from './kiosk.js';
 
 const STAFF = new Set(['judge', 'clerk']);
@@ -33,6 +35,7 @@ const S = {
   notice: null, // the participant's last refused action
   ui: { confirmLeave: false, confirmClose: false, reopenReason: '', editLine: null, editText: '' },
   transcript: newTranscript(),
+  chat: newChat(),
   mediaStats: {}, // participant -> {state, bitrate_in, ...} (bench only)
   flags: new Map(), // flag_id -> {participant, kind, at, closedAt}
   signing: {}, // participant -> {oath: 'signed'|'refused', record: ...}
@@ -125,7 +128,14 @@ function isStaff() {
 
 function connect() {
   const token = session.token;
+  const bench = STAFF.has(session.role);
   session = { ...session, token: null }; // the connection owns the token from here on
+  // A reopened console: what it showed before, and from where the server is to catch up.
+  const memory = bench ? loadMemory(S.hearingId, S.participantId) : null;
+  if (memory) {
+    restoreLines(S.transcript, memory.lines);
+    restoreChat(S.chat, memory.chat);
+  }
   S.conn = new CourtConnection({
     token,
     onStatus: (status, detail) => {
@@ -138,6 +148,7 @@ function connect() {
     },
     onMessage: (msg) => {
       handleMessage(msg);
+      if (bench && msg.type === 'event') remember();
       if (msg.type === 'media_stats' && S.screen === 'live' && isStaff() && updateQuality(root, S)) return;
       // Excused, removed or left: this session is over; stop before the server closes.
       if (OUT.has(myEntry()?.presence) && S.conn && S.conn.status !== 'stopped') {
@@ -148,10 +159,28 @@ function connect() {
       render();
     },
   });
+  if (memory) S.conn.cursor = memory.cursor;
   media = createMedia({ sendSignal: (data) => S.conn?.signal(data), onChange: () => scheduleRender() });
   S.screen = 'live';
   render();
   S.conn.start();
+}
+
+let rememberQueued = false;
+/** Keep the console's cursor, transcript and chat (memory.js), at most every half second. */
+function remember() {
+  if (rememberQueued) return;
+  rememberQueued = true;
+  setTimeout(() => {
+    rememberQueued = false;
+    if (!S.conn || S.conn.cursor === null) return;
+    if (S.view?.hearing?.phase === 'sealed') {
+      forgetMemory(S.hearingId, S.participantId);
+      return;
+    }
+    saveMemory(S.hearingId, S.participantId,
+      { cursor: S.conn.cursor, lines: linesSnapshot(S.transcript), chat: chatSnapshot(S.chat) });
+  }, 500);
 }
 
 function handleMessage(msg) {
@@ -171,7 +200,11 @@ function handleMessage(msg) {
       break;
     case 'event':
       onTranscriptMessage(S.transcript, msg);
+      onChatMessage(S.chat, msg);
       onEvent(msg);
+      break;
+    case 'typing':
+      onChatMessage(S.chat, msg);
       break;
     case 'signal':
       if (msg.data?.type === 'media_stats') S.mediaStats = msg.data.stats ?? {};
@@ -502,6 +535,7 @@ function waitingRoom(me) {
       video ? video.element : h('span', { class: 'slot-empty', text: t(supervision.length ? 'waiting.supervisionAudio' : 'waiting.supervisionNone') }),
       h('span', { class: 'slot-label', text: t('waiting.supervision') })),
       selfView(me),
+      chatPanel(chatContext(), { testid: 'waiting-chat' }),
       h('h2', { text: t('waiting.rulesTitle') }),
       h('ol', { class: 'rules' }, rules.map((k) => h('li', { text: t(k) }))),
       noticeLine()),
@@ -653,11 +687,16 @@ function hearingView(me) {
         h('span', { class: 'role', text: t(`role.${p.role}`) }),
         p.connected ? null : h('span', { class: 'tag', text: t('offline') })))),
       leave),
-    closed ? null : hearingTranscript());
+    closed ? null : hearingTranscript(),
+    chatPanel(chatContext(), { testid: 'hearing-chat' }));
+}
+
+function chatContext() {
+  return { S, run, render, personName, myEntry };
 }
 
 function consoleContext() {
-  return { S, run, render, personName, muteControls, myEntry, alertText, hearingTiles, selfView,
+  return { S, run, render, personName, muteControls, myEntry, alertText, hearingTiles, selfView, chatPanel,
     signingCard: () => (SIGNERS.has(S.me.role) ? signingCard(signContext('record'), 'record') : null),
     token: () => S.conn?.token ?? null, signer };
 }
@@ -690,7 +729,7 @@ function endSession() {
     participantId: null, codeError: null, busy: false, connStatus: 'idle', stopDetail: null, me: null,
     view: null, status: null, alerts: [], notice: null, lastCode: null,
     ui: { confirmLeave: false, confirmClose: false, reopenReason: '', editLine: null, editText: '' },
-    transcript: newTranscript(), mediaStats: {}, flags: new Map(), signing: {}, sealed: null,
+    transcript: newTranscript(), chat: newChat(), mediaStats: {}, flags: new Map(), signing: {}, sealed: null,
   });
   try { localStorage.clear(); } catch { /* none */ }
   try { sessionStorage.clear(); } catch { /* none */ }

@@ -37,8 +37,9 @@ export class CourtConnection {
     this.everConnected = false;
     this.timers = { retry: null, ping: null };
     this.lastHeard = 0;
-    // The last event seq this page received (in memory only, like the token): sent as the
-    // hello's `after` on a reconnect, so the server sends what was missed, none twice.
+    // The last event seq this page received: sent as the
+    // hello's `after` on a reconnect, so the server sends what was missed, none twice. Set
+    // by the console before start() when it reopens (memory.js); the token is never stored.
     this.cursor = null;
     this._onOffline = () => this._drop('offline');
     this._onOnline = () => {

@@ -32,7 +32,7 @@ export function renderConsole(root, ctx) {
     h('div', { class: 'console-grid' },
       h('div', { class: 'col' }, phasePanel(ctx), after ? signingPanel(ctx) : null, waitingPanel(ctx), myMediaPanel(ctx)),
       h('div', { class: 'col' }, videoPanel(ctx), participantsPanel(ctx)),
-      h('div', { class: 'col' }, alertsPanel(ctx), transcriptPanel(ctx)))));
+      h('div', { class: 'col' }, alertsPanel(ctx), ctx.chatPanel(ctx), transcriptPanel(ctx)))));
 }
 
 function videoPanel({ hearingTiles }) {
@@ -240,6 +240,12 @@ function participantsPanel({ S, run }) {
         actions.push(btn(`act-send_back-${id}`, t('console.sendBack'), () => run('send_back', { participant: id })));
         actions.push(btn(`act-dismiss-${id}`, t('console.dismiss'), () => run('dismiss', { participant: id })));
       }
+    }
+    // The judge mutes (or unmutes) anyone's chat, in the hearing or waiting.
+    if (isJudge && p.role !== 'judge' && ['in_hearing', 'waiting_room'].includes(p.presence) && S.view.hearing.phase !== 'sealed') {
+      actions.push(p.chat_muted
+        ? btn(`act-unmute_chat-${id}`, t('console.unmuteChat'), () => run('unmute_chat', { participant: id }))
+        : btn(`act-mute_chat-${id}`, t('console.muteChat'), () => run('mute_chat', { participant: id })));
     }
     if (isJudge && p.presence === 'dismissed') {
       actions.push(btn(`act-recall-${id}`, t('console.recall'), () => run('recall', { participant: id })));

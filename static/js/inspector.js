@@ -4,6 +4,7 @@
 
 import { h, replace } from '/js/dom.js';
 import { lang, onLangChange, toggleLang } from '/js/i18n.js';
+import { mountReview } from '/js/review.js';
 
 const STRINGS = {
   'zh-CN': {
@@ -35,6 +36,10 @@ const STRINGS = {
     noSnapshot: '没有截图。',
     recording: '录像片段',
     noRecording: '暂无录像片段（录像文件在分段结束后才会登记）。',
+    clip: '证据片段（提示前后数秒）',
+    noClip: '片段尚未生成（录像分段结束后剪辑，约需十余秒）。',
+    openReview: '在回放器中查看整场庭审',
+    player: '庭审录像回放',
     note: '核查意见',
     confirm: '确认违规',
     dismiss: '排除（误报）',
@@ -80,6 +85,10 @@ const STRINGS = {
     noSnapshot: 'No snapshot.',
     recording: 'Recording',
     noRecording: 'No recording segment yet (files are logged when a segment ends).',
+    clip: 'Evidence clip (seconds around the flag)',
+    noClip: 'No clip yet (it is cut once the recording segment closes, some ten seconds on).',
+    openReview: 'Open the whole hearing in the review player',
+    player: 'Review player',
     note: 'Review note',
     confirm: 'Confirm',
     dismiss: 'Dismiss (false alarm)',
@@ -268,18 +277,25 @@ async function showFlag(flag) {
     }
   };
   const media = h('div', {}, h('p', { class: 'muted', text: '…' }));
+  const clipBox = h('div', {}, h('p', { class: 'muted', text: tr('noClip'), testid: 'no-clip' }));
   replace(detail,
     h('h2', { text: `${tr(`k_${flag.kind}`)} · ${flag.case_number}` }),
     h('p', { class: 'small muted', text: `${flag.hearing_id} · ${flag.participant} · ${flag.flag_id}` }),
     h('h3', { text: tr('snapshot') }),
     flag.evidence_url ? h('img', { class: 'insp-snapshot', alt: tr('snapshot'), testid: 'snapshot', id: 'insp-snap' })
       : h('p', { class: 'muted', text: tr('noSnapshot') }),
+    h('h3', { text: tr('clip') }), clipBox,
+    h('button', { type: 'button', class: 'btn', text: tr('openReview'), testid: 'open-review', onclick: () => openReview(flag) }),
     h('h3', { text: tr('recording') }), media,
     h('label', { for: 'insp-note', text: tr('note') }), note,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'btn danger', text: tr('confirm'), testid: 'review-confirm', onclick: () => review('confirmed') }),
       h('button', { type: 'button', class: 'btn', text: tr('dismiss'), testid: 'review-dismiss', onclick: () => review('dismissed') })),
     result);
+  if (flag.clip_url) {
+    const url = await blobUrl(flag.clip_url);
+    if (url) replace(clipBox, h('video', { class: 'insp-player', controls: true, preload: 'metadata', src: url, testid: 'clip-player' }));
+  }
   if (flag.evidence_url) {
     const url = await blobUrl(flag.evidence_url);
     const img = document.getElementById('insp-snap');
@@ -295,6 +311,19 @@ async function showFlag(flag) {
   const video = h('video', { class: 'insp-player', controls: true, preload: 'metadata', src: url, testid: 'player' });
   video.addEventListener('loadedmetadata', () => { video.currentTime = seg.flag_offset; }, { once: true });
   replace(media, video, h('p', { class: 'small muted', text: `${seg.file} (${seg.start.toFixed(1)}–${seg.end.toFixed(1)} s)` }));
+}
+
+// The review player under the console, opened at the flag; the key stays in this page.
+async function openReview(flag) {
+  let section = document.getElementById('insp-review');
+  if (!section) {
+    section = h('section', { class: 'card', style: 'margin-top:1rem', id: 'insp-review', testid: 'review-section' });
+    root.append(section);
+  }
+  const body = h('div', { testid: 'review' });
+  replace(section, h('h2', { text: `${tr('player')} · ${flag.case_number}` }), body);
+  section.scrollIntoView();
+  await mountReview(body, { hearingId: flag.hearing_id, auth: `Bearer ${key}`, flagId: flag.flag_id, canReview: true });
 }
 
 function applyLang() {

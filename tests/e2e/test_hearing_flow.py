@@ -191,7 +191,13 @@ def test_witness_is_admitted_called_in_sent_back_and_dismissed(pages: Any, serve
     witness.get_by_test_id("lang-switch").click()
     expect(by_id(witness, "screen-stopped")).to_contain_text("you cannot come back in")
 
-    for page in (judge, party, witness):
+    for page in (party, witness):
         assert_no_storage(page)
+    # The judge's console keeps its cursor, transcript and chat for a reopened page (memory.js),
+    # and nothing else: no token, no session storage, no cookie.
+    kept = judge.evaluate("() => [Object.keys(localStorage), sessionStorage.length, document.cookie.length]")
+    assert kept[0] == [f"courtroom.console.v1.{hid}.{_jid}"] and kept[1:] == [0, 0], kept
+    assert "token" not in judge.evaluate(f"() => localStorage.getItem('{kept[0][0]}')")
+    for page in (judge, party, witness):
         assert pages.console[page] == [], pages.console[page]
     assert re.search(r"/join(\.html)?\?h=", witness.url)

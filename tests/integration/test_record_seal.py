@@ -275,6 +275,30 @@ def test_transcript_row_changed_and_resealed_without_participant_keys(
     assert report.check("signature.p-witness.oath").status == "ok"
 
 
+def test_chat_in_the_sealed_record_is_checked_against_the_log(
+    sealed: bytes,
+    sample: SampleHearing,
+    keys: CourtKeys,
+    timestamper: LocalTimeStamper,
+) -> None:
+    # Every chat message and mute is in the sealed record, rebuilt from the attached log.
+    assert [(c.kind, c.participant_id) for c in sample.doc.chat] == [
+        ("message", "p-plaintiff"), ("message", "p-judge"), ("message", "p-clerk"),
+        ("mute", "p-defendant"), ("unmute", "p-defendant"),
+    ]
+    report = _verify(sealed, keys)
+    assert report.check("record.rebuilt").status == "ok", _failed(report)
+    # With the court's keys, someone softens a chat message in the record and reseals.
+    doc = sample.doc
+    soft = dataclasses.replace(doc.chat[0], text="原告：无异议。")
+    doc = dataclasses.replace(doc, chat=(soft, *doc.chat[1:]))
+    report = _verify(_seal(sample, keys, timestamper, doc=doc), keys)
+    failed = _failed(report)
+    assert report.check("pades.CourtSeal").status == "ok"
+    assert "differs from the document rebuilt from the audit log" in failed["record.rebuilt"]
+    assert "chat" in failed["record.rebuilt"], failed["record.rebuilt"]
+
+
 def test_recording_swapped(
     sealed: bytes, keys: CourtKeys, sample: SampleHearing, tmp_path: Path
 ) -> None:

@@ -156,3 +156,67 @@ async def test_a_bad_cursor_is_a_bad_hello(server: Server) -> None:
     err = await client.wait_for(lambda m: m["type"] == "error")
     assert err["code"] == "malformed" and "after" in err["message"]
     await client.closed()
+
+
+async def test_the_bench_sees_who_is_typing_and_nothing_is_logged(server: Server) -> None:
+    meta, c, ids = await seated(server)
+    judge, clerk, party, witness = c["judge"], c["clerk"], c["plaintiff"], c["witness"]
+    before = len(read_log(server, meta["hid"]))
+    # Keystrokes: many typing commands in a burst; the bench is told at most once a second.
+    for _ in range(5):
+        assert (await party.command("typing", to="hearing"))["ok"]
+    assert (await witness.command("typing", to=f"participant:{ids['clerk']}"))["ok"]
+    for bench in (judge, clerk):
+        await bench.wait_for(lambda m: m["type"] == "typing" and m["participant"] == ids["witness"])
+        typing = [m for m in bench.received if m["type"] == "typing"]
+        assert [m["participant"] for m in typing] == [ids["plaintiff"], ids["witness"]], typing
+        assert typing[0]["to"] == "hearing" and typing[1]["to"] == f"participant:{ids['clerk']}"
+    # Only the bench: the party and the waiting witness are not told who types.
+    assert (await judge.command("send_message", to="hearing", text="marker"))["ok"]
+    await settle(party, text="marker")
+    assert not [m for m in party.received + witness.received if m["type"] == "typing"]
+    entries = read_log(server, meta["hid"])
+    assert [e["event"]["type"] for e in entries[before:]] == ["chat_message"]  # typing: nothing
+
+    # Refused typing (a waiting witness to the hearing, a muted party) is refused and logged.
+    out = await witness.command("typing", to="hearing")
+    assert not out["ok"] and out["code"] == "wrong_presence", out
+    assert (await judge.command("mute_chat", participant=ids["plaintiff"]))["ok"]
+    out = await party.command("typing", to="hearing")
+    assert not out["ok"] and out["code"] == "chat_muted", out
+    refused = [e["event"] for e in read_log(server, meta["hid"]) if e["event"]["type"] == "command_rejected"]
+    assert [(r["command"], r["code"]) for r in refused] == [("typing", "wrong_presence"), ("typing", "chat_muted")]
+    for client in c.values():
+        await client.close()
+
+
+async def test_hostile_chat_input_is_refused_cleanly(server: Server) -> None:
+    meta, c, _ = await seated(server)
+    party = c["plaintiff"]
+    cases = [
+        ({"to": "hearing", "text": ""}, "invalid"),
+        ({"to": "hearing", "text": "   "}, "invalid"),
+        ({"to": "hearing", "text": "长" * 2001}, "invalid"),
+        ({"to": "participant:", "text": "x"}, "invalid"),
+        ({"to": "participant:nobody", "text": "x"}, "unknown_participant"),
+    ]
+    for args, code in cases:
+        out = await party.command("send_message", **args)
+        assert not out["ok"] and out["code"] == code, (args, out)
+    # Wrong types, a lone surrogate, deep nesting: the decoding boundary answers, nothing logged.
+    for raw in (
+        '{"v":1,"type":"command","id":"w1","name":"send_message","args":{"to":"hearing","text":5}}',
+        '{"v":1,"type":"command","id":"w2","name":"send_message","args":{"to":["hearing"],"text":"x"}}',
+        '{"v":1,"type":"command","id":"w3","name":"send_message","args":{"to":"hearing","text":"\\ud800"}}',
+        '{"v":1,"type":"command","id":"w4","name":"typing","args":{"to":' + "[" * 500 + "]" * 500 + "}}",
+        '{"v":1,"type":"command","id":"w5","name":"typing","args":{}}',
+    ):
+        await party.send(raw)
+        mid = raw.split('"id":"')[1][:2]
+        reply = await party.wait_for(lambda m, mid=mid: m.get("id") == mid or (m["type"] == "error" and m.get("id") in (mid, None)))
+        assert reply["type"] in ("error", "result") and not reply.get("ok"), reply
+    assert (await party.command("send_message", to="hearing", text="still here"))["ok"]
+    logged = [e["event"].get("text") for e in read_log(server, meta["hid"]) if e["event"]["type"] == "chat_message"]
+    assert logged == ["still here"]
+    for client in c.values():
+        await client.close()

@@ -159,3 +159,15 @@ def test_chat_events_round_trip_through_the_codec() -> None:
     msg = e.ChatMessage("clerk", "participant:witness", "请稍候", NOW.isoformat())
     assert from_json(e.ChatMessage, to_json(msg)) == msg
     assert from_json(c.SendMessage, {"to": "bench", "text": "x"}) == c.SendMessage("bench", "x")
+
+
+def test_typing_is_allowed_where_a_message_would_be_and_records_nothing() -> None:
+    state = hearing()
+    assert decide(state, c.Typing("hearing"), actor("plaintiff"), NOW) == []
+    assert decide(state, c.Typing("participant:clerk"), actor("witness"), NOW) == []
+    refused(decide(state, c.Typing("hearing"), actor("witness"), NOW), Refusal.WRONG_PRESENCE)
+    refused(decide(state, c.Typing("participant:witness"), actor("plaintiff"), NOW), Refusal.FORBIDDEN)
+    refused(decide(state, c.Typing("everyone"), actor("plaintiff"), NOW), Refusal.INVALID)
+    muted = apply(state, decide(state, c.MuteChat("plaintiff"), actor("judge"), NOW))
+    refused(decide(muted, c.Typing("hearing"), actor("plaintiff"), NOW), Refusal.CHAT_MUTED)
+    refused(decide(in_phase(state, Phase.CLOSED), c.Typing("hearing"), actor("judge"), NOW), Refusal.WRONG_PHASE)
