@@ -6,8 +6,9 @@ real server with the shipped models (YOLOX, face_recognition, the mediapipe hand
 * the defendant drinks from a mug held to the mouth;
 * the lawyer speaks into a handheld microphone (drawn: no redistributable photo of one).
 
-Exactly one ``phone`` flag reaches the judge, for the plaintiff, with a snapshot that the
-inspector can fetch by its hash. The others raise no phone flag. Written from
+Exactly one ``phone`` flag reaches the judge, for the plaintiff, with a snapshot and an evidence
+clip that the inspector can fetch, each matching the hash the log holds. The others raise no
+phone flag. Written from
 docs/protocol.md's event shapes and /openapi.json's evidence route alone.
 """
 
@@ -24,6 +25,7 @@ import pytest
 import scenes
 from court_client import Client, media_for, read_log, running_server, schedule, token_for
 from PIL import Image
+from test_server_review import wait_log
 from test_server_vision import ARGS, ENV, FixtureVideo, inspector, stop
 
 Frames = list[tuple[float, np.ndarray[Any, Any]]]
@@ -94,6 +96,8 @@ async def test_phone_at_the_ear_flags_once_mug_and_microphone_do_not(tmp_path: P
         await asyncio.sleep(4.0)
         assert all(len(t.switched) == len(t.schedule) for t in tracks.values())
         seen = phone_events(judge)
+        # The flag's evidence clip, cut from the recording once a segment past it is finished.
+        kept = (await wait_log(server, hid, "evidence_clip_kept", 60))["event"]
         await stop(peers, [judge, *parties])
         server.kill(15)
 
@@ -112,3 +116,11 @@ async def test_phone_at_the_ear_flags_once_mug_and_microphone_do_not(tmp_path: P
             assert hashlib.sha256(r.content).hexdigest() == flag["evidence_sha256"]
             snap = Image.open(io.BytesIO(r.content))
             assert max(snap.size) <= 320  # the frame that opened the flag, small
+            # ... and a clip, whose bytes match the hash the log holds.
+            assert kept["flag_id"] == flag["flag_id"]
+            listed = http.get("/api/v1/flags", params={"kind": "phone"}).json()["flags"]
+            assert [f["flag_id"] for f in listed] == [flag["flag_id"]]
+            assert listed[0]["clip_sha256"] == kept["sha256"]
+            video = http.get(listed[0]["clip_url"])
+            assert video.status_code == 200 and video.headers["content-type"] == "video/webm"
+            assert hashlib.sha256(video.content).hexdigest() == kept["sha256"]
