@@ -33,6 +33,9 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_vision_phone
 
 from courtroom.paths import vision_model_path
 from courtroom.vision import faces as fr
@@ -122,6 +125,11 @@ def main() -> None:
         help="the data folder holding fixtures/vision (default $COURTROOM_SHARED_DIR or ../shared)",
     )
     ap.add_argument("--pool", action="store_true", help="also compare thread vs process pool")
+    ap.add_argument(
+        "--no-phone-events",
+        action="store_true",
+        help="skip the phone-use part (cues, split, frame- and event-level figures; slow)",
+    )
     ap.add_argument(
         "--former-tests-only", action="store_true", help="only check the former tests (fast)"
     )
@@ -271,6 +279,13 @@ def main() -> None:
     }
     out["former_tests"] = former_tests(shared)
     print(f"former tests: {out['former_tests']}")
+    if not args.no_phone_events:
+        # All the labelled phone data, split, with hand cues and event-level figures.
+        out["phone_use"] = bench_vision_phone.run(shared)
+        out["goals"]["phone_recall>=0.8@precision>=0.95"] = {
+            "frame_test": out["phone_use"]["frame_test"],
+            "events_test": out["phone_use"]["events"],
+        }
     print(json.dumps(out, sort_keys=True))
 
 

@@ -34,6 +34,8 @@ _WINDOWS = (528, 0, 896, 360)  # the wall of windows above their heads: nobody i
 # In WOMAN_DRAWING's pixels.
 _RED_PHONE = (165, 420, 215, 465)
 _MUG = (160, 375, 210, 432)
+# In TODDLER_WITH_PHONE's pixels: the right hand holding the open flip phone.
+_HAND_AND_PHONE = (140, 285, 245, 378)
 
 
 def image(path: Path) -> Image.Image:
@@ -133,8 +135,38 @@ def mug_held_up(person: Image.Image, at: tuple[int, int] = (230, 380), scale: fl
     return _held(person, image(WOMAN_DRAWING).crop(_MUG), at, scale)
 
 
+def phone_at_ear(person: Image.Image) -> Image.Image:
+    """The toddler's hands with the flip phone, turned upright and held at the man's right ear.
+
+    No redistributable photo shows a phone at the ear, so this is a composition: a real hand
+    holding a real phone, pasted where a call holds it (tests/fixtures/SOURCES.md)."""
+    grip = image(TODDLER_WITH_PHONE).crop(_HAND_AND_PHONE).rotate(90, expand=True)
+    grip = grip.resize((round(grip.width * 2.2), round(grip.height * 2.2)))
+    return _held(person, grip, (230, 140), 1.0)
+
+
+def mug_at_mouth(person: Image.Image) -> Image.Image:
+    """The coffee mug from WOMAN_DRAWING held in front of the man's mouth (drinking)."""
+    return _held(person, image(WOMAN_DRAWING).crop(_MUG), (140, 300), 2.2)
+
+
+def microphone_at_mouth(person: Image.Image) -> Image.Image:
+    """A handheld microphone drawn in front of the man's mouth (speaking into it).
+
+    No redistributable photo shows one; this is drawn: a dark handle and a grey mesh head."""
+    from PIL import ImageDraw
+
+    frame = person.resize((360, 636), Image.Resampling.LANCZOS)
+    d = ImageDraw.Draw(frame)
+    d.polygon([(170, 360), (196, 360), (206, 520), (160, 520)], fill=(25, 25, 28))
+    d.ellipse((158, 300, 208, 366), fill=(120, 120, 125), outline=(60, 60, 60), width=3)
+    for y in range(308, 362, 7):  # the mesh
+        d.line((162, y, 204, y), fill=(90, 90, 95))
+    return frame
+
+
 def letterbox(im: Image.Image | RGB, w: int = 640, h: int = 480) -> RGB:
-    """A scene letterboxed into a webcam-sized frame."""
+    """A scene letterboxed into a webcam-sized frame (480x640 for a phone's portrait camera)."""
     pil = (im if isinstance(im, Image.Image) else Image.fromarray(im)).copy()
     pil.thumbnail((w, h))
     canvas = Image.new("RGB", (w, h), (0, 0, 0))

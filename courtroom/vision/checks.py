@@ -3,9 +3,9 @@
 Which checks run is configurable per call (identity only when a reference encoding is given),
 so the hearing can run the cheap ones continuously and identity only periodically.
 
-Phone use is scored, not just detected: a "cell phone" box counts only when it lies on or next to
-a detected person (a phone lying on an empty desk is not phone *use*). See docs/vision.md for the
-cues measured and kept.
+Phone use is scored, not just detected (``courtroom/vision/phone.py``): a "cell phone" box counts
+only on or next to a person, a second look for a phone runs around each hand, and a hand at the
+ear adds to the score. See docs/vision.md for the cues measured and kept.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from courtroom.vision import faces as fr
+from courtroom.vision import phone as ph
 from courtroom.vision.detector import Box, Detection, Detector, RGBImage
+from courtroom.vision.hands import HandFinder
 
 
 class Check(enum.Enum):
@@ -37,13 +39,14 @@ class FrameObservation:
     t: float
     faces: int | None
     persons: int | None
-    phone_score: float | None  # best phone-*use* score (phone near a person), 0 when none
+    phone_score: float | None  # phone-*use* score (phone.py: object + hand cues), 0 when none
     identity_distance: float | None  # None: not checked, or no face to compare
     phone_raw_score: float | None = None  # best "cell phone" box anywhere, for diagnostics
     phone_near_face: bool | None = None
     face_boxes: tuple[Box, ...] = ()
     phone_boxes: tuple[Box, ...] = ()
     checks: frozenset[Check] = field(default_factory=frozenset)
+    phone_cues: ph.PhoneCues | None = None
 
 
 def _expand(b: Box, f: float) -> Box:
@@ -59,10 +62,7 @@ def phone_use_score(
     phones: Iterable[Detection], persons: Iterable[Box], face_boxes: Iterable[Box] = ()
 ) -> float:
     """Best score among phones whose centre is on (or just around) a person or a face."""
-    holders = [_expand(p, 0.10) for p in persons] + [_expand(f, 1.5) for f in face_boxes]
-    return max(
-        (d.score for d in phones if any(_inside(d.box.center, h) for h in holders)), default=0.0
-    )
+    return ph.object_use_score(phones, persons, face_boxes)
 
 
 def near_face(phone: Box, face_boxes: Iterable[Box], reach: float = 1.0) -> bool:
@@ -79,14 +79,21 @@ class FrameChecker:
         *,
         face_options: fr.FaceOptions | None = None,
         checks: frozenset[Check] = ALL_CHECKS,
+        hands: HandFinder | None = None,
+        phone_weights: ph.PhoneWeights = ph.DEFAULT_WEIGHTS,
     ) -> None:
         self.detector = detector or Detector()
         self.face_options = face_options or fr.FaceOptions()
         self.checks = checks
+        self.hands = hands  # None: the hand cues are off (mediapipe not installed)
+        self.phone_weights = phone_weights
 
     @property
     def model_versions(self) -> dict[str, str]:
-        return {"detector": self.detector.version, "faces": fr.MODEL_VERSION}
+        versions = {"detector": self.detector.version, "faces": fr.MODEL_VERSION}
+        if self.hands is not None:
+            versions["hands"] = self.hands.version
+        return versions
 
     def observe(
         self,
@@ -114,6 +121,7 @@ class FrameChecker:
         raw: float | None = None
         at_face: bool | None = None
         phone_boxes: tuple[Box, ...] = ()
+        cues: ph.PhoneCues | None = None
         if run & {Check.PERSONS, Check.PHONE}:
             dets = self.detector.detect(rgb, person_crop_pass=Check.PHONE in run)
             if Check.PERSONS in run:
@@ -121,7 +129,12 @@ class FrameChecker:
             if Check.PHONE in run:
                 person_boxes = [p.box for p in dets.persons]
                 used = [d for d in dets.phones if d.score >= self.detector.phone_threshold]
-                phone = phone_use_score(used, person_boxes, face_boxes)
+                use_hands = self.hands is not None and self.phone_weights.uses_hands
+                hands = self.hands.find(rgb) if use_hands and self.hands is not None else None
+                cues = ph.phone_cues(
+                    self.detector, rgb, used, person_boxes, face_boxes, hands, self.phone_weights
+                )
+                phone = cues.score
                 raw = dets.phone_score
                 at_face = any(near_face(d.box, face_boxes) for d in used)
                 phone_boxes = tuple(d.box for d in used)
@@ -136,4 +149,5 @@ class FrameChecker:
             face_boxes=tuple(face_boxes),
             phone_boxes=phone_boxes,
             checks=run,
+            phone_cues=cues,
         )

@@ -4,7 +4,8 @@ Every kind runs the same small state machine over a per-sample boolean condition
 
 * it **opens** once the condition has held for ``hold_s`` seconds (measured from the first
   sample of the run to the current sample), or for PHONE once ``k`` of the last ``n`` phone
-  samples were over the threshold; ``t0`` is the first sample of that run;
+  samples, all within ``phone_window_s``, were over the threshold (an event, not a frame);
+  ``t0`` is the first sample of that run;
 * it **stays open** while the condition holds, and tolerates gaps shorter than ``clear_s``;
 * it **closes** once the condition has been false for ``clear_s``; ``t1`` is the first sample
   of that false run (the moment things went back to normal), or the last sample seen when the
@@ -20,6 +21,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import io
+import logging
+import math
+import os
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +33,7 @@ from courtroom.vision.detector import RGBImage
 from courtroom.vision.loudness import LoudnessObservation
 
 Observation = FrameObservation | LoudnessObservation
+log = logging.getLogger(__name__)
 
 
 class FlagKind(enum.Enum):
@@ -56,11 +61,44 @@ class DebounceConfig:
     extra_person_s: float = 2.0
     identity_s: float = 4.0
     identity_threshold: float = 0.55
-    phone_threshold: float = 0.25
+    phone_threshold: float = 0.4  # on the combined score (vision/phone.py), fitted: docs/vision.md
+    # Phone use is decided on events, not frames: the cue must hold on K of the last N samples,
+    # and those K within ``phone_window_s`` seconds (samples may be sparse or adaptive).
     phone_k: int = 2
     phone_n: int = 4
+    phone_window_s: float = 6.0
     loud_s: float = 0.5
     clear_s: float = 1.5  # how long a condition must be gone before a flag closes
+
+    @classmethod
+    def from_env(cls) -> DebounceConfig:
+        """Defaults, with the phone event rule from ``COURTROOM_PHONE_EVENT`` = "K/N/WINDOW_S"
+        (e.g. "2/4/6") and the score threshold from ``COURTROOM_PHONE_THRESHOLD``. A value
+        that does not parse is ignored with a warning (the defaults stay)."""
+        base = cls()
+        try:
+            if v := os.environ.get("COURTROOM_PHONE_EVENT"):
+                k, n, w = v.split("/")
+                nn = max(1, min(30, int(n)))
+                base = replace(
+                    base,
+                    phone_n=nn,
+                    phone_k=max(1, min(nn, int(k))),
+                    phone_window_s=max(0.5, min(120.0, _number(w))),
+                )
+            if v := os.environ.get("COURTROOM_PHONE_THRESHOLD"):
+                base = replace(base, phone_threshold=max(0.01, min(1.0, _number(v))))
+        except ValueError:
+            log.warning("COURTROOM_PHONE_EVENT / COURTROOM_PHONE_THRESHOLD not understood; ignored")
+            return cls()
+        return base
+
+
+def _number(text: str) -> float:
+    x = float(text)
+    if math.isnan(x):
+        raise ValueError(text)
+    return x
 
 
 @dataclass(slots=True)
@@ -87,7 +125,7 @@ class Debouncer:
         model_versions: Mapping[str, str] | None = None,
     ) -> None:
         self.participant_id = participant_id
-        self.config = config or DebounceConfig()
+        self.config = config or DebounceConfig.from_env()
         self.model_versions = dict(model_versions or {})
         self._tracks = {k: _Track() for k in FlagKind}
 
@@ -139,7 +177,7 @@ class Debouncer:
         elif tr.first_miss is None:
             tr.first_miss = t
         tr.window.append((t, hit))
-        while len(tr.window) > c.phone_n:
+        while len(tr.window) > c.phone_n or (tr.window and t - tr.window[0][0] > c.phone_window_s):
             tr.window.popleft()
         votes = [wt for wt, h in tr.window if h]
         active = len(votes) >= c.phone_k

@@ -143,6 +143,7 @@ class Detector:
         person_crop_pass: bool = True,
         max_crops: int = 3,
         max_crop_upscale: float = 1.6,
+        skip_crop_fraction: float = 0.8,
         intra_op_threads: int = 1,
     ) -> None:
         path = model_path or default_model_path()
@@ -160,6 +161,7 @@ class Detector:
         self.person_crop_pass = person_crop_pass
         self.max_crops = max_crops
         self.max_crop_upscale = max_crop_upscale
+        self.skip_crop_fraction = skip_crop_fraction
         self._cells, self._strides = _grids()
         self.version = "yolox_nano-" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
@@ -207,17 +209,23 @@ class Detector:
         crop_pass = self.person_crop_pass if person_crop_pass is None else person_crop_pass
         if crop_pass:
             for p in sorted(persons, key=lambda d: -d.box.area)[: self.max_crops]:
-                x0, y0, x1, y1 = _square_crop(p.box, w, h, INPUT_SIZE / self.max_crop_upscale)
-                if (x1 - x0) * (y1 - y0) >= 0.8 * w * h:
+                x0, y0, x1, y1 = square_crop(p.box, w, h, INPUT_SIZE / self.max_crop_upscale)
+                if (x1 - x0) * (y1 - y0) >= self.skip_crop_fraction * w * h:
                     continue  # crop ~ whole frame: the second pass would see the same pixels
-                cb, cs = self._raw(rgb[y0:y1, x0:x1])
-                phones += self._select(
-                    cb, cs, CELL_PHONE, self.phone_threshold, (float(x0), float(y0)), True
-                )
+                phones += self.phones_in(rgb, (x0, y0, x1, y1), nms=False)
         return Detections(persons=persons, phones=self._nms(phones))
 
+    def phones_in(
+        self, rgb: RGBImage, crop: tuple[int, int, int, int], *, nms: bool = True
+    ) -> list[Detection]:
+        """Phone boxes (frame pixels) found by one pass on ``rgb[y0:y1, x0:x1]``."""
+        x0, y0, x1, y1 = crop
+        cb, cs = self._raw(rgb[y0:y1, x0:x1])
+        found = self._select(cb, cs, CELL_PHONE, self.phone_threshold, (float(x0), float(y0)), True)
+        return list(self._nms(found)) if nms else found
 
-def _square_crop(
+
+def square_crop(
     box: Box, w: int, h: int, min_side: float, margin: float = 0.15
 ) -> tuple[int, int, int, int]:
     """Square around a person box (plus a margin), at least ``min_side``, kept inside the frame.
