@@ -13,6 +13,7 @@ from typing import Any
 
 from . import commands as c
 from . import events as e
+from .broadcast import HANDLERS as BROADCAST_HANDLERS
 from .errors import Refusal, Rejected
 from .phases import OPEN_PHASES, PHASE_MOVES, Phase
 from .presence import MAY_CONNECT, Presence, Reason
@@ -477,6 +478,7 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.ReviewFlag: _review,
     c.MuteChat: _set_chat_mute(True),
     c.UnmuteChat: _set_chat_mute(False),
+    **BROADCAST_HANDLERS,
 }
 
 

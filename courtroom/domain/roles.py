@@ -50,6 +50,7 @@ class Permission(StrEnum):
     REVIEW_FLAGS = "review_flags"
     CHAT = "chat"
     MUTE_CHAT = "mute_chat"
+    BROADCAST = "broadcast"  # open the hearing to the public (start, pause, stop, exclude)
 
 
 P = Permission
@@ -81,6 +82,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SEAL,
             P.CHAT,
             P.MUTE_CHAT,
+            P.BROADCAST,
         }
     ),
     Role.CLERK: frozenset(

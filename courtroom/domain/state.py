@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from . import events as e
+from .broadcast import BroadcastState
+from .broadcast import fold as fold_broadcast
 from .phases import OPEN_PHASES, Phase
 from .presence import Presence
 from .roles import Role
@@ -96,6 +98,7 @@ class HearingState:
     audio_gaps: tuple[AudioGap, ...] = ()  # media_gap events on audio, marked in the transcript
     flags: Mapping[str, FlagState] = field(default_factory=dict)
     sealed_sha256: str | None = None
+    broadcast: BroadcastState = field(default_factory=BroadcastState)
 
     @property
     def transcript_open(self) -> bool:
@@ -212,6 +215,15 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
         case e.FlagClosed():
             flag = replace(state.flags[event.flag_id], t1=event.t1)
             return replace(state, flags={**state.flags, flag.flag_id: flag})
+        case (
+            e.BroadcastAnnounced()
+            | e.BroadcastStarted()
+            | e.BroadcastPaused()
+            | e.BroadcastResumed()
+            | e.BroadcastStopped()
+            | e.BroadcastExclusionChanged()
+        ):
+            return replace(state, broadcast=fold_broadcast(state.broadcast, event))
         case e.FlagReviewed():
             flag = replace(
                 state.flags[event.flag_id], disposition=event.disposition, note=event.note
