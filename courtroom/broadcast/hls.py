@@ -44,6 +44,9 @@ class HlsEncoder:
                 "hls_time": str(segment_s),
                 "hls_list_size": str(list_size),
                 "hls_flags": "delete_segments+independent_segments",
+                # Segments stay a while after leaving the playlist: a player that read the
+                # previous playlist may still ask for them.
+                "hls_delete_threshold": "3",
                 "hls_segment_filename": str(out_dir / SEGMENT_PATTERN),
             },
         )

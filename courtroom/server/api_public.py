@@ -133,10 +133,14 @@ async def hls_file(request: Request) -> Response:
     if not court.holds(hid):
         raise NotOwner(hid)
     path = broadcast_dir(office.settings, hid, b.number) / name
-    if not path.is_file():
-        raise ApiError(404, "not_found", "not written yet")
+    try:
+        # Read whole (a segment is a few hundred KB): the encoder deletes old segments, and
+        # a file streamed while it is deleted would be cut short.
+        data = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        raise ApiError(404, "not_found", "not written yet, or no longer live") from None
     cache = "no-cache" if name == PLAYLIST else "max-age=60"
-    return FileResponse(path, media_type=_TYPES[path.suffix], headers={"Cache-Control": cache})
+    return Response(data, media_type=_TYPES[path.suffix], headers={"Cache-Control": cache})
 
 
 def routes(static: Path) -> list[BaseRoute]:
