@@ -71,12 +71,15 @@ class Segment:
     last: np.ndarray[Any, Any] | None  # the last frame, as decoded
     shows: dict[tuple[int, int, int], int]  # per test colour: frames showing it (> 1 %)
     audio_rms: float
+    last_shows: dict[tuple[int, int, int], int] = field(default_factory=dict)  # the last frame
 
     @classmethod
     def of(cls, name: str, data: bytes) -> Segment:
         frames, rms = decode_segment(data)
         shows = {c: sum(1 for f in frames if share(f, c) > 0.01) for c in COLOURS}
-        return cls(name, time.monotonic(), len(frames), frames[-1] if frames else None, shows, rms)
+        last = frames[-1] if frames else None
+        last_shows = {c: int(last is not None and share(last, c) > 0.01) for c in COLOURS}
+        return cls(name, time.monotonic(), len(frames), last, shows, rms, last_shows)
 
 
 @dataclass

@@ -124,5 +124,12 @@ class BroadcastOffice:
         if on_air is None:
             return
         on_air.unhook()
-        await asyncio.to_thread(on_air.studio.stop)
+        studio = on_air.studio
+        await asyncio.to_thread(studio.stop)
         log.info("hearing %s: broadcast %d off air", hearing_id, on_air.number)
+        if studio.skipped or studio.error is not None:
+            # Starved of CPU (the public saw a shorter, jumpy stream) or failed: say so.
+            log.warning(
+                "hearing %s: broadcast %d: %d ticks composed, %d skipped, error %r",
+                hearing_id, on_air.number, studio.ticks, studio.skipped, studio.error,
+            )  # fmt: skip

@@ -121,7 +121,7 @@ def run(server: Server, hid: str, jid: str, pid: str, wid: str, inv: dict[str, A
     assert "12345" not in public.locator("body").inner_text()
     by_id(public, f"public-item-{hid}").click()
     expect(by_id(public, "public-status")).to_have_attribute("data-status", "live")
-    http = httpx.Client(base_url=server.base, timeout=10)
+    http = httpx.Client(base_url=server.base, timeout=30)
     playlist = http.get(f"/api/v1/public/hearings/{hid}").json()["playlist"]
     reader = HlsReader(server.base, playlist)
     follow(reader, http, lambda: reader.seen(GREEN) > 10 and reader.seen(BLUE) > 10, 60, public)
