@@ -92,6 +92,12 @@ class HlsReader:
     ended: bool = False
 
     def poll(self, http: httpx.Client) -> list[Segment]:
+        try:
+            return self._poll(http)
+        except httpx.TransportError:  # e.g. a kept-alive connection the server closed: retry
+            return []
+
+    def _poll(self, http: httpx.Client) -> list[Segment]:
         r = http.get(self.base + self.playlist)
         if r.status_code == 404:
             return []

@@ -43,7 +43,9 @@ class Composer:
 
     def __init__(self, size: tuple[int, int]) -> None:
         self.size = size
-        self._scaled: dict[str, tuple[int, tuple[int, int], Any]] = {}
+        # participant -> (the frame itself, size, its scaled picture). The frame is kept, and
+        # compared with ``is``: an id() could be reused by a later frame once this one is freed.
+        self._scaled: dict[str, tuple[Any, tuple[int, int], Any]] = {}
 
     def compose(self, pictures: list[tuple[str, Any]]) -> np.ndarray[Any, Any]:
         """``pictures``: (participant, ``av.VideoFrame`` or None) in the order drawn."""
@@ -61,11 +63,11 @@ class Composer:
         if frame is None:
             return np.array(_NO_PICTURE, dtype=np.uint8)
         cached = self._scaled.get(pid)
-        if cached is not None and cached[0] == id(frame) and cached[1] == size:
+        if cached is not None and cached[0] is frame and cached[1] == size:
             return cached[2]
         w, h = size
         picture = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
-        self._scaled[pid] = (id(frame), size, picture)
+        self._scaled[pid] = (frame, size, picture)
         return picture
 
 

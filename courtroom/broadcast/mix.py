@@ -87,14 +87,17 @@ class Mixer:
         with self._lock:
             self._sinks[sink.participant] = sink
 
-    def tick(self, audible: frozenset[str]) -> tuple[np.ndarray[Any, Any], dict[str, float]]:
-        """The next tick's mixed samples and each audible voice's loudness (RMS)."""
+    def tick(
+        self, audible: frozenset[str], fresh_after: float = 0.0
+    ) -> tuple[np.ndarray[Any, Any], dict[str, float]]:
+        """The next tick's mixed samples and each audible voice's loudness (RMS); frames that
+        reached the server before ``fresh_after`` (monotonic) are thrown away undecoded."""
         with self._lock:
             sinks = list(self._sinks.values())
         mixed = np.zeros(self.n, dtype=np.int32)
         levels: dict[str, float] = {}
         for sink in sinks:
-            frames = sink.drain()
+            frames = [f for f in sink.drain() if f.arrival >= fresh_after]
             pid = sink.participant
             if pid not in audible:
                 self._voices.pop(pid, None)  # thrown away undecoded; a new voice later

@@ -38,6 +38,9 @@ from .mix import RATE, AudioSink, Mixer
 log = logging.getLogger(__name__)
 
 PAUSE_MARGIN_S = 1.0
+# After a resume, media that reached the server this soon may have been captured while paused
+# (camera, encoder, network and decoder latency): it is not used.
+RESUME_MARGIN_S = 1.0
 _SPEAKER_HOLD_S = 2.0  # the picture does not switch parties faster than this
 _SPEAKING_RMS = 300.0  # s16 RMS above which a party counts as speaking
 _STALE_S = 2.0  # a camera silent this long is shown as a grey cell
@@ -83,6 +86,7 @@ class Studio:
         self._speaker: str | None = None
         self._speaker_since = 0.0
         self._was_on_air = False
+        self._fresh_after = 0.0  # monotonic: media that arrived before this is not used
         self._stop = threading.Event()
         self._discard = False
         self.ticks = 0
@@ -153,8 +157,10 @@ class Studio:
         self._note_spans(audible, now)
         if self._was_on_air and not on_air:
             self._blank_since(now - PAUSE_MARGIN_S)
+        if on_air and not self._was_on_air and self.ticks:
+            self._fresh_after = now + RESUME_MARGIN_S  # resumed
         self._was_on_air = on_air
-        pcm, levels = self.mixer.tick(audible)
+        pcm, levels = self.mixer.tick(audible, self._fresh_after)
         if on_air:
             picture = self._composer.compose(self._pictures(state, feeds, levels, now))
         else:
@@ -225,5 +231,4 @@ class Studio:
         if got is None:
             return None
         frame, at = got
-
-        return frame if now - at <= _STALE_S else None
+        return frame if now - at <= _STALE_S and at >= self._fresh_after else None

@@ -26,11 +26,13 @@ class Camera:
 
     def __init__(self, colour: tuple[int, int, int]) -> None:
         self.colour = colour
+        self.decoded_at: float | None = None  # a frame held from then (e.g. captured while paused)
 
     def latest(self) -> tuple[Any, float]:
         img = np.empty((120, 160, 3), np.uint8)
         img[:, :] = self.colour
-        return av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p"), time.monotonic()
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        return frame, self.decoded_at or time.monotonic()
 
 
 def _segments(out: Path) -> list[Segment]:
@@ -54,15 +56,21 @@ def test_delay_pause_and_witness(tmp_path: Path) -> None:
     current["state"] = evolve(current["state"], e.BroadcastPaused(1))
     cams["plaintiff"].colour = cams["defendant"].colour = YELLOW
     time.sleep(2.5)
+    # Resumed, while the party's newest frame is still one decoded during the pause (a
+    # frozen or slow camera): it must not be shown either.
+    for cam in (cams["plaintiff"], cams["defendant"]):
+        cam.decoded_at = time.monotonic() - 0.2
     current["state"] = evolve(current["state"], e.BroadcastResumed(1))
-    cams["plaintiff"].colour = cams["defendant"].colour = CYAN
+    time.sleep(0.8)
+    for cam in (cams["plaintiff"], cams["defendant"]):
+        cam.colour, cam.decoded_at = CYAN, None
     time.sleep(3.5)
     studio.stop(publish_rest=True)
     assert studio.error is None
     segments = _segments(out)
     shows = {c: sum(s.shows[c] for s in segments) for c in (BLUE, GREEN, YELLOW, CYAN, MAGENTA)}
     assert shows[BLUE] > 10 and shows[GREEN] > 5 and shows[CYAN] > 5, shows
-    assert shows[YELLOW] == 0 and shows[MAGENTA] == 0, shows
+    assert shows[YELLOW] == 0 and shows[MAGENTA] == 0, (shows, [(s.name, s.shows[YELLOW], s.shows[CYAN], s.shows[GREEN]) for s in segments])
     assert studio.blanked > 0
     assert (out / "index.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
 
