@@ -40,7 +40,8 @@ def index(segment: str) -> int:
 
 @pytest.fixture
 def broadcast_server(tmp_path: Path) -> Iterator[Server]:
-    env = {"COURTROOM_BROADCAST_DELAY_S": str(DELAY_S), "COURTROOM_BROADCAST_FPS": "10"}
+    env = {"COURTROOM_BROADCAST_DELAY_S": str(DELAY_S), "COURTROOM_BROADCAST_FPS": "10",
+           "COURTROOM_BROADCAST_SIZE": "320x180", "COURTROOM_VISION_FPS": "0.2"}
     with running_server(tmp_path / "data", args=["--ice-loopback-only"], extra_env=env) as s:
         yield s
         print("".join(s.output[-200:]))  # shown with a failure report
@@ -124,13 +125,13 @@ def run(server: Server, hid: str, jid: str, pid: str, wid: str, inv: dict[str, A
     http = httpx.Client(base_url=server.base, timeout=30)
     playlist = http.get(f"/api/v1/public/hearings/{hid}").json()["playlist"]
     reader = HlsReader(server.base, playlist)
-    follow(reader, http, lambda: reader.seen(GREEN) > 10 and reader.seen(BLUE) > 10, 60, public)
-    deadline = time.monotonic() + 40
+    follow(reader, http, lambda: reader.seen(GREEN) > 10 and reader.seen(BLUE) > 10, 90, public)
+    deadline = time.monotonic() + 60
     while not (playback(public)["time"] > 3 and playback(public)["frames"] > 20):
         assert time.monotonic() < deadline, playback(public)
         public.wait_for_timeout(500)
     got = playback(public)
-    assert got["width"] == 640, got
+    assert got["width"] == 320, got
     snap(public, "broadcast-public-page")
     body = public.locator("body").inner_text()
     for secret in (JUDGE, PARTY, WITNESS, "12345", "民间借贷"):
@@ -145,7 +146,7 @@ def run(server: Server, hid: str, jid: str, pid: str, wid: str, inv: dict[str, A
     reader.poll(http)
     at_pause = index(max(reader.segments))
     paused = time.monotonic()
-    follow(reader, http, lambda: time.monotonic() - paused > DELAY_S + 8, 40, public)
+    follow(reader, http, lambda: time.monotonic() - paused > DELAY_S + 8, 60, public)
     later = [s for s in reader.ordered() if index(s.name) > at_pause + DELAY_S / SEGMENT_S + 1]
     assert later, reader.summary()
     assert all(s.shows[GREEN] == 0 and s.shows[BLUE] == 0 for s in later), reader.summary()
