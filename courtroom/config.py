@@ -36,6 +36,13 @@ class Settings:
     node_url: str = ""
     node_id: str = ""  # empty: derived from node_url
     lease_ttl_s: float = 10.0
+    # The public broadcast (courtroom/broadcast/): what the public sees runs this many
+    # seconds behind the hearing, so that the judge can pause before it is published.
+    broadcast_delay_s: float = 30.0
+    broadcast_size: tuple[int, int] = (640, 360)
+    broadcast_fps: int = 15  # must divide 48000 (the audio tick)
+    # Transcript captions on the public page: only where the court enables them.
+    broadcast_captions: bool = False
 
     @property
     def clustered(self) -> bool:
@@ -80,10 +87,25 @@ class Settings:
             env["node_id"] = v
         if v := os.environ.get("COURTROOM_LEASE_TTL_S"):
             env["lease_ttl_s"] = float(v)
+        env.update(_broadcast_env())
         if os.environ.get("COURTROOM_ICE_LOOPBACK_ONLY", "") in ("1", "true", "yes"):
             env["ice_loopback_only"] = True
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
+
+
+def _broadcast_env() -> dict[str, object]:
+    env: dict[str, object] = {}
+    if v := os.environ.get("COURTROOM_BROADCAST_DELAY_S"):
+        env["broadcast_delay_s"] = float(v)
+    if v := os.environ.get("COURTROOM_BROADCAST_SIZE"):  # e.g. 1280x720
+        width, height = v.lower().split("x")
+        env["broadcast_size"] = (int(width), int(height))
+    if v := os.environ.get("COURTROOM_BROADCAST_FPS"):
+        env["broadcast_fps"] = int(v)
+    if os.environ.get("COURTROOM_BROADCAST_CAPTIONS", "") in ("1", "true", "yes"):
+        env["broadcast_captions"] = True
+    return env
 
 
 def load_or_create_secret(path: Path, env_var: str) -> str:

@@ -94,6 +94,12 @@ class HearingView:
     phase_control_delegated: bool | None = field(
         default=None, metadata={"doc": "the clerk may change the phase"}
     )
+    broadcast: str | None = field(
+        default=None, metadata={"doc": "public broadcast: `off`, `announced`, `live`, `paused`"}
+    )
+    broadcast_excluded: tuple[str, ...] | None = field(
+        default=None, metadata={"doc": "participants the judge keeps out of the broadcast"}
+    )
 
 
 @dataclass(frozen=True)

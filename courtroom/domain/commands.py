@@ -371,6 +371,58 @@ class ShareScreen(Command):
     NAME = "share_screen"
     PERMISSION = Permission.PRESENT
     sharing: bool
+# --- the public broadcast (domain/broadcast.py) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnnounceBroadcast(Command):
+    """The judge lists (or unlists) the hearing among the public broadcasts to come."""
+
+    NAME = "announce_broadcast"
+    PERMISSION = Permission.BROADCAST
+    listed: bool
+
+
+@dataclass(frozen=True)
+class StartBroadcast(Command):
+    """The judge opens the hearing to the public: a delayed, composed livestream."""
+
+    NAME = "start_broadcast"
+    PERMISSION = Permission.BROADCAST
+
+
+@dataclass(frozen=True)
+class PauseBroadcast(Command):
+    """The public sees a card instead; nothing from now on (nor still in the delay) is sent."""
+
+    NAME = "pause_broadcast"
+    PERMISSION = Permission.BROADCAST
+
+
+@dataclass(frozen=True)
+class ResumeBroadcast(Command):
+    NAME = "resume_broadcast"
+    PERMISSION = Permission.BROADCAST
+
+
+@dataclass(frozen=True)
+class StopBroadcast(Command):
+    NAME = "stop_broadcast"
+    PERMISSION = Permission.BROADCAST
+
+
+@dataclass(frozen=True)
+class ExcludeFromBroadcast(Targeted):
+    """Keep a participant (e.g. a minor) out of the public broadcast, picture and voice."""
+
+    NAME = "exclude_from_broadcast"
+    PERMISSION = Permission.BROADCAST
+
+
+@dataclass(frozen=True)
+class IncludeInBroadcast(Targeted):
+    NAME = "include_in_broadcast"
+    PERMISSION = Permission.BROADCAST
 
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -412,6 +464,13 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         StopPresenting,
         AllowPresenting,
         ShareScreen,
+        AnnounceBroadcast,
+        StartBroadcast,
+        PauseBroadcast,
+        ResumeBroadcast,
+        StopBroadcast,
+        ExcludeFromBroadcast,
+        IncludeInBroadcast,
     )
 }
 

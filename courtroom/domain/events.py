@@ -421,6 +421,50 @@ class ScreenShareChanged(Event):
     TYPE = "screen_share_changed"
     participant: str
     sharing: bool
+# --- the public broadcast (domain/broadcast.py) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class BroadcastAnnounced(Event):
+    """Listed (or no longer listed) among the public broadcasts to come."""
+
+    TYPE = "broadcast_announced"
+    listed: bool
+
+
+@dataclass(frozen=True)
+class BroadcastStarted(Event):
+    """A public broadcast began; ``number`` counts the broadcasts of this hearing from 1."""
+
+    TYPE = "broadcast_started"
+    number: int
+
+
+@dataclass(frozen=True)
+class BroadcastPaused(Event):
+    TYPE = "broadcast_paused"
+    number: int
+
+
+@dataclass(frozen=True)
+class BroadcastResumed(Event):
+    TYPE = "broadcast_resumed"
+    number: int
+
+
+@dataclass(frozen=True)
+class BroadcastStopped(Event):
+    TYPE = "broadcast_stopped"
+    number: int
+
+
+@dataclass(frozen=True)
+class BroadcastExclusionChanged(Event):
+    """The judge kept a participant out of the public broadcast (or let them back in)."""
+
+    TYPE = "broadcast_exclusion_changed"
+    participant: str
+    excluded: bool
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -464,6 +508,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ExhibitPresentationEnded,
         PresentingAllowed,
         ScreenShareChanged,
+        BroadcastAnnounced,
+        BroadcastStarted,
+        BroadcastPaused,
+        BroadcastResumed,
+        BroadcastStopped,
+        BroadcastExclusionChanged,
     )
 }
 

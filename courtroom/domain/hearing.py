@@ -13,6 +13,7 @@ from typing import Any
 
 from . import commands as c
 from . import events as e
+from .broadcast import HANDLERS as BROADCAST_HANDLERS
 from .errors import Refusal, Rejected
 from .exhibits import HANDLERS as PRESENTING_HANDLERS
 from .phases import OPEN_PHASES, PHASE_MOVES, Phase
@@ -490,6 +491,7 @@ _HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]]
     c.MuteChat: _set_chat_mute(True),
     c.UnmuteChat: _set_chat_mute(False),
     **PRESENTING_HANDLERS,  # exhibits and screen sharing (exhibits.py)
+    **BROADCAST_HANDLERS,
 }
 
 

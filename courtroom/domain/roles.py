@@ -53,6 +53,7 @@ class Permission(StrEnum):
     SUBMIT_EXHIBIT = "submit_exhibit"
     PRESENT = "present"  # exhibits or a screen: the judge, or whom the judge allows
     ALLOW_PRESENTING = "allow_presenting"
+    BROADCAST = "broadcast"  # open the hearing to the public (start, pause, stop, exclude)
 
 
 P = Permission
@@ -88,6 +89,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MUTE_CHAT,
             P.PRESENT,
             P.ALLOW_PRESENTING,
+            P.BROADCAST,
         }
     ),
     Role.CLERK: frozenset(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from . import events as e
+from .broadcast import BroadcastState
+from .broadcast import fold as fold_broadcast
 from .exhibits import EVENTS as PRESENTING_EVENTS
 from .exhibits import Presenting
 from .phases import OPEN_PHASES, Phase
@@ -99,6 +101,7 @@ class HearingState:
     flags: Mapping[str, FlagState] = field(default_factory=dict)
     sealed_sha256: str | None = None
     presenting: Presenting = field(default_factory=Presenting)  # exhibits and screen sharing
+    broadcast: BroadcastState = field(default_factory=BroadcastState)
 
     @property
     def transcript_open(self) -> bool:
@@ -217,6 +220,15 @@ def evolve(state: HearingState, event: e.Event) -> HearingState:
         case e.FlagClosed():
             flag = replace(state.flags[event.flag_id], t1=event.t1)
             return replace(state, flags={**state.flags, flag.flag_id: flag})
+        case (
+            e.BroadcastAnnounced()
+            | e.BroadcastStarted()
+            | e.BroadcastPaused()
+            | e.BroadcastResumed()
+            | e.BroadcastStopped()
+            | e.BroadcastExclusionChanged()
+        ):
+            return replace(state, broadcast=fold_broadcast(state.broadcast, event))
         case e.FlagReviewed():
             flag = replace(
                 state.flags[event.flag_id], disposition=event.disposition, note=event.note

@@ -118,6 +118,9 @@ def view_for(state: HearingState, viewer: str, *, everything: bool = False) -> d
         hearing["case_number"] = state.case_number
         hearing["title"] = state.title
         hearing["phase_control_delegated"] = state.phase_control_delegated
+        # Whoever is in the hearing knows whether the public is watching it.
+        hearing["broadcast"] = state.broadcast.status
+        hearing["broadcast_excluded"] = sorted(state.broadcast.excluded)
     people = state.participants.values() if everything or me is None else [me]
     return {
         "hearing": hearing,

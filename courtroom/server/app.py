@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from ..broadcast.office import BroadcastOffice
 from ..bus import open_bus
 from ..config import Settings
 from . import cpu
@@ -21,6 +22,7 @@ from .api import _errors
 from .api import routes as api_routes
 from .api_cluster import routes as cluster_routes
 from .api_exhibits import routes as exhibit_routes
+from .api_public import routes as public_routes
 from .api_record import routes as record_routes
 from .api_review import routes as review_routes
 from .api_vision import routes as vision_routes
@@ -46,6 +48,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.court = court
         app.state.status = status
         court.status_for_clients = {"transcription": status["transcription"]}
+        # The public broadcast plugs into each hearing's media room (courtroom/broadcast/).
+        app.state.broadcasts = BroadcastOffice(settings)
+        court.media.on_room.append(app.state.broadcasts.on_room)
         cpu.install()
         monitor = LoopMonitor()
         app.state.monitor = monitor
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         *review_routes,
         *exhibit_routes,
         *cluster_routes(_errors),
+        *public_routes(STATIC),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]

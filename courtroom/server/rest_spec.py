@@ -33,6 +33,7 @@ from .rest_spec_base import (
 )
 from .rest_spec_cluster import CLUSTER_OPERATIONS
 from .rest_spec_exhibits import EXHIBIT_OPERATIONS
+from .rest_spec_public import PUBLIC_OPERATIONS
 from .rest_spec_record import RECORD_OPERATIONS
 from .rest_spec_review import REVIEW_OPERATIONS
 from .rest_spec_vision import VISION_OPERATIONS
@@ -256,6 +257,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS + CLUSTER_OPERATIONS
     + REVIEW_OPERATIONS
     + EXHIBIT_OPERATIONS
+    + PUBLIC_OPERATIONS
 )
 
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).

@@ -3,7 +3,7 @@
 // command; what the page shows comes only from the server's `state` and `event` messages.
 
 import { h, replace } from './dom.js';
-import { t } from './i18n.js';
+import { lang, t } from './i18n.js';
 import { api, apiProblem } from './signing.js';
 import { transcriptView } from './transcript.js';
 
@@ -30,7 +30,8 @@ export function renderConsole(root, ctx) {
     h('h1', { class: 'visually-hidden', text: t(isJudge ? 'console.title' : 'console.clerkTitle') }),
     banners(S),
     h('div', { class: 'console-grid' },
-      h('div', { class: 'col' }, phasePanel(ctx), after ? signingPanel(ctx) : null, waitingPanel(ctx), myMediaPanel(ctx)),
+      h('div', { class: 'col' }, phasePanel(ctx), isJudge ? broadcastPanel(ctx) : null,
+        after ? signingPanel(ctx) : null, waitingPanel(ctx), myMediaPanel(ctx)),
       h('div', { class: 'col' }, videoPanel(ctx), after ? null : ctx.exhibitsPanel(), participantsPanel(ctx)),
       h('div', { class: 'col' }, alertsPanel(ctx), ctx.chatPanel(ctx), transcriptPanel(ctx)))));
 }
@@ -144,6 +145,50 @@ function phasePanel({ S, run, render }) {
   if (hearing.phase_control_delegated) body.push(h('p', { class: 'small muted', text: t('console.delegated') }));
   if (!mayChange && !isJudge) body.push(h('p', { class: 'small muted', text: t('console.noPhaseControl') }));
   return panel('panel-phase', t('console.phase'), ...body);
+}
+
+// The public broadcast (docs/broadcast.md): the judge's buttons. Labels live here, in both
+// languages, so that the broadcast stays one small addition to the console.
+const BROADCAST_TEXT = {
+  zh: { title: '庭审直播', off: '未直播', announced: '已预告', live: '直播中', paused: '已暂停',
+    start: '开始直播', pause: '暂停直播', resume: '继续直播', stop: '结束直播', announce: '预告直播',
+    unannounce: '取消预告', page: '公开页面', exclude: '不直播', include: '恢复直播',
+    delayed: '公众看到的画面有延迟；暂停后，延迟内的内容不会公开。' },
+  en: { title: 'Public broadcast', off: 'Off air', announced: 'Announced', live: 'On air', paused: 'Paused',
+    start: 'Start broadcast', pause: 'Pause', resume: 'Resume', stop: 'Stop broadcast', announce: 'Announce',
+    unannounce: 'Withdraw announcement', page: 'Public page', exclude: 'Keep off air', include: 'Back on air',
+    delayed: 'The public sees the hearing with a delay; a pause keeps what is still delayed from them.' },
+};
+const BROADCAST_ROLES = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'interpreter']);
+
+function broadcastPanel({ S, run }) {
+  const bt = (key) => BROADCAST_TEXT[lang() === 'en' ? 'en' : 'zh'][key];
+  const hearing = S.view.hearing;
+  const status = hearing.broadcast || 'off';
+  const open = OPEN_PHASES.has(hearing.phase);
+  const on = status === 'live' || status === 'paused';
+  const actions = [];
+  if (!on && open) actions.push(btn('act-start_broadcast', bt('start'), () => run('start_broadcast'), 'primary'));
+  if (status === 'live') actions.push(btn('act-pause_broadcast', bt('pause'), () => run('pause_broadcast'), 'danger'));
+  if (status === 'paused' && open) actions.push(btn('act-resume_broadcast', bt('resume'), () => run('resume_broadcast')));
+  if (on) actions.push(btn('act-stop_broadcast', bt('stop'), () => run('stop_broadcast'), 'danger-outline'));
+  if (!on && (open || hearing.phase === 'scheduled')) {
+    const listed = status === 'announced';
+    actions.push(btn('act-announce_broadcast', bt(listed ? 'unannounce' : 'announce'),
+      () => run('announce_broadcast', { listed: !listed }), 'link'));
+  }
+  const excluded = new Set(hearing.broadcast_excluded || []);
+  const people = S.view.participants.filter((p) => BROADCAST_ROLES.has(p.role) && p.role !== 'judge');
+  return panel('panel-broadcast', bt('title'),
+    h('p', {}, h('strong', { testid: 'broadcast-status', dataset: { status }, text: bt(status) }), ' ',
+      h('a', { href: `/public/${hearing.hearing_id}`, target: '_blank', rel: 'noopener', testid: 'broadcast-page', text: bt('page') })),
+    h('div', { class: 'actions wrap' }, actions),
+    ...people.map((p) => h('div', { class: 'actions wrap' }, h('span', { text: p.display_name }),
+      btn(`act-broadcast-${excluded.has(p.participant_id) ? 'include' : 'exclude'}-${p.participant_id}`,
+        bt(excluded.has(p.participant_id) ? 'include' : 'exclude'),
+        () => run(excluded.has(p.participant_id) ? 'include_in_broadcast' : 'exclude_from_broadcast',
+          { participant: p.participant_id }), 'link'))),
+    h('p', { class: 'small muted', text: bt('delayed') }));
 }
 
 function waitingPanel({ S, run }) {

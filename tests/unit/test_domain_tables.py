@@ -71,6 +71,13 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "stop_presenting": ({"judge"}, LIVE, None, c.StopPresenting()),
     "allow_presenting": ({"judge"}, LIVE, Presence.IN_HEARING, c.AllowPresenting("target", "screen", True)),
     "share_screen": ({"judge"}, OPEN, None, c.ShareScreen(True)),
+    "announce_broadcast": ({"judge"}, {Phase.SCHEDULED} | OPEN, None, c.AnnounceBroadcast(True)),
+    "start_broadcast": ({"judge"}, OPEN, None, c.StartBroadcast()),
+    "pause_broadcast": ({"judge"}, LIVE, None, c.PauseBroadcast()),
+    "resume_broadcast": ({"judge"}, OPEN, None, c.ResumeBroadcast()),
+    "stop_broadcast": ({"judge"}, LIVE, None, c.StopBroadcast()),
+    "exclude_from_broadcast": ({"judge"}, LIVE, Presence.IN_HEARING, c.ExcludeFromBroadcast("target")),
+    "include_in_broadcast": ({"judge"}, LIVE, Presence.IN_HEARING, c.IncludeInBroadcast("target")),
 }
 
 
@@ -91,11 +98,17 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
         state = evolve(state, e.ExhibitPresented(EXHIBIT, 1, "judge"))
     if name == "review_flag":
         state = evolve(state, e.FlagRaised("F1", "defendant", "phone", 12.0, 0.8, {"yolox": "nano"}, "ab" * 32, 12.5))
+    if name in ("pause_broadcast", "resume_broadcast", "stop_broadcast"):
+        state = evolve(state, e.BroadcastStarted(1))
+    if name == "resume_broadcast":
+        state = evolve(state, e.BroadcastPaused(1))
     state = in_phase(state, phase)
     if target is not None:
         state = add_target(state, target)
         if name == "restore_media":
             state = evolve(state, e.MediaCut("target", MediaKind.VIDEO))
+        if name == "include_in_broadcast":
+            state = evolve(state, e.BroadcastExclusionChanged("target", True))
         if name == "unmute_chat":
             state = evolve(state, e.ChatMuteChanged("target", True))
         if name == "override_identity":
