@@ -43,7 +43,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from . import protocol
+    from . import logs, protocol
+    from .logs import log_config, log_format
     from .server.app import create_app
     from .server.status import server_status, startup_lines
 
@@ -55,6 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"courtroom serve: no such file: {path}", file=sys.stderr)
             return 2
     settings = _settings(args)
+    if settings.clustered:
+        logs.NODE = settings.effective_node_id  # JSON log lines say which node wrote them
     base = settings.base_url
     if args.tls_cert and not settings.public_url:
         base = base.replace("http://", "https://", 1)
@@ -69,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         ws_max_size=protocol.TRANSPORT_MAX_BYTES,
         log_level="info",
+        log_config=log_config(args.log_format or log_format()) or uvicorn.config.LOGGING_CONFIG,
         lifespan="on",
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
@@ -221,6 +225,12 @@ def _serve_parser(sub: Any) -> None:
         "on one node each (env COURTROOM_NODE_URL)",
     )
     serve.add_argument("--node-id", help="several nodes: default from --node-url")
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="json: one JSON object per line, with hearing and participant ids "
+        "(env COURTROOM_LOG_FORMAT, default text)",
+    )
     serve.add_argument(
         "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 10)"
     )

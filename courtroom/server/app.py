@@ -24,6 +24,7 @@ from .api_record import routes as record_routes
 from .api_vision import routes as vision_routes
 from .court import Court
 from .metrics import LoopMonitor, metrics_route
+from .prometheus import prometheus_route, retire_room
 from .status import server_status
 from .ws import hearing_socket
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.court = court
         app.state.status = status
         court.status_for_clients = {"transcription": status["transcription"]}
+        court.media.on_room.append(retire_room)  # /metrics keeps a closed room's totals
         cpu.install()
         monitor = LoopMonitor()
         app.state.monitor = monitor
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
         *vision_routes,
         *cluster_routes(_errors),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
+        Route("/metrics", _errors(prometheus_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]
     if STATIC.is_dir():

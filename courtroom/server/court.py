@@ -114,6 +114,10 @@ class Court:
         self.inspector_key = load_or_create_secret(
             settings.data_dir / "inspector.key", "COURTROOM_INSPECTOR_KEY"
         )
+        # Prometheus scrapes /metrics with this key (or the registry key): server/prometheus.py.
+        self.metrics_key = load_or_create_secret(
+            settings.data_dir / "metrics.key", "COURTROOM_METRICS_KEY"
+        )
         self.tokens = TokenIssuer(self._secret, timedelta(seconds=settings.session_ttl_s))
         # Live connections of this process, by (hearing, participant).
         self.connections: dict[tuple[str, str], Connection] = {}
@@ -284,6 +288,10 @@ class Court:
         await self.vision.close()
         self._asr_threads.shutdown(wait=False, cancel_futures=True)
         await self.runtimes.close()
+
+    def asr_backlog(self) -> int:
+        """Audio chunks queued for a vosk worker thread (the pool's own queue)."""
+        return self._asr_threads._work_queue.qsize()
 
     async def runtime(self, hearing_id: str) -> HearingRuntime:
         return await self.runtimes.get(hearing_id)

@@ -32,6 +32,7 @@ from .rest_spec_base import (
     parameters,
 )
 from .rest_spec_cluster import CLUSTER_OPERATIONS
+from .rest_spec_metrics import METRICS_OPERATIONS
 from .rest_spec_record import RECORD_OPERATIONS
 from .rest_spec_vision import VISION_OPERATIONS
 
@@ -251,7 +252,11 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS + CLUSTER_OPERATIONS
+    _HEARING_OPERATIONS
+    + RECORD_OPERATIONS
+    + VISION_OPERATIONS
+    + CLUSTER_OPERATIONS
+    + METRICS_OPERATIONS
 )
 
 # Tokens on REST: kept in this one place (docs and /openapi.json quote it).
