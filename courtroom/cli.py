@@ -232,7 +232,7 @@ def _serve_parser(sub: Any) -> None:
         "(env COURTROOM_LOG_FORMAT, default text)",
     )
     serve.add_argument(
-        "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 10)"
+        "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 5)"
     )
     _common(serve)
 

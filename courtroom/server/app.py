@@ -22,6 +22,7 @@ from .api import routes as api_routes
 from .api_cluster import routes as cluster_routes
 from .api_record import routes as record_routes
 from .api_vision import routes as vision_routes
+from .continuity import Continuity
 from .court import Court
 from .metrics import LoopMonitor, metrics_route
 from .prometheus import prometheus_route, retire_room
@@ -47,6 +48,11 @@ def create_app(settings: Settings) -> Starlette:
         monitor.start()
         court.start()
         await court.start_placement()
+        if court.placement is not None:
+            # A moved hearing's recording clock continues and its hole is logged.
+            continuity = Continuity(court.log, court.placement.node_id)
+            court.placement.on_acquired.append(continuity.on_acquired)
+            court.media.on_room.insert(0, continuity.on_room)  # before the taps read the clock
         try:
             yield
         finally:

@@ -166,6 +166,11 @@ class Court:
         s = self.settings
         if not s.clustered or s.redis_url is None:
             return
+        if not media_only():
+            # Loading dlib's models holds the GIL for seconds (a 3 s stall of every thread
+            # measured at load average 14 on 2 cores): longer than a lease tolerates. So a
+            # node loads them before it registers, not when its first hearing needs them.
+            await self.vision.worker()
         internal = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '') else s.host}:{s.port}"
         placement = Placement(
             s.redis_url, s.effective_node_id, s.node_url, internal, lease_ttl_s=s.lease_ttl_s
