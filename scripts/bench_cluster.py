@@ -53,7 +53,15 @@ import av  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_capacity import Peer, noise, opus_packets, pct, summary  # noqa: E402
-from court_client import BEIJING_HEARING, Client, Server, registry, schedule, start_server, token_for  # noqa: E402
+from court_client import (  # noqa: E402
+    BEIJING_HEARING,
+    Client,
+    Server,
+    registry,
+    schedule,
+    start_server,
+    token_for,
+)
 
 W, H, FPS = 320, 180, 15
 ROLES = {"judge": "judge", "plaintiff": "plaintiff"}
@@ -131,7 +139,7 @@ def start_redis(root: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 async def open_hearing(server: Server, index: int, audio: list[bytes], video: list[bytes]) -> list[Peer]:
     hearing = {**BEIJING_HEARING, "case_number": f"(2026)京0105民初{20000 + index}号"}
-    hid, invites = await asyncio.to_thread(schedule, server, ROLES, hearing)
+    _hid, invites = await asyncio.to_thread(schedule, server, ROLES, hearing)
     clients = {}
     for name, inv in invites.items():
         clients[name] = await Client.join(server, await asyncio.to_thread(token_for, server, inv))
