@@ -40,9 +40,9 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_QUEUE_SIZE = 1024
 REDIS_CHANNEL_PREFIX = "courtroom:"
 SUBSCRIBE_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 class BusError(Exception):
@@ -289,7 +290,7 @@ class RedisBus(_FanoutBus):
     async def publish(self, topic: str, message: Mapping[str, Any]) -> None:
         if self._closed:
             raise BusClosed("bus is closed")
-        await self._redis.publish(self._channel(topic), _encode(message))
+        await _keeping_cancellation(self._redis.publish(self._channel(topic), _encode(message)))
 
     async def _attach(self, sub: Subscription) -> None:
         async with self._lock:
@@ -298,7 +299,9 @@ class RedisBus(_FanoutBus):
             try:
                 await self._subscribe_channel(self._channel(sub.topic))
             except BaseException:
-                self._remove(sub)
+                # Cancelled or failed: Redis may have subscribed all the same; let it go.
+                if self._remove(sub) and not self._closed:
+                    self._in_background(self._unsubscribe_if_unused(sub.topic))
                 raise
 
     async def _detach(self, sub: Subscription) -> None:
@@ -307,9 +310,12 @@ class RedisBus(_FanoutBus):
 
     def _forget(self, sub: Subscription) -> None:
         if self._remove(sub) and not self._closed:
-            task = asyncio.get_running_loop().create_task(self._unsubscribe_if_unused(sub.topic))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self._unsubscribe_if_unused(sub.topic))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _unsubscribe_if_unused(self, topic: str) -> None:
         async with self._lock:
@@ -317,7 +323,7 @@ class RedisBus(_FanoutBus):
             if pubsub is None or self._closed or self.subscriber_count(topic):
                 return
             try:
-                await pubsub.unsubscribe(self._channel(topic))
+                await _keeping_cancellation(pubsub.unsubscribe(self._channel(topic)))
             except (aioredis.RedisError, OSError):
                 # The reader notices the broken link and marks everything lost.
                 logger.warning("redis unsubscribe failed", exc_info=True)
@@ -331,10 +337,12 @@ class RedisBus(_FanoutBus):
         waiting = self._confirmations.setdefault(key, deque())
         waiting.append(confirmed)
         try:
-            await pubsub.subscribe(channel)
+            await _keeping_cancellation(pubsub.subscribe(channel))
             if self._reader is None:
                 self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
-            await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: wait_for swallows a cancellation on 3.11.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                await asyncio.shield(confirmed)
         except TimeoutError as exc:
             raise BusError("redis did not confirm the subscription") from exc
         finally:
@@ -402,6 +410,23 @@ class RedisBus(_FanoutBus):
             self._pubsub = None
         await self._redis.aclose()
         await self._sub_client.aclose()
+
+
+async def _keeping_cancellation(call: Awaitable[T]) -> T:
+    """Await a redis-py call without losing a cancellation of the calling task.
+
+    redis-py wraps socket writes in ``asyncio.wait_for`` (``socket_timeout``), which on
+    Python 3.11 swallows a cancellation that arrives as the write completes (gh-86296): the
+    cancelled task then ran on, e.g. a subscriber whose client had gone stayed subscribed and
+    its hearing task waited ~10 s for the next timeout. The task still counts the request
+    (``Task.cancelling()``), so it is raised here.
+    """
+    task = asyncio.current_task()
+    before = task.cancelling() if task is not None else 0
+    result = await call
+    if task is not None and task.cancelling() > before:
+        raise asyncio.CancelledError
+    return result
 
 
 async def _close_pubsub(pubsub: PubSub) -> None:

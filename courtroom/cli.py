@@ -58,7 +58,8 @@ def event_loop(choice: str) -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from . import protocol
+    from . import logs, protocol
+    from .logs import log_config, log_format
     from .server.app import create_app
     from .server.status import server_status, startup_lines
 
@@ -75,6 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     settings = _settings(args)
+    if settings.clustered:
+        logs.NODE = settings.effective_node_id  # JSON log lines say which node wrote them
     base = settings.base_url
     if args.tls_cert and not settings.public_url:
         base = base.replace("http://", "https://", 1)
@@ -91,6 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         ws_max_size=protocol.TRANSPORT_MAX_BYTES,
         log_level="info",
+        log_config=log_config(args.log_format or log_format()) or uvicorn.config.LOGGING_CONFIG,
         lifespan="on",
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
@@ -245,7 +249,13 @@ def _serve_parser(sub: Any) -> None:
     )
     serve.add_argument("--node-id", help="several nodes: default from --node-url")
     serve.add_argument(
-        "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 10)"
+        "--log-format",
+        choices=["text", "json"],
+        help="json: one JSON object per line, with hearing and participant ids "
+        "(env COURTROOM_LOG_FORMAT, default text)",
+    )
+    serve.add_argument(
+        "--lease-ttl", type=float, default=None, help="hearing lease, seconds (default 5)"
     )
     serve.add_argument(
         "--event-loop", choices=EVENT_LOOPS, default=None,

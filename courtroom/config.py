@@ -35,7 +35,7 @@ class Settings:
     # Cluster mode (server/placement.py): on with a Redis URL and this node's own public URL.
     node_url: str = ""
     node_id: str = ""  # empty: derived from node_url
-    lease_ttl_s: float = 10.0
+    lease_ttl_s: float = 5.0  # placement.DEFAULT_LEASE_TTL_S: failover in ~5-7 s
     # The public broadcast (courtroom/broadcast/): what the public sees runs this many
     # seconds behind the hearing, so that the judge can pause before it is published.
     broadcast_delay_s: float = 30.0

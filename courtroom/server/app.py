@@ -26,10 +26,12 @@ from .api_public import routes as public_routes
 from .api_record import routes as record_routes
 from .api_review import routes as review_routes
 from .api_vision import routes as vision_routes
+from .continuity import Continuity
 from .court import Court
 from .evidence_clips import EvidenceClips
 from .media_bridge import media_only
 from .metrics import LoopMonitor, metrics_route
+from .prometheus import prometheus_route, retire_room
 from .status import server_status
 from .ws import hearing_socket
 
@@ -51,12 +53,18 @@ def create_app(settings: Settings) -> Starlette:
         # The public broadcast plugs into each hearing's media room (courtroom/broadcast/).
         app.state.broadcasts = BroadcastOffice(settings)
         court.media.on_room.append(app.state.broadcasts.on_room)
+        court.media.on_room.append(retire_room)  # /metrics keeps a closed room's totals
         cpu.install()
         monitor = LoopMonitor()
         app.state.monitor = monitor
         monitor.start()
         court.start()
         await court.start_placement()
+        if court.placement is not None:
+            # A moved hearing's recording clock continues and its hole is logged.
+            continuity = Continuity(court.log, court.placement.node_id)
+            court.placement.on_acquired.append(continuity.on_acquired)
+            court.media.on_room.insert(0, continuity.on_room)  # before the taps read the clock
         try:
             yield
         finally:
@@ -74,6 +82,7 @@ def create_app(settings: Settings) -> Starlette:
         *cluster_routes(_errors),
         *public_routes(STATIC),
         Route("/api/v1/metrics", _errors(metrics_route), methods=["GET"]),
+        Route("/metrics", _errors(prometheus_route), methods=["GET"]),
         WebSocketRoute("/ws", hearing_socket),
     ]
     if STATIC.is_dir():

@@ -114,6 +114,10 @@ class Court:
         self.inspector_key = load_or_create_secret(
             settings.data_dir / "inspector.key", "COURTROOM_INSPECTOR_KEY"
         )
+        # Prometheus scrapes /metrics with this key (or the registry key): server/prometheus.py.
+        self.metrics_key = load_or_create_secret(
+            settings.data_dir / "metrics.key", "COURTROOM_METRICS_KEY"
+        )
         self.tokens = TokenIssuer(self._secret, timedelta(seconds=settings.session_ttl_s))
         # Live connections of this process, by (hearing, participant).
         self.connections: dict[tuple[str, str], Connection] = {}
@@ -162,6 +166,11 @@ class Court:
         s = self.settings
         if not s.clustered or s.redis_url is None:
             return
+        if not media_only():
+            # Loading dlib's models holds the GIL for seconds (a 3 s stall of every thread
+            # measured at load average 14 on 2 cores): longer than a lease tolerates. So a
+            # node loads them before it registers, not when its first hearing needs them.
+            await self.vision.worker()
         internal = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '') else s.host}:{s.port}"
         placement = Placement(
             s.redis_url, s.effective_node_id, s.node_url, internal, lease_ttl_s=s.lease_ttl_s
@@ -284,6 +293,10 @@ class Court:
         await self.vision.close()
         self._asr_threads.shutdown(wait=False, cancel_futures=True)
         await self.runtimes.close()
+
+    def asr_backlog(self) -> int:
+        """Audio chunks queued for a vosk worker thread (the pool's own queue)."""
+        return self._asr_threads._work_queue.qsize()
 
     async def runtime(self, hearing_id: str) -> HearingRuntime:
         return await self.runtimes.get(hearing_id)

@@ -178,6 +178,10 @@ class DisciplineWatch:
         word = "on" if st["available"] and self.detector_available else "PARTIAL"
         return [f"discipline watch: {word}. {st['message']}"]
 
+    def oldest_wait_s(self) -> float:
+        """Age of the oldest frame waiting for the vision worker (/metrics)."""
+        return self._worker.oldest_wait_s() if self._worker is not None else 0.0
+
     # -- models -----------------------------------------------------------------------------
     async def worker(self) -> VisionWorker | None:
         """The shared worker, built on first use (loading the models takes a second or two)."""

@@ -178,6 +178,9 @@ class MediaRooms:
     def get(self, hearing_id: str) -> HearingMedia | None:
         return self._rooms.get(hearing_id)
 
+    def rooms(self) -> list[HearingMedia]:
+        return list(self._rooms.values())
+
     async def room(self, runtime: HearingRuntime) -> HearingMedia:
         async with self._lock:
             room = self._rooms.get(runtime.hearing_id)

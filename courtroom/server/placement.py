@@ -4,7 +4,7 @@ Cluster mode is on when a node has both a Redis URL and its own public URL (``no
 Everything lives in Redis, under ``courtroom:``:
 
 * ``node:<id>``        the node's heartbeat: JSON ``{id, url, draining, hearings}``, expiring
-                       after ``lease_ttl_s`` unless renewed (every ``lease_ttl_s / 3``).
+                       after ``lease_ttl_s`` unless renewed (every ``heartbeat_s``).
 * ``nodes``            the ids of every node seen (a dead node's id stays until swept).
 * ``node-urls``        id -> public URL, kept after a node dies (to say who *was* the owner).
 * ``lease:<hearing>``  the owning node's id, ``SET NX PX lease_ttl``: placing a hearing is
@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ PREFIX = "courtroom:"
 NODES = PREFIX + "nodes"
 NODE_URLS = PREFIX + "node-urls"
 FENCE_MARGIN = 0.8  # a node stops writing after this share of the lease's time to live
+# Failover takes the lease's expiry plus up to a heartbeat to notice and one to adopt, so the
+# heartbeat is short (1 s) whatever the lease; a lease under 3 s beats at a third of it.
+HEARTBEAT_S = 1.0
+DEFAULT_LEASE_TTL_S = 5.0
+MIN_LEASE_TTL_S = 0.5
 
 # Place ``hearing`` on ARGV[1] unless someone holds it; answers the owner either way.
 _PLACE = """
@@ -114,15 +120,17 @@ class Placement:
         node_url: str,
         internal_url: str = "",
         *,
-        lease_ttl_s: float = 10.0,
+        lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
     ) -> None:
+        if not (math.isfinite(lease_ttl_s) and lease_ttl_s >= MIN_LEASE_TTL_S):
+            raise ValueError(f"the lease must be at least {MIN_LEASE_TTL_S:g} s")
         # Any: redis-py's async types are loose about str/bytes; answers are str here.
         self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
         self.node_id = node_id
         self.node_url = node_url.rstrip("/")  # for clients (through the proxy)
         self.internal_url = internal_url.rstrip("/") or self.node_url  # for other nodes
         self.lease_ttl_s = lease_ttl_s
-        self.heartbeat_s = lease_ttl_s / 3
+        self.heartbeat_s = min(HEARTBEAT_S, lease_ttl_s / 3)
         self.draining = False
         self._held: dict[str, float] = {}  # hearing -> local deadline (monotonic)
         self._place = self.redis.register_script(_PLACE)
@@ -290,7 +298,8 @@ class Placement:
                     target = choose(nodes)
                     if target is None:
                         continue
-                    await self.place(hearing_id, target)
+                    if await self.place(hearing_id, target) == self.node_id:
+                        await self.adopt(hearing_id)  # now, not at the next heartbeat
                     nodes = await self.nodes()
                 await self.redis.srem(key, hearing_id)
             if not await self.redis.scard(key):

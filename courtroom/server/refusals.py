@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from ..domain import events as ev
+from .tally import TALLY
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class RefusalLog:
         always: bool = False,
     ) -> None:
         """Log one refusal (or count it, past the first few alike in this window)."""
+        TALLY.refused_credential(reason)  # every one, logged or summarised (/metrics)
         if always:
             await self._write(stream, [ev.AccessRefused(participant, reason, route, source)])
             return

@@ -33,6 +33,7 @@ from .rest_spec_base import (
 )
 from .rest_spec_cluster import CLUSTER_OPERATIONS
 from .rest_spec_exhibits import EXHIBIT_OPERATIONS
+from .rest_spec_metrics import METRICS_OPERATIONS
 from .rest_spec_public import PUBLIC_OPERATIONS
 from .rest_spec_record import RECORD_OPERATIONS
 from .rest_spec_review import REVIEW_OPERATIONS
@@ -254,7 +255,11 @@ _HEARING_OPERATIONS: tuple[Operation, ...] = (
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    _HEARING_OPERATIONS + RECORD_OPERATIONS + VISION_OPERATIONS + CLUSTER_OPERATIONS
+    _HEARING_OPERATIONS
+    + RECORD_OPERATIONS
+    + VISION_OPERATIONS
+    + CLUSTER_OPERATIONS
+    + METRICS_OPERATIONS
     + REVIEW_OPERATIONS
     + EXHIBIT_OPERATIONS
     + PUBLIC_OPERATIONS

@@ -26,9 +26,11 @@ from ..domain.hearing import Actor, HearingState, decide, evolve
 from ..domain.roles import STAFF
 from ..domain.routing import MediaPlan, media_plan
 from ..domain.visibility import COURT_ACTOR, actor_for, may_see, sees_all, view_for
+from ..logs import hearing_context
 from ..store.log import ConcurrencyConflict, EventLog, LogEntry, NewEntry
 from .cpu import SIGNALLING, timed
 from .refusals import Window, WindowSampler
+from .tally import TALLY
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +173,19 @@ class HearingRuntime:
 
     async def start(self) -> None:
         await self._catch_up(publish=False)
+        # Its tasks log with the hearing's id, not the id of whoever loaded it (logs.py).
+        context = hearing_context(self.hearing_id)
+        h = self.hearing_id
         self._tasks = [
             asyncio.create_task(
-                timed(self._writer(), SIGNALLING), name=f"hearing-writer-{self.hearing_id}"
+                timed(self._writer(), SIGNALLING), name=f"hearing-writer-{h}", context=context
             ),
             asyncio.create_task(
-                timed(self._follow_bus(), SIGNALLING), name=f"hearing-follow-{self.hearing_id}"
+                timed(self._follow_bus(), SIGNALLING), name=f"hearing-follow-{h}", context=context
             ),
-            asyncio.create_task(self._summaries(), name=f"hearing-summaries-{self.hearing_id}"),
+            asyncio.create_task(
+                self._summaries(), name=f"hearing-summaries-{h}", context=context
+            ),
         ]
 
     async def close(self) -> None:
@@ -259,6 +266,7 @@ class HearingRuntime:
                 decision = decide(self.state, command, actor, self._clock())
             if isinstance(decision, Rejected):
                 if sampled is None:
+                    TALLY.refused_command(decision.code.value)  # once per command (/metrics)
                     sampled = self._sample_rejection(actor.id, command.NAME, decision.code.value)
                 log_it, summaries = sampled
                 refusal = ev.CommandRejected(command.NAME, decision.code.value, decision.reason)

@@ -22,6 +22,7 @@ from ..domain import commands as c
 from ..domain.hearing import Actor
 from ..domain.presence import Presence
 from ..domain.visibility import COURT_ACTOR
+from ..logs import in_hearing
 from .auth import AuthError, SessionClaims
 from .court import Court
 from .cpu import SIGNALLING, timed
@@ -190,6 +191,7 @@ class Connection:
         except UnknownHearing:
             raise _Closed(proto.CloseCode.UNAUTHORIZED, "no such hearing") from None
         actor = Actor(claims.participant_id, claims.role)
+        in_hearing(claims.hearing_id, claims.participant_id)  # ids on this socket's log lines
         # Subscribe before connecting, so that no event between the two is missed.
         async with self.court.bus.subscribe(topic(runtime.hearing_id)) as sub:
             outcome = await runtime.submit(c.Connect(), actor)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -82,6 +83,7 @@ class _Job:
     reference: fr.Encoding | None
     checks: frozenset[Check] | None
     future: asyncio.Future[FrameObservation | None]
+    queued_at: float = field(default_factory=time.monotonic)  # for /metrics' queue age
 
 
 class VisionWorker:
@@ -107,6 +109,11 @@ class VisionWorker:
         self._busy: set[str] = set()
         self._pending: dict[str, _Job] = {}
         self.superseded = 0  # frames replaced before they were checked
+
+    def oldest_wait_s(self) -> float:
+        """How long the oldest frame waiting for a worker has waited (0 when none waits)."""
+        waits = [job.queued_at for job in list(self._pending.values())]
+        return time.monotonic() - min(waits) if waits else 0.0
 
     @property
     def model_versions(self) -> dict[str, str]:

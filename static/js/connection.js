@@ -5,7 +5,9 @@
 const PING_EVERY_MS = 15000;
 const SILENCE_LIMIT_MS = 40000; // no message (not even a pong) for this long: the link is dead
 const RESULT_TIMEOUT_MS = 10000;
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+// Short and capped at 2 s: after a node dies its hearings are placed elsewhere within ~5-7 s
+// (docs/operations.md, "Failover"), and a longer wait would add most of itself to the outage.
+const BACKOFF_MS = [500, 1000, 1000, 2000];
 
 // Close codes after which reconnecting cannot help (docs/protocol.md, "Close codes").
 const FINAL_CLOSE = {

@@ -254,7 +254,7 @@ class WsUplink:
         await self.client.send({"v": 1, "type": "signal", "data": message})
 
 
-async def media_for(client: Client, pid: str, **kw: Any) -> LoopbackClient:
+async def media_for(client: Client, pid: str, *, connect_timeout: float = 15, **kw: Any) -> LoopbackClient:
     """A real aiortc peer for ``pid`` whose signalling rides ``client``'s websocket."""
     peer = LoopbackClient(pid, WsUplink(client), config=LOOPBACK, **kw)  # type: ignore[arg-type]
 
@@ -268,7 +268,7 @@ async def media_for(client: Client, pid: str, **kw: Any) -> LoopbackClient:
             await asyncio.sleep(0.01)
 
     peer._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
-    await peer.connect(15)
+    await peer.connect(connect_timeout)
     return peer
 
 

@@ -248,3 +248,42 @@ async def test_open_bus(redis_url: str) -> None:
         await bus.close()
     with pytest.raises(ValueError):
         open_bus("kafka://127.0.0.1:9092")
+
+
+async def test_a_subscriber_cancelled_while_subscribing_stops_at_once(redis_url: str) -> None:
+    """A cancellation landing in redis-py's socket write (wrapped in asyncio.wait_for, which
+    swallows it on Python 3.11) used to be lost: the task entered the subscription and ran
+    on, here for 30 s. It must end as soon as it is cancelled, and leave no channel behind."""
+    bus = RedisBus(redis_url)
+    admin = aioredis.Redis.from_url(redis_url)
+    entered: list[str] = []
+
+    async def subscriber(topic: str) -> None:
+        async with bus.subscribe(topic):
+            entered.append(topic)
+            await asyncio.sleep(30)
+
+    async def numsub(channel: str) -> int:
+        ((_, count),) = await admin.pubsub_numsub(channel)
+        return int(count)
+
+    try:
+        async with bus.subscribe("keep-the-link-open"):
+            for i in range(20):  # cancel at each point of the subscription in turn
+                task = asyncio.create_task(subscriber(f"cancel-{i}"))
+                for _ in range(i % 5):
+                    await asyncio.sleep(0)
+                task.cancel()
+                async with asyncio.timeout(WAIT_S):  # stalled, it would sleep 30 s
+                    with pytest.raises(asyncio.CancelledError):
+                        await task
+            assert entered == [], entered  # no cancelled subscriber ran on
+            for i in range(20):
+                await eventually(lambda i=i: _is(numsub(f"courtroom:cancel-{i}"), 0))
+            # and the bus still works
+            async with bus.subscribe("after") as sub:
+                await bus.publish("after", {"ok": True})
+                assert await next_message(sub) == {"ok": True}
+    finally:
+        await bus.close()
+        await admin.aclose()
