@@ -20,7 +20,7 @@ const OPEN_PHASES = new Set(Object.keys(PHASE_MOVES));
 const STAFF = new Set(['judge', 'clerk']);
 const SIGN_ROLES = new Set(['judge', 'clerk', 'plaintiff', 'defendant', 'lawyer', 'witness', 'interpreter']);
 
-// Focus, caret and list scroll positions are kept across re-renders by app.js (keepView).
+// Focus, caret and list scroll positions are kept across re-renders by app.js (dom.js keepView).
 export function renderConsole(root, ctx) {
   const { S } = ctx;
   const isJudge = S.me.role === 'judge';

@@ -32,6 +32,16 @@ export function afterReset(K) {
     busy: false, confirmEnd: false });
 }
 
+/** After a hosted session: this browser keeps nothing of it (storage and cookies). */
+export function clearBrowserStorage() {
+  try { localStorage.clear(); } catch { /* none */ }
+  try { sessionStorage.clear(); } catch { /* none */ }
+  for (const c of document.cookie.split(';')) {
+    const name = c.split('=')[0].trim();
+    if (name) document.cookie = `${name}=; Max-Age=0; path=/`;
+  }
+}
+
 /** A participant ID, or a whole join link (`…?h=…&p=…`) pasted by the supervisor. */
 function participantFrom(raw) {
   const s = raw.trim();
