@@ -30,13 +30,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--fps", type=int, default=15)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds of the forwarding figure; the median is reported")
     args = ap.parse_args()
     load_before = os.getloadavg()
-    result = asyncio.run(broadcast_vs_forwarding(args.seconds, args.fps))
+    result = asyncio.run(broadcast_vs_forwarding(args.seconds, args.fps, args.repeat))
     fwd = result["forwarding_same_hearing"]
     print(f"forwarding, same hearing: {fwd['cores']:.4f} core for {fwd['streams']} streams "
           f"(server {fwd['server_with_routes_cores']:.4f} with routes, "
-          f"{fwd['server_no_routes_cores']:.4f} without; min fps {fwd['min_fps']})", flush=True)
+          f"{fwd['server_no_routes_cores']:.4f} without; min fps {fwd['min_fps']}; rounds, "
+          f"per stream: {fwd['per_stream_all']})", flush=True)
     print(f"feeders only (baseline): {result['broadcast_feeders_baseline_core']:.4f} core")
     for size, run in result["broadcast_runs"].items():
         print(f"{size}@{args.fps}: composition {run['composition_cores']:.4f} core, "

@@ -35,7 +35,6 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchlib.media_clients import Cluster, PacketTrack, VideoLoop, opus_packet  # noqa: E402
-from benchlib.media_flow import FLOW_COLUMNS, frame_flow, pct, print_flow  # noqa: E402
+from benchlib.media_flow import FLOW_COLUMNS, frame_flow, median_of, pct, print_flow  # noqa: E402
 from benchlib.media_worker import cpu_seconds  # noqa: E402
 
 __all__ = ["PacketTrack", "cpu_seconds"]  # scripts/bench_capacity.py imports them from here
@@ -151,16 +150,6 @@ def floor_us(payload_bytes: int = 1100, packets: int = 20000) -> dict[str, float
     sendto = spent / (packets // 64 * 64) / 1e3
     return {"protect_us": round(protect, 2), "sendto_us": round(sendto, 2),
             "floor_us": round(protect + sendto, 2)}
-
-
-async def median_of(rounds: int, run: Callable[[], Awaitable[dict[str, Any]]]
-                    ) -> dict[str, Any]:
-    """``run`` ``rounds`` times: the run with the median per-stream cost, and the spread."""
-    runs = [await run() for _ in range(rounds)]
-    runs.sort(key=lambda r: r["per_stream"])
-    best = dict(runs[len(runs) // 2])
-    best["per_stream_all"] = [round(r["per_stream"], 5) for r in runs]
-    return best
 
 
 async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
@@ -329,7 +318,7 @@ async def main() -> None:
         # imported only here: it brings in the studio (libx264) and the domain fixtures
         from benchlib.broadcast_cost import broadcast_vs_forwarding
 
-        result.update(await broadcast_vs_forwarding(args.seconds))
+        result.update(await broadcast_vs_forwarding(args.seconds, rounds=args.repeat))
         print(f"broadcast composition: 640x360 {result['broadcast_640x360_core']:.4f} core, "
               f"1280x720 {result['broadcast_1280x720_core']:.4f} core; forwarding the same "
               f"hearing {result['forwarding_same_hearing_core']:.4f} core (ratios "
