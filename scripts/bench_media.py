@@ -13,6 +13,9 @@
 3. Server-added latency: packet (frame path: frame) at the server -> on the wire, p50/p95.
 4. Capacity: H 5-party hearings (audio+video, taps, recording), hearings assigned
    round-robin to 2 media worker processes; every subscriber must keep >= 14 fps.
+5. ``--broadcast``: one broadcast composition's CPU at 640x360 and 1280x720 next to the
+   forwarding cost of the same hearing, both measured in this run
+   (``benchlib/broadcast_cost.py``, also ``scripts/bench_broadcast.py``).
 
 Clients (``benchlib/media_clients.py``) publish pre-encoded media and count received
 frames without decoding, so they stay cheap, but they share the cores with the servers.
@@ -32,7 +35,6 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchlib.media_clients import Cluster, PacketTrack, VideoLoop, opus_packet  # noqa: E402
-from benchlib.media_flow import FLOW_COLUMNS, frame_flow, pct, print_flow  # noqa: E402
+from benchlib.media_flow import FLOW_COLUMNS, frame_flow, median_of, pct, print_flow  # noqa: E402
 from benchlib.media_worker import cpu_seconds  # noqa: E402
 
 __all__ = ["PacketTrack", "cpu_seconds"]  # scripts/bench_capacity.py imports them from here
@@ -148,16 +150,6 @@ def floor_us(payload_bytes: int = 1100, packets: int = 20000) -> dict[str, float
     sendto = spent / (packets // 64 * 64) / 1e3
     return {"protect_us": round(protect, 2), "sendto_us": round(sendto, 2),
             "floor_us": round(protect + sendto, 2)}
-
-
-async def median_of(rounds: int, run: Callable[[], Awaitable[dict[str, Any]]]
-                    ) -> dict[str, Any]:
-    """``run`` ``rounds`` times: the run with the median per-stream cost, and the spread."""
-    runs = [await run() for _ in range(rounds)]
-    runs.sort(key=lambda r: r["per_stream"])
-    best = dict(runs[len(runs) // 2])
-    best["per_stream_all"] = [round(r["per_stream"], 5) for r in runs]
-    return best
 
 
 async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
@@ -309,6 +301,8 @@ async def main() -> None:
                     help="skip the forwarding-cost runs (for diagnosing capacity)")
     ap.add_argument("--frames", action="store_true",
                     help="capacity runs on the frame path (rtp_forwarding=False)")
+    ap.add_argument("--broadcast", action="store_true",
+                    help="also the broadcast composition next to the same hearing's forwarding")
     args = ap.parse_args()
 
     load_before = os.getloadavg()
@@ -320,6 +314,16 @@ async def main() -> None:
     if not args.capacity_only:
         result.update(await forwarding_cost(args, video))
     result.update(await capacity_runs(args, video))
+    if args.broadcast:
+        # imported only here: it brings in the studio (libx264) and the domain fixtures
+        from benchlib.broadcast_cost import broadcast_vs_forwarding
+
+        result.update(await broadcast_vs_forwarding(args.seconds, rounds=args.repeat))
+        print(f"broadcast composition: 640x360 {result['broadcast_640x360_core']:.4f} core, "
+              f"1280x720 {result['broadcast_1280x720_core']:.4f} core; forwarding the same "
+              f"hearing {result['forwarding_same_hearing_core']:.4f} core (ratios "
+              f"{result['broadcast_640x360_to_forwarding']}x, "
+              f"{result['broadcast_1280x720_to_forwarding']}x)")
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(finite(result), allow_nan=False))
 

@@ -1,7 +1,9 @@
-"""Frame-flow tables of scripts/bench_media.py: where each video subscriber's frames went."""
+"""Frame-flow tables of scripts/bench_media.py (where each video subscriber's frames went),
+and the statistics its figures share."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -66,3 +68,13 @@ def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))]
 
+
+
+async def median_of(rounds: int, run: Callable[[], Awaitable[dict[str, Any]]]
+                    ) -> dict[str, Any]:
+    """``run`` ``rounds`` times: the run with the median per-stream cost, and the spread."""
+    runs = [await run() for _ in range(rounds)]
+    runs.sort(key=lambda r: r["per_stream"])
+    best = dict(runs[len(runs) // 2])
+    best["per_stream_all"] = [round(r["per_stream"], 5) for r in runs]
+    return best
