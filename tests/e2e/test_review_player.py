@@ -175,9 +175,10 @@ def _review_in_chromium(pages: Any, server: Any, tmp_path: Path) -> None:
     before = float(
         by_id(page, "review").locator(".rv-bar").evaluate("b => b.closest('[data-t]').dataset.t")
     )
-    by_id(page, "rv-bar").press("ArrowRight")
+    # (back, not forward: a short hearing's timeline may end less than 5 s after the flag)
+    by_id(page, "rv-bar").press("ArrowLeft")
     after = float(by_id(page, "rv-bar").evaluate("b => b.closest('[data-t]').dataset.t"))
-    assert after == pytest.approx(before + 5, abs=0.5)
+    assert after == pytest.approx(max(before - 5, 0), abs=0.5)
 
     # Dismissed there, and a clip exported there: both on the record.
     by_id(page, "rv-note").fill("stood up to fetch a document")

@@ -98,8 +98,18 @@ async def test_a_flag_keeps_a_clip_and_the_review_api_serves_and_logs_it(tmp_pat
         assert kept["flag_id"] == raised["flag_id"] and kept["participant"] == pid
         assert kept["t0"] <= raised["t0"]  # the clip holds the flag's start
         gaps = [e["event"] for e in read_log(server, hid) if e["event"]["type"] == "media_gap"]
-        if not [g for g in gaps if g["t0"] - 1 <= raised["t0"] - 4.0 <= g["t1"] + 1]:
-            assert kept["t0"] <= raised["t0"] - 4.0 + 0.01  # from a keyframe at or before
+        # From a keyframe at or before the asked start, unless the asked start lies in a gap
+        # or before the participant's recording began (then from its first keyframe).
+        first = min(
+            e["event"]["start"]
+            for e in read_log(server, hid)
+            if e["event"]["type"] == "recording_finished"
+            and e["event"]["participant"] == pid
+            and e["event"]["kind"] == "video"
+        )
+        asked = max(raised["t0"] - 4.0, first)
+        if not [g for g in gaps if g["t0"] - 1 <= asked <= g["t1"] + 1]:
+            assert kept["t0"] <= asked + 0.01 or (asked == first and kept["t0"] < first + 1.0)
         assert kept["t1"] >= raised["evidence_t"] + 4.0 - 0.5
         assert kept["sources"] and all(s.startswith(f"{pid}-") for s in kept["sources"])
 
