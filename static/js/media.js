@@ -19,6 +19,10 @@ const GATHER_TIMEOUT_MS = 5000;
 export function createMedia({ sendSignal, onChange = () => {}, audioHost = document.body } = {}) {
   let pc = null;
   let iceServers = [];
+  // 'relay' when the court requires TURN only (phones behind strict firewalls), or when the
+  // page was opened with ?relay=1 (a clerk helping a participant whose network blocks UDP)
+  let iceTransportPolicy = 'all';
+  const relayAsked = new URLSearchParams(location.search).get('relay') === '1';
   let local = null; // MediaStream of the own camera + microphone
   let localPromise = null;
   let localError = null;
@@ -98,7 +102,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
 
   function newPeer() {
     dropPeer();
-    pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle' });
     const mine = pc;
     pc.ontrack = (ev) => {
       if (pc !== mine) return;
@@ -217,6 +221,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       if (!data || typeof data !== 'object' || closed) return;
       if (data.type === 'config') {
         iceServers = Array.isArray(data.iceServers) ? data.iceServers : [];
+        iceTransportPolicy = data.iceTransportPolicy === 'relay' || relayAsked ? 'relay' : 'all';
         queue(() => { newPeer(); });
       } else if (data.type === 'offer' && typeof data.sdp === 'string') {
         queue(() => onOffer(data));
