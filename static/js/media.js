@@ -285,6 +285,23 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       });
       return out;
     },
+    /** The selected ICE pair's candidate types and the policy in force (support: "is this
+     * phone going through the TURN server?"), with inbound video frames decoded. */
+    async iceRoute() {
+      const out = { policy: iceTransportPolicy, local: null, remote: null, framesDecoded: 0 };
+      if (!pc) return out;
+      const report = await pc.getStats();
+      const byId = new Map();
+      report.forEach((s) => byId.set(s.id, s));
+      report.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded ?? 0;
+        if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+        const pair = byId.get(s.selectedCandidatePairId);
+        out.local = byId.get(pair?.localCandidateId)?.candidateType ?? null;
+        out.remote = byId.get(pair?.remoteCandidateId)?.candidateType ?? null;
+      });
+      return out;
+    },
     /** Inbound bytes per `link/kind` of the offer's labels (e.g. `hearing/screen`), from getStats. */
     async inboundByKind() {
       const out = {};
