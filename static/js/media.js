@@ -23,6 +23,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
   // page was opened with ?relay=1 (a clerk helping a participant whose network blocks UDP)
   let iceTransportPolicy = 'all';
   const relayAsked = new URLSearchParams(location.search).get('relay') === '1';
+  let peers = 0; // peers made so far: tells a reconnection's peer from the one before
   let local = null; // MediaStream of the own camera + microphone
   let localPromise = null;
   let localError = null;
@@ -102,6 +103,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
 
   function newPeer() {
     dropPeer();
+    peers += 1;
     pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle' });
     const mine = pc;
     pc.ontrack = (ev) => {
@@ -288,7 +290,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
     /** The selected ICE pair's candidate types and the policy in force (support: "is this
      * phone going through the TURN server?"), with inbound video frames decoded. */
     async iceRoute() {
-      const out = { policy: iceTransportPolicy, local: null, remote: null, framesDecoded: 0 };
+      const out = { peer: peers, policy: iceTransportPolicy, local: null, remote: null, framesDecoded: 0 };
       if (!pc) return out;
       const report = await pc.getStats();
       const byId = new Map();

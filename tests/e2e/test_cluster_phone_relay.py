@@ -44,12 +44,13 @@ async def _owner(topo: Topology, ask: int, hid: str, allowed: set[int], deadline
     raise AssertionError(f"hearing {hid} was not placed on any of {allowed}")
 
 
-async def _relayed_frames(page: Any, above: int, deadline: float) -> dict[str, Any]:
-    """Wait until the page decodes more than ``above`` video frames over a relay pair."""
+async def _relayed_frames(page: Any, after_peer: int, deadline: float) -> dict[str, Any]:
+    """Wait until a peer of the page newer than ``after_peer`` decodes video over a relay pair."""
     route: dict[str, Any] = {}
     while time.monotonic() < deadline:
         route = await page.evaluate("() => window.__courtroomTest.iceRoute()") or {}
-        if route.get("local") == "relay" and route.get("framesDecoded", 0) > above:
+        if (route.get("peer", 0) > after_peer and route.get("local") == "relay"
+                and route.get("framesDecoded", 0) > 0):
             return route
         await asyncio.sleep(0.2)
     raise AssertionError(f"no relayed video on the phone: {route}")
@@ -132,10 +133,8 @@ async def test_phone_relayed_through_coturn_survives_kill_9_of_its_node(forced_b
             other = 3 - home
             await _owner(topo, other, hid, {other}, killed + 90)
             judge, peer = await _judge_on(topo, other, token, ids)  # as a browser would
-            frames = (await page.evaluate("() => window.__courtroomTest.iceRoute()") or {}).get("framesDecoded", 0)
-            # the page's new peer counts from 0: any decoded frame over relay is new media
-            after = await _relayed_frames(page, 0 if frames < before["framesDecoded"] else frames,
-                                          killed + 90)
+            # a new peer of the page (it reconnected on its own) decoding video over relay
+            after = await _relayed_frames(page, before["peer"], killed + 90)
             phone_back = time.monotonic() - killed
             judge_back = await _media_flows(peer, ids["plaintiff"], killed + 90) - killed
             times = [phone_back, judge_back]
