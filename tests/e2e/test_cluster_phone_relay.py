@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_phone import PHONE_DEVICE, phone_joins, relayed_frames, turn_allocated
 from conftest import CHROMIUM, FLAGS
 from court_client import Client, media_for, registry, schedule, token_for
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import async_playwright
 from test_cluster_e2e import Topology, _media_flows, _pct
 
 ROLES = {"judge": "judge", "plaintiff": "plaintiff"}
-PHONE_DEVICE = "Pixel 7"
 
 
 async def _owner(topo: Topology, ask: int, hid: str, allowed: set[int], deadline: float) -> int:
@@ -42,41 +42,6 @@ async def _owner(topo: Topology, ask: int, hid: str, allowed: set[int], deadline
             return int(r.json()["node_id"].removeprefix("node"))
         await asyncio.sleep(0.5)
     raise AssertionError(f"hearing {hid} was not placed on any of {allowed}")
-
-
-async def _relayed_frames(page: Any, after_peer: int, deadline: float) -> dict[str, Any]:
-    """Wait until a peer of the page newer than ``after_peer`` decodes video over a relay pair."""
-    route: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        route = await page.evaluate("() => window.__courtroomTest.iceRoute()") or {}
-        if (route.get("peer", 0) > after_peer and route.get("local") == "relay"
-                and route.get("framesDecoded", 0) > 0):
-            return route
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no relayed video on the phone: {route}")
-
-
-async def _turn_allocated(topo: Topology, participant: str, deadline: float) -> bool:
-    """coturn's own log (-v) records a successful ALLOCATE under the participant's expiring
-    TURN username (``<expiry>:<participant>``); nobody else here allocates (aiortc clients in
-    loopback mode use no ICE servers, nor does the node's own side)."""
-    text = ""
-    while time.monotonic() < deadline:
-        text = (topo.dir / "turn.log").read_text(errors="replace")
-        if any("ALLOCATE" in line and "success" in line and f":{participant}" in line
-               for line in text.splitlines()):
-            return True
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"no allocation in coturn's log: {text[-1500:]}")
-
-
-async def _phone_joins(page: Any, invite: dict[str, Any]) -> None:
-    await page.goto(invite["join_url"])
-    await page.get_by_test_id("code-input").fill(invite["code"])
-    await page.get_by_test_id("code-submit").click()
-    await expect(page.get_by_test_id("selftest-message")).to_have_attribute("data-state", "ok", timeout=30_000)
-    await page.get_by_test_id("selftest-enter").click()
-    await expect(page.get_by_test_id("conn-state")).to_have_attribute("data-state", "connected", timeout=30_000)
 
 
 async def _judge_on(topo: Topology, node: int, token: str, ids: dict[str, str]) -> tuple[Client, Any]:
@@ -118,12 +83,12 @@ async def test_phone_relayed_through_coturn_survives_kill_9_of_its_node(forced_b
             invite = dict(inv["plaintiff"])
             if forced_by == "page":
                 invite["join_url"] += "&relay=1"
-            await _phone_joins(page, invite)
+            await phone_joins(page, invite)
             assert (await judge.command("admit", participant=ids["plaintiff"]))["ok"]
-            before = await _relayed_frames(page, 0, time.monotonic() + 60)
+            before = await relayed_frames(page, 0, time.monotonic() + 60)
             assert before["policy"] == "relay", before
             await _media_flows(peer, ids["plaintiff"], time.monotonic() + 60)  # and back up
-            assert await _turn_allocated(topo, ids["plaintiff"], time.monotonic() + 20)
+            assert await turn_allocated(topo.dir, ids["plaintiff"], time.monotonic() + 20)
             print("phone before the kill:", before)
 
             token = judge.welcome["token"]  # type: ignore[index]
@@ -134,7 +99,7 @@ async def test_phone_relayed_through_coturn_survives_kill_9_of_its_node(forced_b
             await _owner(topo, other, hid, {other}, killed + 90)
             judge, peer = await _judge_on(topo, other, token, ids)  # as a browser would
             # a new peer of the page (it reconnected on its own) decoding video over relay
-            after = await _relayed_frames(page, before["peer"], killed + 90)
+            after = await relayed_frames(page, before["peer"], killed + 90)
             phone_back = time.monotonic() - killed
             judge_back = await _media_flows(peer, ids["plaintiff"], killed + 90) - killed
             times = [phone_back, judge_back]
