@@ -32,6 +32,8 @@ class Settings:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None  # coturn use-auth-secret: clients get expiring credentials
+    # "relay": clients use the TURN server only (phones behind strict firewalls); "all": any
+    ice_transport_policy: str = "all"
     # Cluster mode (server/placement.py): on with a Redis URL and this node's own public URL.
     node_url: str = ""
     node_id: str = ""  # empty: derived from node_url
@@ -81,6 +83,10 @@ class Settings:
             env["turn_urls"] = tuple(v.split(","))
         if v := os.environ.get("COURTROOM_TURN_SECRET"):
             env["turn_secret"] = v
+        if v := os.environ.get("COURTROOM_ICE_TRANSPORT_POLICY"):
+            if v not in ("all", "relay"):  # refused at start, not at the first hearing
+                raise ValueError("COURTROOM_ICE_TRANSPORT_POLICY must be 'all' or 'relay'")
+            env["ice_transport_policy"] = v
         if v := os.environ.get("COURTROOM_NODE_URL"):
             env["node_url"] = v
         if v := os.environ.get("COURTROOM_NODE_ID"):

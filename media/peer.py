@@ -11,7 +11,8 @@ Messages (plain dicts, JSON-ready):
 * client -> server: ``{"type": "hello"}`` (new peer; also how a client reconnects),
   ``{"type": "answer", "sdp": str, "seq": int}``, ``{"type": "renegotiate"}``,
   ``{"type": "bye"}``.
-* server -> client: ``{"type": "config", "iceServers": [...]}``, then
+* server -> client: ``{"type": "config", "iceServers": [...],
+  "iceTransportPolicy": "all"|"relay"}``, then
   ``{"type": "offer", "sdp": str, "seq": int, "tracks": {mid: {...}}}`` where each
   mid is either ``{"publish": kind}`` (attach your own track there) or
   ``{"source": pid, "kind": kind, "link": "hearing"|"supervision"}``.
@@ -103,9 +104,10 @@ class ServerPeer:
         self.config = config
         self._send = send
         self._on_state = on_state
-        self.ice_servers = config.ice_servers(participant)
+        self.client_config = config.client_config(participant)
         internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
-        self.pc = RTCPeerConnection(rtc_configuration(config, self.ice_servers))
+        own_servers = config.server_ice_servers(participant)
+        self.pc = RTCPeerConnection(rtc_configuration(config, own_servers))
         self.outlets: dict[OutletKey, Outlet] = {}
         self.retired: list[Outlet] = []  # inactive m-lines (see retire_outlet)
         self._seq = 0
@@ -134,7 +136,7 @@ class ServerPeer:
         return str(self.pc.connectionState)
 
     async def start(self) -> None:
-        await _maybe_await(self._send({"type": "config", "iceServers": self.ice_servers}))
+        await _maybe_await(self._send(self.client_config))
         await self.negotiate()
 
     def add_outlet(self, key: OutletKey, track: ForwardTrack) -> Outlet:

@@ -200,7 +200,10 @@ class LoopbackClient:
         self.ice_servers = ice_servers
         self._published = False
         self.received = {}
-        pc = RTCPeerConnection(rtc_configuration(self.config, ice_servers))
+        # Loopback-only: no ICE servers (docs/protocol.md, "A non-browser client"), even when a
+        # node hands out its loopback TURN server for browsers forced to relay.
+        own = [] if self.config.loopback_only else ice_servers
+        pc = RTCPeerConnection(rtc_configuration(self.config, own))
         self.pc = pc
 
         @pc.on("track")

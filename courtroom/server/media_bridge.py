@@ -48,6 +48,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
             stun_urls=settings.stun_urls,
             turn_urls=settings.turn_urls,
             turn_secret=settings.turn_secret,
+            ice_transport_policy=settings.ice_transport_policy,
             taps=False,
             recording_dir=None,
         )
@@ -56,6 +57,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
         stun_urls=settings.stun_urls,
         turn_urls=settings.turn_urls,
         turn_secret=settings.turn_secret,
+        ice_transport_policy=settings.ice_transport_policy,
         recording_dir=settings.data_dir / "recordings",  # the hub adds /<hearing>
     )
 

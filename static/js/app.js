@@ -411,6 +411,7 @@ window.__courtroomTest = Object.freeze({
   inboundByLink: () => (media ? media.inboundByLink() : Promise.resolve({ hearing: 0, supervision: 0 })),
   inboundByKind: () => (media ? media.inboundByKind() : Promise.resolve({})),
   mediaState: () => (media ? media.state() : null),
+  iceRoute: () => (media ? media.iceRoute() : Promise.resolve(null)),
 });
 
 if (S.kiosk) S.screen = S.hearingId && S.participantId ? 'kiosk' : 'badlink';

@@ -19,6 +19,11 @@ const GATHER_TIMEOUT_MS = 5000;
 export function createMedia({ sendSignal, onChange = () => {}, audioHost = document.body } = {}) {
   let pc = null;
   let iceServers = [];
+  // 'relay' when the court requires TURN only (phones behind strict firewalls), or when the
+  // page was opened with ?relay=1 (a clerk helping a participant whose network blocks UDP)
+  let iceTransportPolicy = 'all';
+  const relayAsked = new URLSearchParams(location.search).get('relay') === '1';
+  let peers = 0; // peers made so far: tells a reconnection's peer from the one before
   let local = null; // MediaStream of the own camera + microphone
   let localPromise = null;
   let localError = null;
@@ -98,7 +103,8 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
 
   function newPeer() {
     dropPeer();
-    pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    peers += 1;
+    pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle' });
     const mine = pc;
     pc.ontrack = (ev) => {
       if (pc !== mine) return;
@@ -217,6 +223,7 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
       if (!data || typeof data !== 'object' || closed) return;
       if (data.type === 'config') {
         iceServers = Array.isArray(data.iceServers) ? data.iceServers : [];
+        iceTransportPolicy = data.iceTransportPolicy === 'relay' || relayAsked ? 'relay' : 'all';
         queue(() => { newPeer(); });
       } else if (data.type === 'offer' && typeof data.sdp === 'string') {
         queue(() => onOffer(data));
@@ -277,6 +284,23 @@ export function createMedia({ sendSignal, onChange = () => {}, audioHost = docum
         const mid = s.mid ?? midOfTrack.get(s.trackIdentifier);
         const link = tracks[mid]?.link ?? 'unlabelled';
         out[link] = (out[link] ?? 0) + (s.bytesReceived ?? 0);
+      });
+      return out;
+    },
+    /** The selected ICE pair's candidate types and the policy in force (support: "is this
+     * phone going through the TURN server?"), with inbound video frames decoded. */
+    async iceRoute() {
+      const out = { peer: peers, policy: iceTransportPolicy, local: null, remote: null, framesDecoded: 0 };
+      if (!pc) return out;
+      const report = await pc.getStats();
+      const byId = new Map();
+      report.forEach((s) => byId.set(s.id, s));
+      report.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded ?? 0;
+        if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+        const pair = byId.get(s.selectedCandidatePairId);
+        out.local = byId.get(pair?.localCandidateId)?.candidateType ?? null;
+        out.remote = byId.get(pair?.remoteCandidateId)?.candidateType ?? null;
       });
       return out;
     },

@@ -8,8 +8,10 @@ the moved hearing's recording decodes on both sides of its logged gap.
 
 Light on purpose, for 2 shared cores: 160x120 video, vision at 0.2 fps, Mandarin hearings (no
 speech model here, so no live ASR). The aiortc clients reach the nodes on loopback directly
-(``COURTROOM_ICE_LOOPBACK_ONLY=1``), not through Caddy; a browser over HTTPS and TURN is not
-part of this test (docs/operations.md, "Known limits of the tests").
+(``COURTROOM_ICE_LOOPBACK_ONLY=1``), not through Caddy. A Chromium phone over HTTPS through Caddy,
+relay-only through coturn, and kill -9 of the node holding its hearing is
+tests/e2e/test_cluster_phone_relay.py (two nodes, the 5 s lease): kept apart so that a browser
+does not add to this test's load on 2 shared cores.
 """
 
 from __future__ import annotations
