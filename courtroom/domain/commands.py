@@ -365,6 +365,17 @@ class AllowPresenting(Targeted):
 
 
 @dataclass(frozen=True)
+class NumberExhibit(Command):
+    """The clerk (or the judge) gives an exhibit its court number, e.g. 原告证据3; the court's
+    number from submission (by side, in order) stands until then. The old label is logged."""
+
+    NAME = "number_exhibit"
+    PERMISSION = Permission.NUMBER_EXHIBIT
+    exhibit_id: str
+    label: str = field(metadata={"doc": "1 to 40 printable characters, unique in the hearing"})
+
+
+@dataclass(frozen=True)
 class ShareScreen(Command):
     """Start or stop sharing a screen: its track (kind `screen`) is routed while sharing."""
 
@@ -463,6 +474,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         PresentExhibit,
         StopPresenting,
         AllowPresenting,
+        NumberExhibit,
         ShareScreen,
         AnnounceBroadcast,
         StartBroadcast,

@@ -415,6 +415,18 @@ class PresentingAllowed(Event):
 
 
 @dataclass(frozen=True)
+class ExhibitNumbered(Event):
+    """The clerk (or the judge) set the court number of ``exhibit_id`` to ``label``; the label
+    it had is kept in ``previous``."""
+
+    TYPE = "exhibit_numbered"
+    exhibit_id: str
+    label: str
+    previous: str
+    by: str
+
+
+@dataclass(frozen=True)
 class ScreenShareChanged(Event):
     """``participant`` started or stopped sharing a screen (its own track, kind ``screen``)."""
 
@@ -507,6 +519,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ExhibitPageTurned,
         ExhibitPresentationEnded,
         PresentingAllowed,
+        ExhibitNumbered,
         ScreenShareChanged,
         BroadcastAnnounced,
         BroadcastStarted,

@@ -3,9 +3,10 @@ may see it.
 
 A party or lawyer submits an exhibit (the server checks and stores the file first, then
 issues ``submit_exhibit``); the court numbers it by the side that brought it: 原告证据1,
-被告证据1, ... During the hearing the judge, or a participant the judge allowed, presents one
-exhibit at a time to everyone in the hearing; every page turn is an event. Screen sharing is
-allowed the same way and routed by ``media_plan`` (``routing.py``) like any other track.
+被告证据1, ...; the clerk (or the judge) may give it another number (``number_exhibit``).
+During the hearing the judge, or a participant the judge allowed, presents one exhibit at a
+time to everyone in the hearing; every page turn is an event. Screen sharing is allowed the
+same way and routed by ``media_plan`` (``routing.py``) like any other track.
 
 Isolation covers exhibits as it covers media: a witness never learns of the exhibits, not
 even their names, except the one on screen while the witness is called in. ``may_see_event``,
@@ -101,6 +102,9 @@ class Presenting:
                     return replace(self, may_present=now | who if event.allowed else now - who)
                 now = self.may_share
                 return replace(self, may_share=now | who if event.allowed else now - who)
+            case e.ExhibitNumbered() if event.exhibit_id in self.exhibits:
+                item = replace(self.exhibits[event.exhibit_id], label=event.label)
+                return replace(self, exhibits={**self.exhibits, item.exhibit_id: item})
             case e.ScreenShareChanged():
                 who = frozenset({event.participant})
                 sharing = self.sharing | who if event.sharing else self.sharing - who
@@ -114,6 +118,7 @@ EVENTS: tuple[type[e.Event], ...] = (
     e.ExhibitPageTurned,
     e.ExhibitPresentationEnded,
     e.PresentingAllowed,
+    e.ExhibitNumbered,
     e.ScreenShareChanged,
 )
 
@@ -260,7 +265,42 @@ def _share(state: HearingState, cmd: c.ShareScreen, actor: Actor) -> Decision:
     return [e.ScreenShareChanged(actor.id, True)]
 
 
+MAX_LABEL = 40
+# A court number is printed on the sealed record, whose font must have every character (an
+# emoji would stop the seal): Chinese characters, ASCII letters and digits, and a little
+# punctuation (原告证据3, 被告证据2-1, 第三人证据(补)1) are enough for every court's numbering.
+_LABEL_PUNCTUATION = frozenset(" -_./()#（）【】、·")
+
+
+def _label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be a court number, or None."""
+    if not 0 < len(label) <= MAX_LABEL:
+        return f"a court number has 1 to {MAX_LABEL} characters"
+    for ch in label:
+        chinese = "\u4e00" <= ch <= "\u9fff"
+        if not (chinese or (ch.isascii() and ch.isalnum()) or ch in _LABEL_PUNCTUATION):
+            return "a court number has Chinese characters, letters, digits and - _ . / ( ) # only"
+    return None
+
+
+def _number(state: HearingState, cmd: c.NumberExhibit, actor: Actor) -> Decision:
+    if (err := _phase(state, _EDITABLE, "number an exhibit")) is not None:
+        return err
+    item = state.presenting.exhibits.get(cmd.exhibit_id)
+    if item is None:
+        return Rejected(Refusal.INVALID, "no such exhibit in this hearing")
+    label = cmd.label.strip()
+    if (why := _label_problem(label)) is not None:
+        return Rejected(Refusal.INVALID, why)
+    if label == item.label:
+        return Rejected(Refusal.INVALID, f"{item.label} already has this number")
+    if any(x.label == label for x in state.presenting.exhibits.values()):
+        return Rejected(Refusal.ALREADY_EXISTS, f"another exhibit is {label}")
+    return [e.ExhibitNumbered(item.exhibit_id, label, item.label, actor.id)]
+
+
 HANDLERS: dict[type[c.Command], Callable[[HearingState, Any, Actor], Decision]] = {
+    c.NumberExhibit: _number,
     c.SubmitExhibit: _submit,
     c.PresentExhibit: _present,
     c.StopPresenting: _stop,
@@ -303,6 +343,10 @@ def may_see_event(state: HearingState, me: ParticipantState, event: e.Event) -> 
     inside = me.presence is Presence.IN_HEARING
     if isinstance(event, e.ExhibitSubmitted):
         return event.participant == me.participant_id or (inside and me.role is not Role.WITNESS)
+    if isinstance(event, e.ExhibitNumbered):
+        item = state.presenting.exhibits.get(event.exhibit_id)
+        mine = item is not None and item.participant == me.participant_id
+        return mine or (inside and me.role is not Role.WITNESS)
     if isinstance(event, e.PresentingAllowed | e.ScreenShareChanged):
         return inside or event.participant == me.participant_id
     return inside  # what is on screen, and its pages: the hearing's

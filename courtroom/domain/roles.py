@@ -53,6 +53,7 @@ class Permission(StrEnum):
     SUBMIT_EXHIBIT = "submit_exhibit"
     PRESENT = "present"  # exhibits or a screen: the judge, or whom the judge allows
     ALLOW_PRESENTING = "allow_presenting"
+    NUMBER_EXHIBIT = "number_exhibit"  # the clerk (or the judge) sets an exhibit's court number
     BROADCAST = "broadcast"  # open the hearing to the public (start, pause, stop, exclude)
 
 
@@ -89,6 +90,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MUTE_CHAT,
             P.PRESENT,
             P.ALLOW_PRESENTING,
+            P.NUMBER_EXHIBIT,
             P.BROADCAST,
         }
     ),
@@ -103,6 +105,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REGISTER_ID_PHOTO,
             P.SIGN,
             P.CHAT,
+            P.NUMBER_EXHIBIT,
         }
     ),
     Role.PLAINTIFF: _PARTY,

@@ -60,6 +60,8 @@ def exhibits_from_log(entries: Iterable[_Entry]) -> tuple[ExhibitEntry, ...]:
                 p["exhibit_id"], p["label"], p["side"], p["participant"], entry.at,
                 p["sha256"], p["media_type"], p["pages"], p["size"], p["filename"],
             )  # fmt: skip
+        elif entry.type == "exhibit_numbered" and p["exhibit_id"] in found:
+            found[p["exhibit_id"]] = replace(found[p["exhibit_id"]], label=p["label"])
         elif entry.type == "exhibit_presented" and p["exhibit_id"] in found:
             showing = p["exhibit_id"]
             x = found[showing]

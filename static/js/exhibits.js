@@ -23,6 +23,7 @@ const TEXT = {
     noShare: '此设备无法共享屏幕（手机浏览器通常不支持）。请改为提交并出示证据文件。',
     shareFailed: '未能共享屏幕：{reason}', screens: '共享的屏幕', by: '出示人：{name}',
     loading: '正在载入页面…', pageFailed: '页面无法显示（{status}）',
+    number: '编号', numberPrompt: '新的证据编号（例如 原告证据3）',
   },
   en: {
     title: 'Exhibits', onScreen: 'On screen', nothing: 'No exhibit is being shown.', page: 'Page {n} of {of}',
@@ -34,6 +35,7 @@ const TEXT = {
     noShare: 'This device cannot share a screen (phone browsers usually cannot). Submit and present the document as an exhibit instead.',
     shareFailed: 'Could not share the screen: {reason}', screens: 'Shared screens', by: 'Presented by {name}',
     loading: 'Loading the page…', pageFailed: 'The page cannot be shown ({status})',
+    number: 'Number', numberPrompt: 'New court number (e.g. 原告证据3)',
   },
 };
 
@@ -98,7 +100,21 @@ function exhibitList(ctx, P, { present = true } = {}) {
   h('span', { class: 'name', text: `${x.label} ${x.filename}` }),
   h('span', { class: 'role', text: `${x.pages} p · ${ctx.personName(x.participant)}` }),
   can ? h('button', { class: 'btn secondary', type: 'button', testid: `present-${x.exhibit_id}`, text: tx('present'),
-    onclick: () => ctx.run('present_exhibit', { exhibit_id: x.exhibit_id, page: 1 }) }) : null)));
+    onclick: () => ctx.run('present_exhibit', { exhibit_id: x.exhibit_id, page: 1 }) }) : null,
+  numberButton(ctx, x))));
+}
+
+// The clerk (or the judge) gives an exhibit its court number; the server checks it (unique,
+// printable, at most 40 characters) and logs the old one.
+function numberButton(ctx, x) {
+  if (!['judge', 'clerk'].includes(ctx.S.me.role)) return null;
+  return h('button', { class: 'btn secondary', type: 'button', testid: `number-${x.exhibit_id}`, text: tx('number'),
+    onclick: () => {
+      const label = window.prompt(tx('numberPrompt'), x.label);
+      if (label !== null && label.trim() && label.trim() !== x.label) {
+        ctx.run('number_exhibit', { exhibit_id: x.exhibit_id, label: label.trim() });
+      }
+    } });
 }
 
 async function upload(ctx, file) {

@@ -240,6 +240,12 @@ async def _seal_and_verify(server: Server, tmp_path: Path) -> None:
         r = upload(http, hid, pdf, "转账记录.pdf", side="plaintiff")
     assert r.status_code == 201, r.text
     x = r.json()
+    # the clerk gives it the court's number (the lawyer may not); a bad number is refused
+    bad = await c["clerk"].command("number_exhibit", exhibit_id=x["exhibit_id"], label="证据\u202e7")
+    assert not bad["ok"] and bad["code"] == "invalid", bad
+    mine = await c["lawyer"].command("number_exhibit", exhibit_id=x["exhibit_id"], label="原告证据9")
+    assert not mine["ok"] and mine["code"] == "forbidden", mine
+    assert (await c["clerk"].command("number_exhibit", exhibit_id=x["exhibit_id"], label="原告证据7"))["ok"]
     assert (await c["judge"].command("allow_presenting", participant=ids["lawyer"], what="exhibits", allowed=True))["ok"]
     assert (await c["lawyer"].command("present_exhibit", exhibit_id=x["exhibit_id"]))["ok"]
     assert (await c["lawyer"].command("present_exhibit", exhibit_id=x["exhibit_id"], page=2))["ok"]
@@ -260,9 +266,9 @@ async def _seal_and_verify(server: Server, tmp_path: Path) -> None:
         )
         assert signed["ok"], signed
         listed = record["document"]["exhibits"]
-        assert [(e["label"], e["sha256"], e["submitted_by"]) for e in listed] == [("原告证据1", x["sha256"], ids["lawyer"])]
+        assert [(e["label"], e["sha256"], e["submitted_by"]) for e in listed] == [("原告证据7", x["sha256"], ids["lawyer"])]
         assert [(s["presenter"], s["pages"]) for s in listed[0]["presentations"]] == [(ids["lawyer"], [1, 2])]
-        assert "原告证据1" in record["text"] and x["sha256"] in record["text"]
+        assert "原告证据7" in record["text"] and x["sha256"] in record["text"]
         r = http.post(f"/api/v1/hearings/{hid}/seal")
         assert r.status_code == 201, r.text
         sealed = http.get(f"/api/v1/hearings/{hid}/record.pdf").content
@@ -270,7 +276,7 @@ async def _seal_and_verify(server: Server, tmp_path: Path) -> None:
     path.write_bytes(sealed)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True).stdout
     flat = "".join(text.split())
-    assert "原告证据1" in flat and x["sha256"] in flat and "转账记录.pdf" in flat
+    assert "原告证据7" in flat and x["sha256"] in flat and "转账记录.pdf" in flat
     done = subprocess.run(
         [sys.executable, "-m", "courtroom.cli", "verify", str(path), "--trust-root", str(tmp_path / "court" / "keys" / "root.cert.pem")],
         capture_output=True, text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2],

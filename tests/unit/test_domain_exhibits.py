@@ -142,3 +142,26 @@ def test_a_shared_screen_is_routed_to_the_hearing_only_and_cut_like_any_track() 
     assert out == [e.ScreenShareChanged("lawyer", False)]
     refused(state, "judge", c.AllowPresenting("judge", "screen", True), Refusal.INVALID)
     refused(state, "judge", c.AllowPresenting("lawyer", "microphone", True), Refusal.INVALID)
+
+
+def test_the_clerk_numbers_an_exhibit_and_the_old_number_is_kept_in_the_log() -> None:
+    state = with_exhibits()
+    second = "ex-" + "c3" * 8
+    state, out = run(state, "clerk", c.NumberExhibit(second, " 原告证据5 "))
+    assert out == [e.ExhibitNumbered(second, "原告证据5", "原告证据2", "clerk")]
+    assert state.presenting.exhibits[second].label == "原告证据5"
+    state, _ = run(state, "judge", c.NumberExhibit(second, "原告证据2"))  # the judge may too
+    # a number is unique, printable and short; only the clerk and the judge give it
+    refused(state, "clerk", c.NumberExhibit(second, "被告证据1"), Refusal.ALREADY_EXISTS)
+    refused(state, "clerk", c.NumberExhibit(second, "原告证据2"), Refusal.INVALID)  # unchanged
+    refused(state, "clerk", c.NumberExhibit("ex-" + "ff" * 8, "原告证据9"), Refusal.INVALID)
+    for bad in ("", "   ", "x" * 41, "原告\u202e证据", "证据\ud800", "证据\n1", "证据\x00", "证据😀1", "éxhibit"):
+        refused(state, "clerk", c.NumberExhibit(second, bad), Refusal.INVALID)
+    for who in ("plaintiff", "lawyer", "witness", "observer"):
+        refused(state, who, c.NumberExhibit(second, "原告证据7"), Refusal.FORBIDDEN)
+    # a waiting witness learns nothing of it; the party whose exhibit it is does
+    numbered = e.ExhibitNumbered(second, "原告证据7", "原告证据2", "clerk")
+    assert not may_see(state, "witness", numbered, "clerk")
+    assert may_see(state, "plaintiff", numbered, "clerk") and may_see(state, "defendant", numbered, "clerk")
+    closed = in_phase(state, Phase.CLOSED)
+    refused(closed, "clerk", c.NumberExhibit(second, "原告证据7"), Refusal.WRONG_PHASE)

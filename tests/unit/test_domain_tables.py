@@ -71,6 +71,7 @@ CASES: dict[str, tuple[set[str], set[Phase], Presence | None, c.Command]] = {
     "stop_presenting": ({"judge"}, LIVE, None, c.StopPresenting()),
     "allow_presenting": ({"judge"}, LIVE, Presence.IN_HEARING, c.AllowPresenting("target", "screen", True)),
     "share_screen": ({"judge"}, OPEN, None, c.ShareScreen(True)),
+    "number_exhibit": ({"judge", "clerk"}, {Phase.SCHEDULED} | OPEN, None, c.NumberExhibit(EXHIBIT, "原告证据3")),
     "announce_broadcast": ({"judge"}, {Phase.SCHEDULED} | OPEN, None, c.AnnounceBroadcast(True)),
     "start_broadcast": ({"judge"}, OPEN, None, c.StartBroadcast()),
     "pause_broadcast": ({"judge"}, LIVE, None, c.PauseBroadcast()),
@@ -92,7 +93,7 @@ def _state(phase: Phase, target: Presence | None, name: str) -> HearingState:
     if name == "sign_document":
         for pid in SPEAKERS:
             state = evolve(state, e.SigningKeyRegistered(pid, '{"kty":"EC"}'))
-    if name in ("present_exhibit", "stop_presenting"):
+    if name in ("present_exhibit", "stop_presenting", "number_exhibit"):
         state = evolve(state, e.ExhibitSubmitted(EXHIBIT, "原告证据1", "plaintiff", "plaintiff", "ab" * 32, "application/pdf", 3, 1000, "借条.pdf"))
     if name == "stop_presenting":
         state = evolve(state, e.ExhibitPresented(EXHIBIT, 1, "judge"))

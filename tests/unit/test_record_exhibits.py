@@ -59,3 +59,10 @@ def test_verify_names_a_listed_hash_the_log_does_not_vouch_for() -> None:
     report = VerificationReport(source="test")
     check_exhibits(replace(doc, exhibits=()), LOG, None, report)  # dropped from the record
     assert "exhibits.log" in [c.name for c in report.failures]
+
+
+def test_the_record_lists_the_number_the_clerk_gave_last() -> None:
+    renumbered = [*LOG, entry(6, "exhibit_numbered", "clerk", exhibit_id="ex-" + SHA[:16], label="被告证据4",
+                              previous="被告证据1", by="clerk")]
+    (x,) = exhibits_from_log(renumbered)
+    assert x.label == "被告证据4" and x.sha256 == SHA and len(x.presentations) == 2
