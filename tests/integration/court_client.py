@@ -272,3 +272,22 @@ async def media_for(client: Client, pid: str, *, connect_timeout: float = 15, **
     return peer
 
 
+
+
+def route_counters(server: Server, hid: str) -> dict[tuple[str, str, str, str], int]:
+    """Packets the server forwarded per route (source, kind, destination, link), from its own
+    counters (``GET /api/v1/hearings/{hid}/media``)."""
+    with registry(server) as http:
+        routes = http.get(f"/api/v1/hearings/{hid}/media").json()["routes"]
+    return {(r["source"], r["kind"], r["destination"], r["link"]): r["packets"] for r in routes}
+
+
+async def grows(peer: LoopbackClient, route: tuple[str, str, str], within: float = 3.0) -> bool:
+    """Whether ``peer`` receives more packets on ``route`` (source, kind, link) within ``within`` s."""
+    start = (await peer.inbound_by_route()).get(route, 0)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        if (await peer.inbound_by_route()).get(route, 0) > start:
+            return True
+    return False

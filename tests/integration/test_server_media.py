@@ -8,24 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-from court_client import Client, Server, media_for, registry, running_server, schedule, token_for
-from media_clients import LoopbackClient
-
-
-def counters(server: Server, hid: str) -> dict[tuple[str, str, str, str], int]:
-    with registry(server) as http:
-        routes = http.get(f"/api/v1/hearings/{hid}/media").json()["routes"]
-    return {(r["source"], r["kind"], r["destination"], r["link"]): r["packets"] for r in routes}
-
-
-async def grows(peer: LoopbackClient, route: tuple[str, str, str], within: float = 3.0) -> bool:
-    start = (await peer.inbound_by_route()).get(route, 0)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        if (await peer.inbound_by_route()).get(route, 0) > start:
-            return True
-    return False
+from court_client import (
+    Client,
+    grows,
+    media_for,
+    registry,
+    route_counters,
+    running_server,
+    schedule,
+    token_for,
+)
 
 
 @pytest.mark.timeout(120)
@@ -48,7 +40,7 @@ async def test_waiting_witness_gets_no_hearing_media_while_supervised(tmp_path: 
         # ...and nothing of the hearing reaches the witness: not offered, not sent, not received.
         hearing_in = {k: v for k, v in (await witness.inbound_by_route()).items() if k[2] == "hearing"}
         assert sum(hearing_in.values()) == 0, hearing_in
-        sent = counters(server, hid)
+        sent = route_counters(server, hid)
         assert sum(n for (s, k, d, link), n in sent.items() if d == ids["witness"] and link == "hearing") == 0
         assert sent[(ids["plaintiff"], "video", ids["judge"], "hearing")] > 0
 
@@ -61,18 +53,18 @@ async def test_waiting_witness_gets_no_hearing_media_while_supervised(tmp_path: 
         # Sent back: hearing media stops reaching the witness.
         assert (await judge.command("send_back", participant=ids["witness"]))["ok"]
         await asyncio.sleep(0.5)
-        before = counters(server, hid)
+        before = route_counters(server, hid)
         await asyncio.sleep(1.0)
-        after = counters(server, hid)
+        after = route_counters(server, hid)
         to_witness = [k for k in after if k[2] == ids["witness"] and k[3] == "hearing"]
         assert to_witness and all(after[k] == before.get(k) for k in to_witness), "forwarding must stop at send-back"
 
         # The judge cuts the party's audio: the judge stops receiving it, video keeps flowing.
         assert (await judge.command("cut_media", participant=ids["plaintiff"], kind="audio"))["ok"]
         await asyncio.sleep(0.5)
-        before = counters(server, hid)
+        before = route_counters(server, hid)
         await asyncio.sleep(1.0)
-        after = counters(server, hid)
+        after = route_counters(server, hid)
         key_a = (ids["plaintiff"], "audio", ids["judge"], "hearing")
         key_v = (ids["plaintiff"], "video", ids["judge"], "hearing")
         assert after[key_a] == before[key_a] and after[key_v] > before[key_v]
