@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from court_client import BEIJING_HEARING, Client, Server, registry
+from court_client import Client, Server, schedule
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -88,7 +88,7 @@ async def open_case_space(server: Server, n: int, *, witness: bool = True) -> Ca
     """Schedule, invite ``n``, open sessions, connect them all, open the hearing and admit
     everyone (the witness to the waiting room)."""
     names = cast(n, witness=witness)
-    hid, invites = await asyncio.to_thread(_invite, server, names)
+    hid, invites = await asyncio.to_thread(schedule, server, names)
     tokens = await asyncio.to_thread(_sessions, server, invites)
     sem = asyncio.Semaphore(20)
 
@@ -106,18 +106,6 @@ async def open_case_space(server: Server, n: int, *, witness: bool = True) -> Ca
             assert out["ok"], out
     return space
 
-
-def _invite(server: Server, names: dict[str, str]) -> tuple[str, dict[str, dict[str, Any]]]:
-    with registry(server) as http:
-        r = http.post("/api/v1/hearings", json=BEIJING_HEARING)
-        assert r.status_code == 201, r.text
-        hid = r.json()["hearing_id"]
-        invites = {}
-        for name, role in names.items():
-            r = http.post(f"/api/v1/hearings/{hid}/participants", json={"role": role, "display_name": name})
-            assert r.status_code == 201, r.text
-            invites[name] = r.json()
-    return hid, invites
 
 
 def _sessions(server: Server, invites: dict[str, dict[str, Any]]) -> dict[str, str]:
