@@ -180,8 +180,10 @@ class Connection:
             return
         if node is not None and node.alive and node.url:
             url = node.url.replace("http", "ws", 1) + "/ws"
+            log.info("hearing %s is held by node %s: redirected", claims.hearing_id, node.node_id)
             self.send(proto.message("redirect", url=url, node=node.node_id))
             raise _Closed(proto.CloseCode.MOVED, f"held by node {node.node_id}")
+        log.info("hearing %s: no live node holds it (owner %s)", claims.hearing_id, owner)
         raise _Closed(proto.CloseCode.MOVING, "no node holds this hearing yet; reconnect soon")
 
     async def _session(self) -> None:

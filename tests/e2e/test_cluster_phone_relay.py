@@ -12,8 +12,9 @@ reconnects on its own (through Caddy, redirected to the new node), again over a 
 candidate, and frames are decoded again. The time is printed (p50/p95 over the page and the
 judge); the only bound is a generous one.
 
-Separate from the 3-node, 6-hearing test (tests/integration/test_cluster_e2e.py) so that a
-browser does not join that one's load on 2 shared cores; it reuses its topology helper.
+The 3-node, 6-hearing test (tests/integration/test_cluster_e2e.py) has the same phone, forced
+to relay by the court only; this one also covers the page's ``?relay=1`` and reuses its
+topology helper. The phone's time is taken on the page's own clock (cluster_phone.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_phone import PHONE_DEVICE, phone_joins, relayed_frames, turn_allocated
+from cluster_phone import (
+    PHONE_DEVICE,
+    phone_joins,
+    relayed_frames,
+    returned,
+    turn_allocated,
+    watch_return,
+)
 from conftest import CHROMIUM, FLAGS
 from court_client import Client, media_for, registry, schedule, token_for
 from playwright.async_api import async_playwright
@@ -93,14 +101,15 @@ async def test_phone_relayed_through_coturn_survives_kill_9_of_its_node(forced_b
 
             token = judge.welcome["token"]  # type: ignore[index]
             await peer.close()
+            await watch_return(page, before["peer"])
             topo.kill(home)
-            killed = time.monotonic()
+            killed, killed_wall = time.monotonic(), time.time()
             other = 3 - home
             await _owner(topo, other, hid, {other}, killed + 90)
             judge, peer = await _judge_on(topo, other, token, ids)  # as a browser would
             # a new peer of the page (it reconnected on its own) decoding video over relay
-            after = await relayed_frames(page, before["peer"], killed + 90)
-            phone_back = time.monotonic() - killed
+            at, after = await returned(page, killed + 90)
+            phone_back = at - killed_wall
             judge_back = await _media_flows(peer, ids["plaintiff"], killed + 90) - killed
             times = [phone_back, judge_back]
             print(f"back with media after kill -9 (s, lease 5 s, relay via coturn, forced by {forced_by}): "

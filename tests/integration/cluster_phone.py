@@ -16,7 +16,7 @@ from playwright.async_api import expect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from tests.e2e.conftest import CHROMIUM, FLAGS
 
-__all__ = ["CHROMIUM", "FLAGS", "phone_joins", "relayed_frames", "turn_allocated"]
+__all__ = ["CHROMIUM", "FLAGS", "phone_joins", "relayed_frames", "returned", "turn_allocated", "watch_return"]
 
 PHONE_DEVICE = "Pixel 7"
 
@@ -31,6 +31,37 @@ async def relayed_frames(page: Any, after_peer: int, deadline: float) -> dict[st
             return route
         await asyncio.sleep(0.2)
     raise AssertionError(f"no relayed video on the phone: {route}")
+
+
+# Set in the page before a kill: the page's own clock (Date.now(), the machine's wall clock)
+# when a peer newer than ``after`` first decodes video over a relay pair. The page polls its
+# own getStats, so the time does not depend on when the test process gets round to asking (on
+# 2 shared cores the test's own aiortc clients can keep its event loop tens of seconds late).
+_WATCH = """(after) => {
+  window.__courtroomBack = null;
+  const timer = setInterval(async () => {
+    const route = await window.__courtroomTest.iceRoute();
+    if (route && route.peer > after && route.local === 'relay' && route.framesDecoded > 0) {
+      window.__courtroomBack = { at: Date.now() / 1000, route };
+      clearInterval(timer);
+    }
+  }, 100);
+}"""
+
+
+async def watch_return(page: Any, after_peer: int) -> None:
+    """Start the page's own watch for its return with media (before the kill)."""
+    await page.evaluate(_WATCH, after_peer)
+
+
+async def returned(page: Any, deadline: float) -> tuple[float, dict[str, Any]]:
+    """The page's wall-clock time of its return with media, and the route it came back on."""
+    while time.monotonic() < deadline:
+        back = await page.evaluate("() => window.__courtroomBack")
+        if back:
+            return float(back["at"]), dict(back["route"])
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the phone did not come back: {await page.evaluate('() => window.__courtroomTest.iceRoute()')}")
 
 
 async def turn_allocated(cluster_dir: Path, participant: str, deadline: float) -> bool:
