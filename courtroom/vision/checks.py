@@ -11,6 +11,7 @@ ear adds to the score. See docs/vision.md for the cues measured and kept.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from courtroom.vision import phone as ph
 from courtroom.vision.detector import Box, Detection, Detector, RGBImage
 from courtroom.vision.hands import HandFinder
 from courtroom.vision.pose import PoseFinder, pose_cues
+
+log = logging.getLogger(__name__)
 
 
 class Check(enum.Enum):
@@ -92,6 +95,13 @@ class FrameChecker:
         # None: the pose cues are off (ai-edge-litert or the pose models not installed). Even
         # when given, the models only run if the weights count a pose cue.
         self.pose = pose if phone_weights.uses_pose else None
+        if phone_weights.uses_pose and pose is None:
+            # Said once at start-up; flags' model_versions then carry no "pose" either.
+            log.warning(
+                "vision: the phone weights count pose cues but the pose models are not "
+                "installed (ai-edge-litert, courtroom/vision/models/pose_*.tflite); "
+                "the phone check runs without them"
+            )
 
     @property
     def model_versions(self) -> dict[str, str]:

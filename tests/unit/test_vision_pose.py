@@ -35,7 +35,7 @@ def body(moves: dict[int, tuple[float, float]] | None = None, hidden: tuple[int,
     return po.Pose(pts, 0.9)
 
 
-CALL = {po.RIGHT_WRIST: (115, 100), po.RIGHT_INDEX: (120, 85), po.RIGHT_ELBOW: (60, 180)}
+CALL = {po.RIGHT_WRIST: (115, 100), po.RIGHT_INDEX: (120, 85), po.RIGHT_ELBOW: (95, 240)}
 CHIN_REST = {po.RIGHT_WRIST: (140, 130), po.RIGHT_INDEX: (145, 115), po.RIGHT_ELBOW: (110, 300)}
 TEXTING = {po.NOSE: (150, 125), po.LEFT_WRIST: (165, 300), po.RIGHT_WRIST: (135, 300)}
 FILMING = {po.RIGHT_WRIST: (140, 60), po.RIGHT_INDEX: (145, 40), po.RIGHT_ELBOW: (110, 160)}
@@ -47,17 +47,17 @@ def test_standing_facing_the_camera_shows_no_cue() -> None:
     assert 0.0 <= po.head_pitch(body()) < 0.45
 
 
-def test_a_wrist_at_the_ear_with_the_elbow_raised_is_a_call() -> None:
+def test_a_wrist_at_the_ear_with_the_forearm_upright_is_a_call() -> None:
     assert po.call_cue(body(CALL))
     # The other arm, mirrored, is a call too.
     assert po.call_cue(body({po.LEFT_WRIST: (185, 100), po.LEFT_INDEX: (180, 85),
-                             po.LEFT_ELBOW: (240, 180)}))
+                             po.LEFT_ELBOW: (205, 240)}))
 
 
-def test_a_hand_at_the_ear_with_the_elbow_down_is_not_a_call() -> None:
+def test_a_hand_at_the_ear_with_the_elbow_dropped_or_raised_is_not_a_call() -> None:
     assert not po.call_cue(body(CHIN_REST))
-    low_elbow = {**CALL, po.RIGHT_ELBOW: (100, 300)}
-    assert not po.call_cue(body(low_elbow))
+    assert not po.call_cue(body({**CALL, po.RIGHT_ELBOW: (100, 300)}))  # elbow on the table
+    assert not po.call_cue(body({**CALL, po.RIGHT_ELBOW: (60, 180)}))  # a hand on headphones
 
 
 def test_a_hand_far_from_the_ears_is_not_a_call() -> None:

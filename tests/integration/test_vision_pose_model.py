@@ -94,3 +94,14 @@ def test_a_changed_or_missing_model_file_is_refused(tmp_path: Path) -> None:
     assert po.load(det, lm) is None  # one byte changed: not the file documented in SOURCES.md
     shutil.copy(po.LANDMARK_MODEL, lm)
     assert po.load(det, lm) is not None
+
+
+def test_weights_that_count_pose_without_the_models_say_so_and_run_without(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="courtroom.vision.checks"):
+        checker = FrameChecker(Detector(), phone_weights=PhoneWeights(call_bonus=0.3), pose=None)
+    assert any("pose models are not installed" in r.getMessage() for r in caplog.records)
+    assert "pose" not in checker.model_versions
+    o = checker.observe(0.0, scenes.rgb(scenes.man(3)), checks=CHEAP_CHECKS)
+    assert o.phone_cues is not None and o.phone_cues.pose is None
