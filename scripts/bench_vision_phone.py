@@ -19,7 +19,11 @@ Events: each still image becomes a clip of ``N`` samples, the photo seen as a we
 consecutive sampled frames. A clip is flagged when the frame cue holds on K of its N samples
 (the debouncer's rule). These clips are augmentations, not real video of phone calls: there is
 none in the labelled data.
-The last line printed is one JSON object with all figures.
+Pose cues (``courtroom/vision/pose.py``, off with ``--no-pose``): the search is run twice on
+the same cues, without the pose bonuses (the shipped setting's search) and with them
+(``fit_no_pose``, ``fit_with_pose``), each also fitted the other way round; ``shipped`` is
+``PhoneWeights()`` at the debouncer's threshold; ``pose_cues`` counts where each cue held.
+The last line printed is one JSON object with all figures (and the load average).
 """
 
 from __future__ import annotations
@@ -371,10 +375,28 @@ def run(shared: Path, *, hands: bool = True, pose: bool = True,
             items[k].name: round(s[k], 2) for k in test_ix if truth[k] and s[k] < thr}
         out[f"fit_{name}"]["false_alarms_all"] = {
             items[k].name: round(s[k], 2) for k in range(len(items)) if not truth[k] and s[k] >= thr}
+    out.update(shipped_figures(items, feats, truth, test_ix, *settings["no_pose"]))
     out["events"] = events(items, side, det, finder, poser, settings, feats)
     if cost_runs:
         out["cost"] = cost(items, det, finder, poser)
         out["crop_cap"] = crop_cap(items)
+    return out
+
+
+def shipped_figures(items: list[Item], feats: list[dict[str, Any]], truth: list[bool],
+                    test_ix: list[int], w: PhoneWeights, thr: float) -> dict[str, Any]:
+    """The figures this bench printed before the pose cues, at the top level (scripts/bench_vision.py
+    reads them): the fit half's choice without pose, per half, per source, against object only."""
+    out: dict[str, Any] = {"weights": _weights(w, thr)}
+    s = scores(feats, w)
+    base = scores(feats, PhoneWeights(in_hand_weight=0.0))
+    for name, ix in (("test", test_ix), ("all", list(range(len(items))))):
+        out[f"frame_{name}"] = pr([s[k] >= thr for k in ix], [truth[k] for k in ix])
+        out[f"frame_{name}_object_only@0.25"] = pr([base[k] >= 0.25 for k in ix],
+                                                   [truth[k] for k in ix])
+    for src in ("phone_set", "vision_set", "clip", "scene"):
+        ix = [k for k in test_ix if items[k].source == src]
+        out[f"frame_test.{src}"] = pr([s[k] >= thr for k in ix], [truth[k] for k in ix])
     return out
 
 

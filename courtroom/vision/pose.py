@@ -254,8 +254,8 @@ class PoseFinder:
         return out
 
     def find(self, rgb: RGBImage) -> list[Pose]:
-        if rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
-            return []
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
+            return []  # not an RGB frame, or too small to hold a body
         poses = []
         for cx, cy, side, rot, score in self.regions(rgb):
             pts = self._landmarks(rgb, cx, cy, side, rot)

@@ -83,6 +83,20 @@ def test_degenerate_frames_give_no_pose_and_no_error(shape: tuple[int, int, int]
     assert finder().find(np.full(shape, fill, dtype=np.uint8)) == []
 
 
+@pytest.mark.parametrize("shape", [(480, 640), (480, 640, 4), (480, 640, 1), (0, 0, 3)])
+def test_frames_that_are_not_rgb_give_no_pose(shape: tuple[int, ...]) -> None:
+    assert finder().find(np.full(shape, 128, dtype=np.uint8)) == []
+
+
+def test_a_non_contiguous_view_of_a_real_frame_is_read_like_the_frame() -> None:
+    rgb = scenes.rgb(scenes.image(scenes.GROUP))
+    flipped_twice = rgb[::-1][::-1]  # a view with negative strides undone: same pixels
+    padded = np.zeros((rgb.shape[0], rgb.shape[1] * 2, 3), np.uint8)
+    padded[:, ::2] = rgb
+    assert len(finder().find(flipped_twice)) == len(finder().find(rgb))
+    assert len(finder().find(padded[:, ::2])) == len(finder().find(rgb))
+
+
 def test_a_changed_or_missing_model_file_is_refused(tmp_path: Path) -> None:
     det = tmp_path / po.DETECTOR_MODEL.name
     lm = tmp_path / po.LANDMARK_MODEL.name
