@@ -31,7 +31,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -203,8 +202,12 @@ class PoseFinder:
 
     def __init__(self, detector: Path = DETECTOR_MODEL, landmarks: Path = LANDMARK_MODEL, *,
                  max_poses: int = 2, min_score: float = 0.5) -> None:
+        # Imported here, not at module level: the checker imports this module even when the
+        # vision extra (mediapipe brings OpenCV) is not installed; load() then returns None.
+        import cv2
         from ai_edge_litert.interpreter import Interpreter
 
+        self._cv2: Any = cv2
         self._det: Any = Interpreter(model_path=str(detector), num_threads=1)
         self._lm: Any = Interpreter(model_path=str(landmarks), num_threads=1)
         self._det.allocate_tensors()
@@ -226,6 +229,7 @@ class PoseFinder:
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         canvas = np.zeros((_DET_SIZE, _DET_SIZE, 3), np.float32)
         ox, oy = (_DET_SIZE - nw) // 2, (_DET_SIZE - nh) // 2
+        cv2 = self._cv2
         canvas[oy : oy + nh, ox : ox + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
         with self._lock:
             raw, logits = self._run(self._det, canvas / 127.5 - 1.0)
@@ -271,6 +275,7 @@ class PoseFinder:
         # input (u, v) -> frame: centre + R(rot) * ((u, v) - 128) * k
         fwd = np.array([[c * k, -s * k, cx - (c * 128 - s * 128) * k],
                         [s * k, c * k, cy - (s * 128 + c * 128) * k]], np.float64)
+        cv2 = self._cv2
         patch = cv2.warpAffine(rgb, fwd, (_LM_SIZE, _LM_SIZE),
                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))

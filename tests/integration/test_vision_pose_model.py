@@ -119,3 +119,11 @@ def test_weights_that_count_pose_without_the_models_say_so_and_run_without(
     assert "pose" not in checker.model_versions
     o = checker.observe(0.0, scenes.rgb(scenes.man(3)), checks=CHEAP_CHECKS)
     assert o.phone_cues is not None and o.phone_cues.pose is None
+
+
+def test_without_the_tflite_runtime_the_pose_cues_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    assert po.load() is None
