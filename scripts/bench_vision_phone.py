@@ -19,7 +19,11 @@ Events: each still image becomes a clip of ``N`` samples, the photo seen as a we
 consecutive sampled frames. A clip is flagged when the frame cue holds on K of its N samples
 (the debouncer's rule). These clips are augmentations, not real video of phone calls: there is
 none in the labelled data.
-The last line printed is one JSON object with all figures.
+Pose cues (``courtroom/vision/pose.py``, off with ``--no-pose``): the search is run twice on
+the same cues, without the pose bonuses (the shipped setting's search) and with them
+(``fit_no_pose``, ``fit_with_pose``), each also fitted the other way round; ``shipped`` is
+``PhoneWeights()`` at the debouncer's threshold; ``pose_cues`` counts where each cue held.
+The last line printed is one JSON object with all figures (and the load average).
 """
 
 from __future__ import annotations
@@ -48,9 +52,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from courtroom.paths import vision_model_path
 from courtroom.vision import faces as fr
 from courtroom.vision import hands as hd
+from courtroom.vision import pose as po
 from courtroom.vision.checks import CHEAP_CHECKS, FrameChecker
+from courtroom.vision.debounce import DebounceConfig
 from courtroom.vision.detector import Detector, RGBImage
-from courtroom.vision.phone import PhoneWeights, combine, object_use_score, phone_cues
+from courtroom.vision.phone import (
+    DEFAULT_WEIGHTS,
+    PhoneWeights,
+    combine,
+    object_use_score,
+    phone_cues,
+)
 from courtroom.vision.worker import to_rgb
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,16 +131,19 @@ def scene_items() -> list[Item]:
 
 
 # ---- cues per frame -------------------------------------------------------------------------
-def features(items: list[Item], det: Detector, finder: hd.HandFinder | None) -> list[dict[str, Any]]:
+def features(items: list[Item], det: Detector, finder: hd.HandFinder | None,
+             poser: po.PoseFinder | None = None) -> list[dict[str, Any]]:
     out = []
     for it in items:
         _, _, faces = fr.locate(it.rgb)
         d = det.detect(it.rgb, person_crop_pass=True)
         hands = finder.find(it.rgb) if finder is not None else []
         c = phone_cues(det, it.rgb, d.phones, [p.box for p in d.persons], faces, hands, ALL_CUES)
+        pc = po.pose_cues(poser.find(it.rgb)) if poser is not None else po.PoseCues(
+            False, False, False, 0)
         out.append(
             {"obj": c.object_score, "hand": c.in_hand_score, "ear": c.hand_at_ear,
-             "face": c.hand_at_face, "hands": c.hands}
+             "face": c.hand_at_face, "hands": c.hands, "pose": pc}
         )
     return out
 
@@ -145,19 +160,32 @@ def pr(pred: list[bool], truth: list[bool]) -> dict[str, Any]:
 
 
 def scores(feats: list[dict[str, Any]], w: PhoneWeights) -> list[float]:
-    return [combine(f["obj"], f["hand"], f["ear"], f["face"], w) for f in feats]
+    return [combine(f["obj"], f["hand"], f["ear"], f["face"], w, f.get("pose")) for f in feats]
 
 
-def fit(feats: list[dict[str, Any]], truth: list[bool]) -> tuple[PhoneWeights, float, dict[str, Any]]:
+HAND_GRID = list(itertools.product(
+    (0.0, 0.5, 0.75, 1.0), (0.0, 0.1, 0.2, 0.3), (0.05, 0.1, 0.2), (0.0, 0.1, 0.2, 0.3)))
+# Pose bonuses (call, texting, filming, floor); (0, 0, 0, 0) alone is the search without pose.
+POSE_GRID = list(itertools.product(
+    (0.0, 0.2, 0.3, 0.4), (0.0, 0.1, 0.2), (0.0, 0.1, 0.2), (0.0, 0.05, 0.1)))
+THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def fit(feats: list[dict[str, Any]], truth: list[bool], *, with_pose: bool = False,
+        ) -> tuple[PhoneWeights, float, dict[str, Any]]:
     """Grid search on the fit split: the best recall at precision >= 0.95 (ties: fewer FPs);
-    if no setting reaches that precision, the most precise one (then the best recall)."""
+    if no setting reaches that precision, the most precise one (then the best recall).
+    Without ``with_pose`` the pose bonuses stay 0 (the search that chose the shipped weights)."""
     best: tuple[Any, PhoneWeights, float, dict[str, Any]] | None = None
-    for hand_w, bonus, floor, pen in itertools.product(
-        (0.0, 0.5, 0.75, 1.0), (0.0, 0.1, 0.2, 0.3), (0.05, 0.1, 0.2), (0.0, 0.1, 0.2, 0.3)
+    pose_grid = POSE_GRID if with_pose else [(0.0, 0.0, 0.0, 0.0)]
+    for (hand_w, bonus, floor, pen), (call, text, film, pfloor) in itertools.product(
+        HAND_GRID, pose_grid
     ):
-        w = PhoneWeights(in_hand_weight=hand_w, ear_bonus=bonus, ear_floor=floor, face_penalty=pen)
+        w = PhoneWeights(in_hand_weight=hand_w, ear_bonus=bonus, ear_floor=floor, face_penalty=pen,
+                         call_bonus=call, texting_bonus=text, filming_bonus=film,
+                         pose_floor=pfloor)
         s = scores(feats, w)
-        for thr in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+        for thr in THRESHOLDS:
             r = pr([x >= thr for x in s], truth)
             ok = r["precision"] >= 0.95
             # Ties go to the higher threshold: the same fit with more margin against noise.
@@ -232,26 +260,36 @@ def crop_cap(items: list[Item]) -> dict[str, Any]:
     return out
 
 
-def cost(items: list[Item], det: Detector, finder: hd.HandFinder | None) -> dict[str, Any]:
-    """CPU ms per sample of the routine checks (faces, persons, phone), without and with hands."""
+def cost(items: list[Item], det: Detector, finder: hd.HandFinder | None,
+         poser: po.PoseFinder | None) -> dict[str, Any]:
+    """CPU ms per sample of the routine checks (faces, persons, phone): without the hand cues,
+    with them (shipped), and with the hand and pose cues; plus the pose models alone."""
     frames = [i.rgb for i in items if i.source in ("clip", "scene")][:24]
     res: dict[str, Any] = {"frames": len(frames)}
-    for label, f in (("without_hands", None), ("with_hands", finder)):
-        checker = FrameChecker(det, hands=f, phone_weights=ALL_CUES)
-        ms = []
-        for rgb in frames:
-            t = time.process_time()
-            checker.observe(0.0, rgb, checks=CHEAP_CHECKS)
-            ms.append((time.process_time() - t) * 1000)
-        ms.sort()
-        res[label] = {
-            "median_ms": round(statistics.median(ms), 1),
-            "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1),
-        }
-    per = res["with_hands"]["median_ms"] / 1000
+    with_pose = replace(ALL_CUES, call_bonus=0.1, texting_bonus=0.1, filming_bonus=0.1)
+    for label, f, p, w in (("without_hands", None, None, ALL_CUES),
+                           ("with_hands", finder, None, ALL_CUES),
+                           ("with_hands_and_pose", finder, poser, with_pose)):
+        checker = FrameChecker(det, hands=f, phone_weights=w, pose=p)
+        res[label] = _timed(lambda rgb, c=checker: c.observe(0.0, rgb, checks=CHEAP_CHECKS),
+                            frames)
+    if poser is not None:
+        res["pose_alone"] = _timed(poser.find, frames)
+    per = res["with_hands_and_pose"]["median_ms"] / 1000
     # 5 watched participants at f fps use 5 * f * per core; 0.25 core => f = 0.25 / (5 * per).
     res["fps_for_5_parties_in_0.25_core"] = round(0.25 / (5 * per), 2) if per else None
     return res
+
+
+def _timed(fn: Any, frames: list[RGBImage]) -> dict[str, float]:
+    ms = []
+    for rgb in frames:
+        t = time.process_time()
+        fn(rgb)
+        ms.append((time.process_time() - t) * 1000)
+    ms.sort()
+    return {"median_ms": round(statistics.median(ms), 1),
+            "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)}
 
 
 def main() -> None:
@@ -259,20 +297,58 @@ def main() -> None:
     ap.add_argument("--shared", type=Path,
                     default=Path(os.environ.get("COURTROOM_SHARED_DIR", REPO.parent / "shared")))
     ap.add_argument("--no-hands", action="store_true", help="object detector only")
+    ap.add_argument("--no-pose", action="store_true", help="without the pose cues")
+    ap.add_argument("--no-cost", action="store_true", help="skip the CPU and crop-cap runs")
     args = ap.parse_args()
-    print(json.dumps(run(args.shared, hands=not args.no_hands), sort_keys=True))
+    out = run(args.shared, hands=not args.no_hands, pose=not args.no_pose, cost_runs=not args.no_cost)
+    out["loadavg"] = os.getloadavg()
+    print(json.dumps(out, sort_keys=True, default=str))
 
 
-def run(shared: Path, *, hands: bool = True) -> dict[str, Any]:
+def _weights(w: PhoneWeights, thr: float) -> dict[str, float]:
+    return {"in_hand_weight": w.in_hand_weight, "ear_bonus": w.ear_bonus, "ear_floor": w.ear_floor,
+            "face_penalty": w.face_penalty, "call_bonus": w.call_bonus,
+            "texting_bonus": w.texting_bonus, "filming_bonus": w.filming_bonus,
+            "pose_floor": w.pose_floor, "threshold": thr}
+
+
+def setting(feats: list[dict[str, Any]], truth: list[bool], fit_ix: list[int],
+            test_ix: list[int], with_pose: bool) -> tuple[PhoneWeights, float, dict[str, Any]]:
+    """Fit on ``fit_ix``, report on ``test_ix`` (per frame)."""
+    w, thr, fit_res = fit([feats[k] for k in fit_ix], [truth[k] for k in fit_ix],
+                          with_pose=with_pose)
+    s = scores(feats, w)
+    return w, thr, {"weights": _weights(w, thr), "frame_fit": fit_res,
+                    "frame_test": pr([s[k] >= thr for k in test_ix], [truth[k] for k in test_ix])}
+
+
+def cue_counts(items: list[Item], feats: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often each pose cue holds on positives and on negatives, per half, and on which
+    items: a cue that fires on hard negatives is worse than none."""
+    out: dict[str, Any] = {}
+    for cue in ("call", "texting", "filming"):
+        on = [(it, split_of(it.group)) for it, f in zip(items, feats, strict=True)
+              if getattr(f["pose"], cue)]
+        out[cue] = {
+            f"{half}.{label}": sum(1 for it, sd in on if sd == half and it.phone == pos)
+            for half in ("fit", "test") for label, pos in (("positives", True), ("negatives", False))
+        }
+        out[cue]["named"] = [f"{sd}:{'+' if it.phone else '-'}:{it.name}" for it, sd in on][:24]
+    out["with_a_pose"] = sum(f["pose"].poses > 0 for f in feats)
+    return out
+
+
+def run(shared: Path, *, hands: bool = True, pose: bool = True,
+        cost_runs: bool = True) -> dict[str, Any]:
     det = Detector(vision_model_path(), phone_threshold=0.05)
     finder = hd.load() if hands else None
+    poser = po.load() if pose else None
     items = load_items(shared)
-    feats = features(items, det, finder)
+    feats = features(items, det, finder, poser)
     truth = [i.phone for i in items]
     side = [split_of(i.group) for i in items]
     fit_ix = [k for k, s in enumerate(side) if s == "fit"]
     test_ix = [k for k, s in enumerate(side) if s == "test"]
-    w, thr, fit_res = fit([feats[k] for k in fit_ix], [truth[k] for k in fit_ix])
     out: dict[str, Any] = {
         "items": len(items),
         "positives": sum(truth),
@@ -280,54 +356,68 @@ def run(shared: Path, *, hands: bool = True) -> dict[str, Any]:
                   "fit_positives": sum(truth[k] for k in fit_ix),
                   "test_positives": sum(truth[k] for k in test_ix),
                   "rule": "sha256(group)[0] even -> fit"},
-        "weights": {"in_hand_weight": w.in_hand_weight, "ear_bonus": w.ear_bonus,
-                    "ear_floor": w.ear_floor, "face_penalty": w.face_penalty, "threshold": thr},
-        "frame_fit": fit_res,
+        "pose_model": poser.version if poser else None,
+        "pose_cues": cue_counts(items, feats),
     }
-    # The other way round too: with this little data one split's figures swing a lot.
-    w2, thr2, fit2 = fit([feats[k] for k in test_ix], [truth[k] for k in test_ix])
-    s2 = scores(feats, w2)
-    out["swapped"] = {
-        "weights": {"in_hand_weight": w2.in_hand_weight, "ear_bonus": w2.ear_bonus,
-                    "ear_floor": w2.ear_floor, "face_penalty": w2.face_penalty, "threshold": thr2},
-        "frame_fit(test half)": fit2,
-        "frame_test(fit half)": pr([s2[k] >= thr2 for k in fit_ix], [truth[k] for k in fit_ix]),
-    }
+    shipped = (DEFAULT_WEIGHTS, DebounceConfig().phone_threshold)
+    s0 = scores(feats, shipped[0])
+    out["shipped"] = {"weights": _weights(*shipped), "frame_test": pr(
+        [s0[k] >= shipped[1] for k in test_ix], [truth[k] for k in test_ix])}
+    settings: dict[str, tuple[PhoneWeights, float]] = {"shipped": shipped}
+    for name, wp in (("no_pose", False), ("with_pose", True)):
+        w, thr, res = setting(feats, truth, fit_ix, test_ix, wp)
+        # The other way round too: with this little data one split's figures swing a lot.
+        _, _, res["swapped"] = setting(feats, truth, test_ix, fit_ix, wp)
+        out[f"fit_{name}"] = res
+        settings[name] = (w, thr)
+        s = scores(feats, w)
+        out[f"fit_{name}"]["misses_test"] = {
+            items[k].name: round(s[k], 2) for k in test_ix if truth[k] and s[k] < thr}
+        out[f"fit_{name}"]["false_alarms_all"] = {
+            items[k].name: round(s[k], 2) for k in range(len(items)) if not truth[k] and s[k] >= thr}
+    out.update(shipped_figures(items, feats, truth, test_ix, *settings["no_pose"]))
+    out["events"] = events(items, side, det, finder, poser, settings, feats)
+    if cost_runs:
+        out["cost"] = cost(items, det, finder, poser)
+        out["crop_cap"] = crop_cap(items)
+    return out
+
+
+def shipped_figures(items: list[Item], feats: list[dict[str, Any]], truth: list[bool],
+                    test_ix: list[int], w: PhoneWeights, thr: float) -> dict[str, Any]:
+    """The figures this bench printed before the pose cues, at the top level (scripts/bench_vision.py
+    reads them): the fit half's choice without pose, per half, per source, against object only."""
+    out: dict[str, Any] = {"weights": _weights(w, thr)}
     s = scores(feats, w)
     base = scores(feats, PhoneWeights(in_hand_weight=0.0))
     for name, ix in (("test", test_ix), ("all", list(range(len(items))))):
         out[f"frame_{name}"] = pr([s[k] >= thr for k in ix], [truth[k] for k in ix])
-        out[f"frame_{name}_object_only@0.25"] = pr([base[k] >= 0.25 for k in ix], [truth[k] for k in ix])
+        out[f"frame_{name}_object_only@0.25"] = pr([base[k] >= 0.25 for k in ix],
+                                                   [truth[k] for k in ix])
     for src in ("phone_set", "vision_set", "clip", "scene"):
         ix = [k for k in test_ix if items[k].source == src]
         out[f"frame_test.{src}"] = pr([s[k] >= thr for k in ix], [truth[k] for k in ix])
-    out["misses_test"] = {items[k].name: round(s[k], 2) for k in test_ix if truth[k] and s[k] < thr}
-    out["false_alarms_all"] = {items[k].name: round(s[k], 2) for k in range(len(items))
-                               if not truth[k] and s[k] >= thr}
-    out["events"] = events(items, side, det, finder, w, thr, s)
-    out["cost"] = cost(items, det, finder)
-    out["crop_cap"] = crop_cap(items)
     return out
 
 
 def events(items: list[Item], side: list[str], det: Detector, finder: hd.HandFinder | None,
-           w: PhoneWeights, thr: float, frame_scores: list[float]) -> dict[str, Any]:
+           poser: po.PoseFinder | None, settings: dict[str, tuple[PhoneWeights, float]],
+           frame_feats: list[dict[str, Any]]) -> dict[str, Any]:
+    """K of N per clip, for each setting, on the fit and the test half."""
     res: dict[str, Any] = {"clip_samples": CLIP_N}
-    cs = clips(items)
-    per_clip: list[tuple[str, list[float], bool]] = []
-    for _, frames, it in cs:
+    per_clip: list[tuple[str, list[dict[str, Any]], bool]] = []
+    for _, frames, it in clips(items):
         if frames and isinstance(frames[0], int):
-            sc = [frame_scores[k] for k in frames]
+            f = [frame_feats[k] for k in frames]
         else:
-            f = features([replace(it, rgb=v) for v in frames], det, finder)
-            sc = scores(f, w)
-        per_clip.append((split_of(it.group), sc, it.phone))
-    for k in (1, 2, 3):
-        for name in ("fit", "test"):
-            sel = [(sc, t) for sd, sc, t in per_clip if sd == name]
-            res[f"{k}_of_{CLIP_N}.{name}"] = pr(
-                [sum(x >= thr for x in sc) >= k for sc, _ in sel], [t for _, t in sel]
-            )
+            f = features([replace(it, rgb=v) for v in frames], det, finder, poser)
+        per_clip.append((split_of(it.group), f, it.phone))
+    for name, (w, thr) in settings.items():
+        for k in (1, 2, 3):
+            for half in ("fit", "test"):
+                sel = [(scores(f, w), t) for sd, f, t in per_clip if sd == half]
+                res[f"{name}.{k}_of_{CLIP_N}.{half}"] = pr(
+                    [sum(x >= thr for x in sc) >= k for sc, _ in sel], [t for _, t in sel])
     return res
 
 

@@ -11,6 +11,7 @@ ear adds to the score. See docs/vision.md for the cues measured and kept.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from courtroom.vision import faces as fr
 from courtroom.vision import phone as ph
 from courtroom.vision.detector import Box, Detection, Detector, RGBImage
 from courtroom.vision.hands import HandFinder
+from courtroom.vision.pose import PoseFinder, pose_cues
+
+log = logging.getLogger(__name__)
 
 
 class Check(enum.Enum):
@@ -81,18 +85,31 @@ class FrameChecker:
         checks: frozenset[Check] = ALL_CHECKS,
         hands: HandFinder | None = None,
         phone_weights: ph.PhoneWeights = ph.DEFAULT_WEIGHTS,
+        pose: PoseFinder | None = None,
     ) -> None:
         self.detector = detector or Detector()
         self.face_options = face_options or fr.FaceOptions()
         self.checks = checks
         self.hands = hands  # None: the hand cues are off (mediapipe not installed)
         self.phone_weights = phone_weights
+        # None: the pose cues are off (ai-edge-litert or the pose models not installed). Even
+        # when given, the models only run if the weights count a pose cue.
+        self.pose = pose if phone_weights.uses_pose else None
+        if phone_weights.uses_pose and pose is None:
+            # Said once at start-up; flags' model_versions then carry no "pose" either.
+            log.warning(
+                "vision: the phone weights count pose cues but the pose models are not "
+                "installed (ai-edge-litert, courtroom/vision/models/pose_*.tflite); "
+                "the phone check runs without them"
+            )
 
     @property
     def model_versions(self) -> dict[str, str]:
         versions = {"detector": self.detector.version, "faces": fr.MODEL_VERSION}
         if self.hands is not None:
             versions["hands"] = self.hands.version
+        if self.pose is not None:
+            versions["pose"] = self.pose.version
         return versions
 
     def observe(
@@ -131,8 +148,10 @@ class FrameChecker:
                 used = [d for d in dets.phones if d.score >= self.detector.phone_threshold]
                 use_hands = self.hands is not None and self.phone_weights.uses_hands
                 hands = self.hands.find(rgb) if use_hands and self.hands is not None else None
+                body = pose_cues(self.pose.find(rgb)) if self.pose is not None else None
                 cues = ph.phone_cues(
-                    self.detector, rgb, used, person_boxes, face_boxes, hands, self.phone_weights
+                    self.detector, rgb, used, person_boxes, face_boxes, hands, self.phone_weights,
+                    body,
                 )
                 phone = cues.score
                 raw = dets.phone_score

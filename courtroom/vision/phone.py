@@ -11,6 +11,10 @@ Cues measured per frame (``PhoneCues``), all in frame pixels:
   else the top of the person box (HOG misses faces in profile, which is how calls are seen).
 * ``hand_at_face``: a hand in front of the lower face (mouth, chin): drinking, eating, a hand
   at the chin and a microphone also do this, so it is never enough on its own.
+* ``pose``: body-landmark cues (``courtroom/vision/pose.py``): a wrist at an ear with the elbow
+  raised (a call), the head pitched down to both hands (texting), a hand held up in front of the
+  face (filming). They need no visible phone; their weights are 0 unless the held-out half of
+  the labelled data showed that they help (docs/vision.md, "Pose cues").
 
 ``score`` combines them with weights fitted on the training half of the labelled data
 (``scripts/bench_vision.py`` prints the fit and the held-out figures; docs/vision.md).
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 from courtroom.vision.detector import Box, Detection, Detector, RGBImage, square_crop
 from courtroom.vision.hands import Hand
+from courtroom.vision.pose import PoseCues
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +40,21 @@ class PhoneWeights:
     ear_floor: float = 0.05  # minimum phone evidence for the ear bonus to count
     face_penalty: float = 0.0  # taken off when a hand is in front of the face (and not at the ear)
     hand_crop_factor: float = 3.0  # crop side = this many hand sizes
+    # Pose cues (pose.py): added when the cue holds and the phone evidence is >= pose_floor.
+    call_bonus: float = 0.0  # a wrist at an ear, the elbow raised
+    texting_bonus: float = 0.0  # head pitched down to both hands in front of the body
+    filming_bonus: float = 0.0  # a hand held up in front of the face
+    pose_floor: float = 0.0
 
     @property
     def uses_hands(self) -> bool:
         """Whether any hand cue counts (if none does, the hand model is not even run)."""
         return self.in_hand_weight > 0 or self.ear_bonus > 0 or self.face_penalty > 0
+
+    @property
+    def uses_pose(self) -> bool:
+        """Whether any pose cue counts (if none does, the pose models are not even run)."""
+        return self.call_bonus > 0 or self.texting_bonus > 0 or self.filming_bonus > 0
 
 
 DEFAULT_WEIGHTS = PhoneWeights()
@@ -53,6 +68,7 @@ class PhoneCues:
     hand_at_face: bool
     hands: int
     score: float
+    pose: PoseCues | None = None  # None: the pose cues did not run
 
 
 def _expand(b: Box, f: float) -> Box:
@@ -127,12 +143,21 @@ def combine(
     ear: bool,
     face: bool = False,
     weights: PhoneWeights = DEFAULT_WEIGHTS,
+    pose: PoseCues | None = None,
 ) -> float:
     phone = max(weights.object_weight * object_score, weights.in_hand_weight * hand_score)
-    if ear and phone >= weights.ear_floor:
+    # The floor is checked on the object/hand evidence alone, before any bonus.
+    evidence = phone
+    if ear and evidence >= weights.ear_floor:
         phone += weights.ear_bonus
     elif face:
         phone -= weights.face_penalty
+    if pose is not None and evidence >= weights.pose_floor:
+        phone += (
+            weights.call_bonus * pose.call
+            + weights.texting_bonus * pose.texting
+            + weights.filming_bonus * pose.filming
+        )
     return round(min(1.0, max(0.0, phone)), 4)
 
 
@@ -144,8 +169,10 @@ def phone_cues(
     face_boxes: Sequence[Box],
     hands: Sequence[Hand] | None,
     weights: PhoneWeights = DEFAULT_WEIGHTS,
+    pose: PoseCues | None = None,
 ) -> PhoneCues:
-    """All cues for one frame. ``hands`` is ``None`` when the hand model is not installed."""
+    """All cues for one frame. ``hands`` is ``None`` when the hand model is not installed,
+    ``pose`` when the pose models are not (or no pose cue counts)."""
     obj = object_use_score(phones, persons, face_boxes)
     hs = list(hands or [])
     hd = heads(face_boxes, persons)
@@ -156,4 +183,5 @@ def phone_cues(
         if hs and weights.in_hand_weight > 0
         else 0.0
     )
-    return PhoneCues(obj, in_hand, ear, face, len(hs), combine(obj, in_hand, ear, face, weights))
+    score = combine(obj, in_hand, ear, face, weights, pose)
+    return PhoneCues(obj, in_hand, ear, face, len(hs), score, pose)
