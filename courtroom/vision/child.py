@@ -112,13 +112,15 @@ class VisionChild:
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
         inline = None
         if rgb.nbytes <= BUFFER_BYTES:
-            self._buf[: rgb.nbytes] = rgb.data.cast("B")
+            shared = np.ndarray(rgb.shape, np.uint8, buffer=self._buf)
+            shared[...] = rgb
+            del shared  # no view may outlive the copy: the map is closed on restart
         else:
             inline = rgb.tobytes()
         try:
             self._conn.send(("check", t, rgb.shape, inline, reference, checks))
-        except OSError as exc:
-            raise ChildDied(f"send failed: {exc}") from exc
+        except OSError as exc:  # it died while idle
+            raise ChildDied(self._exit_reason()) from exc
         reply = self._reply(CHECK_TIMEOUT_S)
         if reply[0] == "error":
             raise RuntimeError(f"vision child: {reply[1]}")

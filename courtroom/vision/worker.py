@@ -136,10 +136,11 @@ class VisionWorker:
         return dict(self.children[0].model_versions) if self.children else {}
 
     def info(self) -> dict[str, Any]:
-        """For the status API: the mode, the children's pids and how often one was restarted."""
+        """For the status API: the mode, the running children and how often one was restarted
+        (no pids: the status is public)."""
         out: dict[str, Any] = {"mode": self.mode}
         if self.mode == "process":
-            out["processes"] = [c.pid for c in self.children]
+            out["processes"] = sum(1 for c in self.children if c.pid is not None)
             out["restarts"] = sum(c.restarts for c in self.children)
             out["last_restart"] = self.last_restart
         return out
