@@ -22,7 +22,13 @@ share the machine's cores with the server**, so the server's figures are measure
 them, not alone.
 
 Baselines in the same run: one hearing with `COURTROOM_MEDIA_ONLY=1`, and one with every feature
-on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace).
+on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace). With
+`--vision-thread-baseline`, each count of hearings also runs with `COURTROOM_VISION_WORKER=thread`
+(the vision checks in threads of the server, as before they moved to child processes), just
+before the default run, for the event-loop lag before/after.
+
+The server's CPU includes its child processes (the vision checkers): `server_cores` is the
+server and its children from /proc, `server_children_cores` their share.
 
 Reported per run (1..N hearings): server CPU (cores) in total and by component, from the
 server's own accounting (`GET /api/v1/metrics`, courtroom/server/cpu.py), per hearing; client
@@ -316,6 +322,21 @@ class Hearing:
 
 # --- measurement ------------------------------------------------------------------------------
 
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server and of its child processes (the vision checkers), and the
+    children's part. A child that ends inside the window is missed (none should)."""
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids += [int(k) for k in fh.read().split()]
+    children = 0.0
+    for kid in kids:
+        with contextlib.suppress(OSError):
+            children += cpu_seconds(kid)
+    return cpu_seconds(pid) + children, children
+
+
 def metrics(server: Any) -> dict[str, Any]:
     """Blocking: call it in a thread (a starved server may take seconds to answer, and the
     clients' media must keep flowing meanwhile)."""
@@ -389,6 +410,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
     env = {"COURTROOM_MEDIA_ONLY": "1"} if features.startswith("media") else {}
     if "pace off" in features:
         env["COURTROOM_VISION_PACE"] = "off"
+    if "vision in threads" in features:
+        env["COURTROOM_VISION_WORKER"] = "thread"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -402,9 +425,9 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                 rooms.append(h)
             await asyncio.sleep(args.warmup)
             m0, ma0 = await timed_metrics(server)
-            s0, c0, t0 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            (s0, k0), c0, t0 = tree_cpu(server.proc.pid), time.process_time(), time.monotonic()
             await asyncio.sleep(args.seconds)
-            s1, c1, t1 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            (s1, k1), c1, t1 = tree_cpu(server.proc.pid), time.process_time(), time.monotonic()
             m1, ma1 = await timed_metrics(server)
             await asyncio.sleep(8)  # let the last captions and flags arrive
             wall = t1 - t0
@@ -432,6 +455,7 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                 "leaving_the_frame": list(leavers),
                 "server_cores": round(server_cores, 3),
                 "server_cores_per_hearing": round(server_cores / hearings, 3),
+                "server_children_cores": round((k1 - k0) / wall, 3),
                 "server_accounted_cores": round((m1["cpu"]["process_s"] - m0["cpu"]["process_s"]) / m_wall, 3),
                 "components_cores": components,
                 "components_cores_per_hearing": {k: round(v / hearings, 3) for k, v in components.items()},
@@ -519,6 +543,9 @@ async def main() -> None:
     ap.add_argument("--all-leave", action="store_true",
                     help="all four watched participants leave the frame every 14 s (default: the "
                          "lawyer only; the others stay in frame, as in most of a real hearing)")
+    ap.add_argument("--vision-thread-baseline", action="store_true",
+                    help="also run each count of hearings with the vision checks in threads "
+                         "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
     ap.add_argument("--no-pace-baseline", action="store_true",
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
     args = ap.parse_args()
@@ -546,7 +573,12 @@ async def main() -> None:
         r = await run(1, features, args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
+    threads: list[dict[str, Any]] = []
     for n in range(1, args.max_hearings + 1):
+        if args.vision_thread_baseline:
+            r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
+            print(json.dumps(r), flush=True)
+            threads.append(r)
         r = await run(n, "all", args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
@@ -565,8 +597,23 @@ async def main() -> None:
         pace = {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
                 "vision_ratio": round(v1 / max(v0, 1e-6), 2),
                 "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
+    worker = {}
+    for t in threads:
+        p = next(r for r in full if r["hearings"] == t["hearings"])
+        worker[str(t["hearings"])] = {
+            "loop_lag_p99_ms_threads": t["loop_lag_p99_ms"], "loop_lag_p99_ms_processes": p["loop_lag_p99_ms"],
+            "loop_lag_ratio": round(p["loop_lag_p99_ms"] / max(t["loop_lag_p99_ms"], 1e-6), 3),
+            "first_partial_p95_s": [t["caption_first_partial_s"].get("p95"), p["caption_first_partial_s"].get("p95")],
+            "final_p95_s": [t["caption_final_s"].get("p95"), p["caption_final_s"].get("p95")],
+            "flag_latency_p95_s": [t["flag_latency_s"].get("p95"), p["flag_latency_s"].get("p95")],
+            "vision_cores": [t["components_cores"].get("vision"), p["components_cores"].get("vision")],
+            "server_cores": [t["server_cores"], p["server_cores"]],
+            "load_avg_1m": [t["load_avg_1m"], p["load_avg_1m"]],
+        }
     print(json.dumps({
         "cores": os.cpu_count(),
+        "baseline_vision_threads": threads,
+        "vision_threads_vs_processes": worker,
         "clients_share_cores": True,
         "baseline_media_only_1_hearing": base,
         "baseline_pace_off_1_hearing": pace_off,

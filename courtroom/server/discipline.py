@@ -124,6 +124,7 @@ class DisciplineWatch:
         self._worker: VisionWorker | None = None
         self._worker_failed: str | None = None
         self._lock = asyncio.Lock()
+        self._loading: asyncio.Task[VisionWorker | None] | None = None
         self._phases = 0
 
     def next_phase(self, period: float) -> float:
@@ -211,6 +212,10 @@ class DisciplineWatch:
 
     # -- rooms ------------------------------------------------------------------------------
     async def on_room(self, room: HearingMedia) -> None:
+        if self._worker is None and self._loading is None:
+            # Load the models now, at the room's first signal, not when the first video frame
+            # is due for a check: the connection's set-up (ICE, DTLS) hides part of the load.
+            self._loading = asyncio.create_task(self.worker(), name="vision-models")
         watch = HearingWatch(self, room)
         self.rooms[room.runtime.hearing_id] = watch
         watch.start()
@@ -238,6 +243,8 @@ class DisciplineWatch:
     async def close(self) -> None:
         for watch in list(self.rooms.values()):
             await watch.close()
+        if self._loading is not None:
+            await self._loading  # a worker half built would leave its children behind
         if self._worker is not None:
             await self._worker.aclose()
             self._worker = None

@@ -22,6 +22,7 @@ import concurrent.futures as cf
 import logging
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class CheckerConfig:
         from courtroom.vision import hands
         from courtroom.vision.checks import FacesOnlyChecker
 
+        fr.load()
         if self.faces_only:
             return FacesOnlyChecker(self.face_options)
         det = Detector(self.model_path, person_crop_pass=self.person_crop_pass)
@@ -95,6 +97,7 @@ class VisionWorker:
         max_workers: int = 2,
         checker: FrameChecker | None = None,
         on_child_cpu: Callable[[int, float | None], None] | None = None,
+        children_at_start: int = 1,
     ) -> None:
         """``on_child_cpu(pid, None)`` when a child starts, ``(pid, cpu_s)`` when it was reaped
         (the server's CPU accounting). Process mode starts the children and waits for their
@@ -106,18 +109,21 @@ class VisionWorker:
         self.children: list[VisionChild] = []
         self._free: queue.SimpleQueue[VisionChild] = queue.SimpleQueue()
         self.last_restart: str | None = None  # why the latest child restart happened
+        self._loader: threading.Thread | None = None
+        self._closing = False
+        self._max_children = max_workers
+        self._load_lock = threading.Lock()
+        self._on_child_cpu: Callable[[int, float | None], None] | None = None
         if mode == "thread":
             self._checker = checker or self.config.build()
         else:
-            try:
-                for _ in range(max_workers):
-                    child = VisionChild(self.config, on_cpu=on_child_cpu)
-                    self.children.append(child)
-                    self._free.put(child)
-            except Exception:
-                for child in self.children:
-                    child.close(grace_s=1.0)
-                raise
+            # ``children_at_start`` are waited for (their models failing fail the worker); the
+            # others start only when a frame finds every child busy: loading a second copy of
+            # the models (seconds of CPU) while the first checks run delayed them on a busy
+            # machine, and one hearing's watch rarely needs two.
+            self._on_child_cpu = on_child_cpu
+            for _ in range(max(1, min(children_at_start, max_workers))):
+                self._add(VisionChild(self.config, on_cpu=on_child_cpu))
         # The threads are named vision_*: server/cpu.py counts their CPU as vision.
         self._pool = cf.ThreadPoolExecutor(max_workers, thread_name_prefix="vision")
         self._busy: set[str] = set()
@@ -145,9 +151,44 @@ class VisionWorker:
             out["last_restart"] = self.last_restart
         return out
 
+    def _add(self, child: VisionChild) -> None:
+        self.children.append(child)
+        self._free.put(child)
+
+    def _load_one_more(self) -> None:
+        """Called from a worker thread that found every child busy: start one more child in
+        the background (one at a time, up to ``max_workers``)."""
+        with self._load_lock:
+            if self._closing or len(self.children) >= self._max_children:
+                return
+            if self._loader is not None and self._loader.is_alive():
+                return
+            self._loader = threading.Thread(
+                target=self._load, name="vision-loader", daemon=True  # its CPU is vision's
+            )
+            self._loader.start()
+
+    def _load(self) -> None:
+        try:
+            self._add(VisionChild(self.config, on_cpu=self._on_child_cpu))
+        except Exception:
+            log.exception(
+                "vision worker: a further checking process failed to start; going on with %d",
+                len(self.children),
+            )
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Block until every child has loaded (or failed to); for tests and benches."""
+        if self._loader is not None:
+            self._loader.join(timeout)
+
     def _in_child(self, job: _Job) -> FrameObservation | None:
         """Runs on a worker thread: one free child checks the frame; a dead one is restarted."""
-        child = self._free.get()
+        try:
+            child = self._free.get_nowait()
+        except queue.Empty:
+            self._load_one_more()
+            child = self._free.get()  # the first child free, or the new one once loaded
         try:
             return child.observe(job.t, to_rgb(job.frame), job.reference, job.checks)
         except ChildDied as exc:
@@ -223,6 +264,8 @@ class VisionWorker:
                 job.future.set_result(None)
         self._pending.clear()
         loop = asyncio.get_running_loop()
+        self._closing = True
+        await loop.run_in_executor(None, self.wait_loaded)  # a child still loading: let it
         await loop.run_in_executor(None, self._pool.shutdown, True)
         for child in self.children:  # no check runs now: each child exits on EOF, or is killed
             await loop.run_in_executor(None, child.close)

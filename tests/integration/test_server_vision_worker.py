@@ -87,10 +87,17 @@ async def test_killed_child_is_restarted_and_the_watch_goes_on(tmp_path: Path) -
                 return int(reg.get(f"/api/v1/hearings/{hid}/vision").json()["samples"])
 
         await until("the first checks", lambda: samples() >= 2, 60)
-        status = httpx.get(f"{server.base}/api/v1/vision/status", timeout=10).json()
+
+        def status_now() -> dict[str, object]:
+            return dict(httpx.get(f"{server.base}/api/v1/vision/status", timeout=10).json())
+
+        # One child at first; a second starts only when a frame finds the first busy.
+        status = status_now()
+        n = len(vision_children(server))
+        assert n in (1, 2), n
         assert status["worker"] == {
             "mode": "process",
-            "processes": 2,
+            "processes": n,
             "restarts": 0,
             "last_restart": None,
         }, status
@@ -102,22 +109,22 @@ async def test_killed_child_is_restarted_and_the_watch_goes_on(tmp_path: Path) -
         assert cpu["process_s"] >= sum(cpu["components_s"].values()) - 0.05, cpu
 
         first = vision_children(server)
-        assert len(first) == 2, first
+        assert len(first) in (1, 2), first
         killed_at = time.monotonic()
         for child in first:
             os.kill(child, signal.SIGKILL)
 
         def restarted() -> bool:
             st = httpx.get(f"{server.base}/api/v1/vision/status", timeout=10).json()
-            return bool(st["worker"]["restarts"] >= 2)
+            return bool(st["worker"]["restarts"] >= len(first))
 
-        await until("both children restarted", restarted, 90)
+        await until("the children restarted", restarted, 90)
         status = httpx.get(f"{server.base}/api/v1/vision/status", timeout=10).json()
-        assert status["worker"]["processes"] == 2
+        assert status["worker"]["processes"] == len(first)
         assert "killed by signal 9" in status["worker"]["last_restart"], status
-        assert "restarted 2 time(s)" in status["message"], status
+        assert f"restarted {len(first)} time(s)" in status["message"], status
         second = vision_children(server)
-        assert len(second) == 2 and not set(second) & set(first), (first, second)
+        assert second and not set(second) & set(first), (first, second)
         assert "a checking process died" in "".join(server.output)
 
         # The participant leaves the frame after the restarts: the flag comes from new children.
@@ -147,7 +154,7 @@ async def test_no_child_outlives_a_killed_server(tmp_path: Path) -> None:
 
         await until("the models", loaded, 90)
         children = vision_children(server)
-        assert len(children) == 2
+        assert children
         server.kill(signal.SIGKILL)
         await until("the children to exit", lambda: not [p for p in children if alive(p)], 15)
         await stop([closers[0]], [c for c in closers[1:] if isinstance(c, Client)])

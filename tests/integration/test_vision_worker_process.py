@@ -46,7 +46,7 @@ async def test_same_answers_as_threads_restart_after_sigkill_and_clean_close() -
     two = scenes.letterbox(scenes.two_teens())
     ref_img = scenes.letterbox(scenes.man(2))
     before = cpu.ACCOUNTS.snapshot()["components_s"]["vision"]
-    worker = await start(on_child_cpu=cpu.ACCOUNTS.child_cpu("vision"))
+    worker = await start(on_child_cpu=cpu.ACCOUNTS.child_cpu("vision"), children_at_start=2)
     thread = VisionWorker(CONFIG, mode="thread", max_workers=1)
     try:
         assert worker.info() == {"mode": "process", "processes": 2, "restarts": 0,
