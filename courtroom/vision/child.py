@@ -127,6 +127,22 @@ class VisionChild:
         obs: FrameObservation = reply[1]
         return obs
 
+    def enroll(self, photo: bytes) -> fr.Encoding:
+        """The reference encoding of an ID photo (raises ``EnrolmentError`` with the reason)."""
+        from courtroom.vision.identity import EnrolmentError
+
+        if self._conn is None:
+            raise ChildDied("no child running")
+        try:
+            self._conn.send(("enroll", photo))
+        except OSError as exc:
+            raise ChildDied(self._exit_reason()) from exc
+        kind, value = self._reply(CHECK_TIMEOUT_S)
+        if kind == "refused":
+            raise EnrolmentError(str(value))
+        encoding: fr.Encoding = value
+        return encoding
+
     def _reply(self, timeout: float) -> tuple[str, Any]:
         assert self._conn is not None
         try:
@@ -220,6 +236,9 @@ def _serve(conn: Connection, buf: mmap.mmap) -> None:
             msg = conn.recv()
         except EOFError:
             return  # the server closed the socket, or died
+        if msg[0] == "enroll":
+            conn.send(_enroll(msg[1]))
+            continue
         _, t, shape, inline, reference, checks = msg
         n = int(np.prod(shape))
         raw = inline if inline is not None else buf[:n]
@@ -230,6 +249,19 @@ def _serve(conn: Connection, buf: mmap.mmap) -> None:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             continue
         conn.send(("ok", obs))
+
+
+def _enroll(photo: bytes) -> tuple[str, Any]:
+    """An ID photo's reference encoding, decoded and encoded here: the face encoder holds the
+    GIL, and an untrusted image that crashes a decoder takes only this child with it."""
+    from courtroom.vision import identity as idn
+
+    try:
+        return ("ok", idn.enroll(photo))
+    except idn.EnrolmentError as exc:
+        return ("refused", exc.reason)
+    except Exception as exc:
+        return ("refused", f"The photo could not be read ({type(exc).__name__}).")
 
 
 def main(argv: list[str]) -> None:

@@ -182,22 +182,44 @@ class VisionWorker:
         if self._loader is not None:
             self._loader.join(timeout)
 
-    def _in_child(self, job: _Job) -> FrameObservation | None:
-        """Runs on a worker thread: one free child checks the frame; a dead one is restarted."""
+    def enroll(self, photo: bytes) -> fr.Encoding:
+        """Blocking (run it in a thread): an ID photo's reference encoding, in a child process
+        in process mode. Raises ``EnrolmentError`` with the clerk-readable reason."""
+        from courtroom.vision import identity as idn
+
+        if self._checker is not None:
+            return idn.enroll(photo)
+        child = self._borrow()
         try:
-            child = self._free.get_nowait()
+            return child.enroll(photo)
+        except ChildDied as exc:
+            self._restart(child, exc)
+            raise idn.EnrolmentError("The check failed; please send the photo again.") from exc
+        finally:
+            self._free.put(child)
+
+    def _borrow(self) -> VisionChild:
+        try:
+            return self._free.get_nowait()
         except queue.Empty:
             self._load_one_more()
-            child = self._free.get()  # the first child free, or the new one once loaded
+            return self._free.get()  # the first child free, or the new one once loaded
+
+    def _restart(self, child: VisionChild, exc: ChildDied) -> None:
+        # Said in the log and the status; the participant's next sample (or the clerk's next
+        # try) goes to the restarted child.
+        self.last_restart = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}: {exc}"
+        log.warning("vision worker: a checking process died (%s); restarting it", exc)
+        child.restart()
+        log.warning("vision worker: checking process restarted (pid %s)", child.pid)
+
+    def _in_child(self, job: _Job) -> FrameObservation | None:
+        """Runs on a worker thread: one free child checks the frame; a dead one is restarted."""
+        child = self._borrow()
         try:
             return child.observe(job.t, to_rgb(job.frame), job.reference, job.checks)
         except ChildDied as exc:
-            # Said in the log and the status; the frame is dropped like a superseded one and
-            # the participant's next sample goes to the restarted child.
-            self.last_restart = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}: {exc}"
-            log.warning("vision worker: a checking process died (%s); restarting it", exc)
-            child.restart()
-            log.warning("vision worker: checking process restarted (pid %s)", child.pid)
+            self._restart(child, exc)  # the frame is dropped like a superseded one
             return None
         finally:
             self._free.put(child)

@@ -132,3 +132,31 @@ async def test_broken_models_fail_at_start_and_leave_no_child(tmp_path: Path) ->
     for task in os.listdir("/proc/self/task"):  # a child belongs to the thread that forked it
         mine += Path(f"/proc/self/task/{task}/children").read_text().split()
     assert not [p for p in mine if running(int(p)) and "vision.child" in cmdline(int(p))]
+
+
+@pytest.mark.timeout(180)
+async def test_id_photos_are_enrolled_in_the_child() -> None:
+    """The ID photo is decoded and encoded in a child (the face encoder holds the GIL; an
+    untrusted image that crashes a decoder takes only the child): same encoding as in-process,
+    the clerk's reasons for unusable photos, and the child still there afterwards."""
+    from courtroom.vision import identity as idn
+
+    worker = await start(max_workers=1)
+    try:
+        photo = scenes.jpeg(scenes.girl())
+        here = idn.enroll(photo)
+        there = await asyncio.to_thread(worker.enroll, photo)
+        assert np.allclose(here, there)
+        for bad, reason in [
+            (scenes.jpeg(scenes.empty_room()), "No face was found"),
+            (scenes.jpeg(scenes.two_teens()), "several faces"),
+            (b"\xff\xd8\xff" + b"\x00" * 1000, "not a readable image"),
+            (b"", "not a readable image"),
+        ]:
+            with pytest.raises(idn.EnrolmentError) as refused:
+                await asyncio.to_thread(worker.enroll, bad)
+            assert reason in refused.value.reason
+        o = await worker.observe("p", 1.0, scenes.letterbox(scenes.two_teens()), checks=CHEAP_CHECKS)
+        assert o is not None and o.faces == 2 and worker.info()["restarts"] == 0
+    finally:
+        await worker.aclose()
