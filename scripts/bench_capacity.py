@@ -536,6 +536,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="shared data (fixtures/asr/ko, fixtures/vision)")
     ap.add_argument("--max-hearings", type=int, default=2)
+    ap.add_argument("--min-hearings", type=int, default=1, help="skip the smaller counts")
     ap.add_argument("--seconds", type=float, default=40.0, help="measured window per run")
     ap.add_argument("--warmup", type=float, default=12.0, help="after set-up, before measuring")
     ap.add_argument("--clips", type=int, default=6)
@@ -574,7 +575,7 @@ async def main() -> None:
         print(json.dumps(r), flush=True)
         runs.append(r)
     threads: list[dict[str, Any]] = []
-    for n in range(1, args.max_hearings + 1):
+    for n in range(args.min_hearings, args.max_hearings + 1):
         if args.vision_thread_baseline:
             r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
             print(json.dumps(r), flush=True)
