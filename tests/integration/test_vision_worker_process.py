@@ -146,7 +146,11 @@ async def test_id_photos_are_enrolled_in_the_child() -> None:
         photo = scenes.jpeg(scenes.girl())
         here = idn.enroll(photo)
         there = await asyncio.to_thread(worker.enroll, photo)
-        assert np.allclose(here, there)
+        # Enrolment jitters the face (dlib's random jitter, a sequence per process): the same
+        # face, not the same bits (0.06 apart measured; different people are >= 0.536).
+        from courtroom.vision import faces as fr
+
+        assert fr.distance(here, there) < 0.2, fr.distance(here, there)
         for bad, reason in [
             (scenes.jpeg(scenes.empty_room()), "No face was found"),
             (scenes.jpeg(scenes.two_teens()), "several faces"),
