@@ -22,13 +22,9 @@ share the machine's cores with the server**, so the server's figures are measure
 them, not alone.
 
 Baselines in the same run: one hearing with `COURTROOM_MEDIA_ONLY=1`, and one with every feature
-on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace). With
-`--vision-thread-baseline`, each count of hearings also runs with `COURTROOM_VISION_WORKER=thread`
-(the vision checks in threads of the server, as before they moved to child processes), just
-before the default run, for the event-loop lag before/after.
-
-The server's CPU includes its child processes (the vision checkers): `server_cores` is the
-server and its children from /proc, `server_children_cores` their share.
+on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace).
+`--vision-thread-baseline`: each count also runs first with `COURTROOM_VISION_WORKER=thread`.
+`server_cores` includes the server's child processes (vision), `server_children_cores` them.
 
 Reported per run (1..N hearings): server CPU (cores) in total and by component, from the
 server's own accounting (`GET /api/v1/metrics`, courtroom/server/cpu.py), per hearing; client
@@ -61,7 +57,8 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests"), str(REPO 
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from bench_media import PacketTrack, cpu_seconds  # noqa: E402
+from bench_media import PacketTrack  # noqa: E402
+from benchlib.capacity_vision import threads_vs_processes, tree_cpu  # noqa: E402
 from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
 
 from media import aiortc_internals as internals  # noqa: E402
@@ -321,21 +318,6 @@ class Hearing:
 
 
 # --- measurement ------------------------------------------------------------------------------
-
-def tree_cpu(pid: int) -> tuple[float, float]:
-    """CPU seconds of the server and of its child processes (the vision checkers), and the
-    children's part. A child that ends inside the window is missed (none should)."""
-    kids: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as fh:
-                kids += [int(k) for k in fh.read().split()]
-    children = 0.0
-    for kid in kids:
-        with contextlib.suppress(OSError):
-            children += cpu_seconds(kid)
-    return cpu_seconds(pid) + children, children
-
 
 def metrics(server: Any) -> dict[str, Any]:
     """Blocking: call it in a thread (a starved server may take seconds to answer, and the
@@ -598,19 +580,7 @@ async def main() -> None:
         pace = {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
                 "vision_ratio": round(v1 / max(v0, 1e-6), 2),
                 "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
-    worker = {}
-    for t in threads:
-        p = next(r for r in full if r["hearings"] == t["hearings"])
-        worker[str(t["hearings"])] = {
-            "loop_lag_p99_ms_threads": t["loop_lag_p99_ms"], "loop_lag_p99_ms_processes": p["loop_lag_p99_ms"],
-            "loop_lag_ratio": round(p["loop_lag_p99_ms"] / max(t["loop_lag_p99_ms"], 1e-6), 3),
-            "first_partial_p95_s": [t["caption_first_partial_s"].get("p95"), p["caption_first_partial_s"].get("p95")],
-            "final_p95_s": [t["caption_final_s"].get("p95"), p["caption_final_s"].get("p95")],
-            "flag_latency_p95_s": [t["flag_latency_s"].get("p95"), p["flag_latency_s"].get("p95")],
-            "vision_cores": [t["components_cores"].get("vision"), p["components_cores"].get("vision")],
-            "server_cores": [t["server_cores"], p["server_cores"]],
-            "load_avg_1m": [t["load_avg_1m"], p["load_avg_1m"]],
-        }
+    worker = threads_vs_processes(threads, full)
     print(json.dumps({
         "cores": os.cpu_count(),
         "baseline_vision_threads": threads,
