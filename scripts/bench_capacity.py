@@ -23,6 +23,8 @@ them, not alone.
 
 Baselines in the same run: one hearing with `COURTROOM_MEDIA_ONLY=1`, and one with every feature
 on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace).
+`--vision-thread-baseline`: each count also runs first with `COURTROOM_VISION_WORKER=thread`.
+`server_cores` includes the server's child processes (vision), `server_children_cores` them.
 
 Reported per run (1..N hearings): server CPU (cores) in total and by component, from the
 server's own accounting (`GET /api/v1/metrics`, courtroom/server/cpu.py), per hearing; client
@@ -55,7 +57,8 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests"), str(REPO 
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from bench_media import PacketTrack, cpu_seconds  # noqa: E402
+from bench_media import PacketTrack  # noqa: E402
+from benchlib.capacity_vision import threads_vs_processes, tree_cpu  # noqa: E402
 from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
 
 from media import aiortc_internals as internals  # noqa: E402
@@ -389,6 +392,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
     env = {"COURTROOM_MEDIA_ONLY": "1"} if features.startswith("media") else {}
     if "pace off" in features:
         env["COURTROOM_VISION_PACE"] = "off"
+    if "vision in threads" in features:
+        env["COURTROOM_VISION_WORKER"] = "thread"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -402,9 +407,9 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                 rooms.append(h)
             await asyncio.sleep(args.warmup)
             m0, ma0 = await timed_metrics(server)
-            s0, c0, t0 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            (s0, k0), c0, t0 = tree_cpu(server.proc.pid), time.process_time(), time.monotonic()
             await asyncio.sleep(args.seconds)
-            s1, c1, t1 = cpu_seconds(server.proc.pid), time.process_time(), time.monotonic()
+            (s1, k1), c1, t1 = tree_cpu(server.proc.pid), time.process_time(), time.monotonic()
             m1, ma1 = await timed_metrics(server)
             await asyncio.sleep(8)  # let the last captions and flags arrive
             wall = t1 - t0
@@ -432,6 +437,7 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                 "leaving_the_frame": list(leavers),
                 "server_cores": round(server_cores, 3),
                 "server_cores_per_hearing": round(server_cores / hearings, 3),
+                "server_children_cores": round((k1 - k0) / wall, 3),
                 "server_accounted_cores": round((m1["cpu"]["process_s"] - m0["cpu"]["process_s"]) / m_wall, 3),
                 "components_cores": components,
                 "components_cores_per_hearing": {k: round(v / hearings, 3) for k, v in components.items()},
@@ -512,6 +518,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="shared data (fixtures/asr/ko, fixtures/vision)")
     ap.add_argument("--max-hearings", type=int, default=2)
+    ap.add_argument("--min-hearings", type=int, default=1, help="skip the smaller counts")
     ap.add_argument("--seconds", type=float, default=40.0, help="measured window per run")
     ap.add_argument("--warmup", type=float, default=12.0, help="after set-up, before measuring")
     ap.add_argument("--clips", type=int, default=6)
@@ -519,6 +526,9 @@ async def main() -> None:
     ap.add_argument("--all-leave", action="store_true",
                     help="all four watched participants leave the frame every 14 s (default: the "
                          "lawyer only; the others stay in frame, as in most of a real hearing)")
+    ap.add_argument("--vision-thread-baseline", action="store_true",
+                    help="also run each count of hearings with the vision checks in threads "
+                         "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
     ap.add_argument("--no-pace-baseline", action="store_true",
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
     args = ap.parse_args()
@@ -546,7 +556,12 @@ async def main() -> None:
         r = await run(1, features, args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
-    for n in range(1, args.max_hearings + 1):
+    threads: list[dict[str, Any]] = []
+    for n in range(args.min_hearings, args.max_hearings + 1):
+        if args.vision_thread_baseline:
+            r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
+            print(json.dumps(r), flush=True)
+            threads.append(r)
         r = await run(n, "all", args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
@@ -565,8 +580,11 @@ async def main() -> None:
         pace = {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
                 "vision_ratio": round(v1 / max(v0, 1e-6), 2),
                 "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
+    worker = threads_vs_processes(threads, full)
     print(json.dumps({
         "cores": os.cpu_count(),
+        "baseline_vision_threads": threads,
+        "vision_threads_vs_processes": worker,
         "clients_share_cores": True,
         "baseline_media_only_1_hearing": base,
         "baseline_pace_off_1_hearing": pace_off,

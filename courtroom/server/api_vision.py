@@ -94,9 +94,11 @@ async def upload_id_photo(request: Request) -> JSONResponse:
     data = b"".join(chunks)
     if not data:
         raise ApiError(400, "malformed", "send the photo (JPEG or PNG) as the request body")
+    worker = await court.vision.worker()  # the models load here if no room loaded them yet
+    encode = worker.enroll if worker is not None else None
     try:
         sha = await asyncio.to_thread(
-            court.vision.identity.enroll, runtime.hearing_id, participant_id, data
+            court.vision.identity.enroll, runtime.hearing_id, participant_id, data, encode
         )
     except EnrolmentRefused as exc:
         raise ApiError(400, "unusable_photo", exc.reason) from None

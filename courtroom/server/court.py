@@ -170,6 +170,9 @@ class Court:
             # Loading dlib's models holds the GIL for seconds (a 3 s stall of every thread
             # measured at load average 14 on 2 cores): longer than a lease tolerates. So a
             # node loads them before it registers, not when its first hearing needs them.
+            # (With the checks in child processes, the default, the load happens in the
+            # child and no longer stalls this process; the node still waits for it, so its
+            # first hearing is watched from the start.)
             await self.vision.worker()
         internal = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '') else s.host}:{s.port}"
         placement = Placement(

@@ -14,6 +14,10 @@ Two sources, both cheap:
   (recording) on the event loop. :func:`timed` wraps a coroutine so that every step of it is
   a section; :func:`section` wraps a plain call. Sections nest: an inner section's time is
   taken out of the outer one, so nothing counts twice.
+* **Child processes** that work for a component (the vision checkers, vision/child.py): their
+  CPU is read from ``/proc/<pid>/stat`` while they run and taken from ``wait4`` once reaped,
+  and added both to their component and to ``process_s`` (``children_s`` says how much). Without
+  it, moving work into a child would look like a saving.
 
 ``GET /api/v1/metrics`` reports the cumulative seconds per component (:func:`snapshot`); a
 client takes two snapshots and divides the differences by the wall time between them.
@@ -62,6 +66,32 @@ class CpuAccounts:
         self.loop_thread: int | None = None
         self._last: dict[int, tuple[str, float, dict[str, float]]] = {}
         self._retired: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
+        self._children: dict[int, str] = {}  # live child pid -> component
+        self._children_retired: dict[str, float] = {}
+
+    def child_cpu(self, component: str) -> Callable[[int, float | None], None]:
+        """A callback for a child process working for ``component``: ``(pid, None)`` when it
+        starts, ``(pid, cpu_s)`` once it was reaped (its whole CPU, from ``wait4``)."""
+
+        def seen(pid: int, cpu_s: float | None) -> None:
+            with self._lock:
+                if cpu_s is None:
+                    self._children[pid] = component
+                elif self._children.pop(pid, None) is not None:
+                    self._children_retired[component] = (
+                        self._children_retired.get(component, 0.0) + cpu_s
+                    )
+
+        return seen
+
+    def _children_cpu(self) -> dict[str, float]:
+        with self._lock:
+            out = dict(self._children_retired)
+            live = list(self._children.items())
+        for pid, component in live:
+            cpu = _thread_cpu(pid, f"/proc/{pid}/stat")
+            out[component] = out.get(component, 0.0) + (cpu or 0.0)
+        return out
 
     def set_loop_thread(self) -> None:
         """Call on the event loop: its thread's unclaimed CPU is forwarding."""
@@ -104,8 +134,12 @@ class CpuAccounts:
             self._add(totals, owner, cpu, claimed)
         process = _process_cpu()
         totals["other"] += max(0.0, process - sum(totals.values()))
+        children = self._children_cpu()
+        for comp, s in children.items():
+            totals[comp] = totals.get(comp, 0.0) + s
         return {
-            "process_s": round(process, 3),
+            "process_s": round(process + sum(children.values()), 3),
+            "children_s": round(sum(children.values()), 3),
             "components_s": {k: round(v, 3) for k, v in totals.items()},
             "threads": len(names),
         }
@@ -205,9 +239,9 @@ def _task_ids() -> list[int]:
         return []
 
 
-def _thread_cpu(tid: int) -> float | None:
+def _thread_cpu(tid: int, path: str | None = None) -> float | None:
     try:
-        with open(f"/proc/self/task/{tid}/stat", "rb") as fh:
+        with open(path or f"/proc/self/task/{tid}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None

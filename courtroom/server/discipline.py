@@ -43,7 +43,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +62,7 @@ from .watch_pace import PaceConfig, WatchPace, luma_thumb
 
 if TYPE_CHECKING:
     # The vision stack (dlib, onnxruntime) loads on the first watched room, not at start-up.
-    from ..vision.checks import Check, FrameChecker, FrameObservation
+    from ..vision.checks import Check, FrameObservation
     from ..vision.debounce import Debouncer, Flag, FlagKind
     from ..vision.detector import RGBImage
     from ..vision.loudness import LoudnessMeter
@@ -90,6 +90,9 @@ class WatchConfig:
     entry_retry_s: float = 5.0  # after a failed entry round
     round_frames: int = 3  # frames per identity round (best one counts)
     workers: int = 2
+    # "process": the checks run in child processes, so that dlib's face encoder (which holds the
+    # GIL 100-160 ms a call) cannot stall the event loop; "thread": in the server process.
+    worker_mode: Literal["process", "thread"] = "process"
     pace: PaceConfig = field(default_factory=PaceConfig)  # full rate after a cue, slower calm
 
     @classmethod
@@ -99,26 +102,12 @@ class WatchConfig:
             kw["fps"] = max(0.1, min(5.0, float(v)))
         if v := os.environ.get("COURTROOM_IDENTITY_RECHECK_S"):
             kw["identity_every_s"] = max(1.0, float(v))
+        if v := os.environ.get("COURTROOM_VISION_WORKER"):
+            if v not in ("process", "thread"):
+                raise ValueError(f"COURTROOM_VISION_WORKER must be process or thread, not {v!r}")
+            kw["worker_mode"] = "thread" if v == "thread" else "process"
         kw["pace"] = PaceConfig.from_env()
         return cls(**kw)
-
-
-def faces_only_checker() -> FrameChecker:
-    """Face presence and identity without the YOLOX detector (its model file is missing)."""
-    from ..vision import faces as fr
-    from ..vision.checks import Check, FrameChecker
-
-    class FacesOnlyChecker(FrameChecker):
-        def __init__(self) -> None:
-            # No detector: only the checks that never touch it may run.
-            self.face_options = fr.FaceOptions()
-            self.checks = frozenset({Check.FACES, Check.IDENTITY})
-
-        @property
-        def model_versions(self) -> dict[str, str]:
-            return {"faces": fr.MODEL_VERSION}
-
-    return FacesOnlyChecker()
 
 
 class DisciplineWatch:
@@ -135,6 +124,7 @@ class DisciplineWatch:
         self._worker: VisionWorker | None = None
         self._worker_failed: str | None = None
         self._lock = asyncio.Lock()
+        self._loading: asyncio.Task[VisionWorker | None] | None = None
         self._phases = 0
 
     def next_phase(self, period: float) -> float:
@@ -157,6 +147,7 @@ class DisciplineWatch:
         if self._worker_failed is not None:
             message = f"vision models failed to load ({self._worker_failed}): watch OFF"
             return {"available": False, "checks": [], "fps": self.config.fps, "message": message}
+        worker = self._worker.info() if self._worker is not None else None
         if self.detector_available:
             message = f"all checks on at {self.config.fps:g} fps"
         else:
@@ -165,12 +156,19 @@ class DisciplineWatch:
                 "are OFF (face presence counts faces only); face presence, identity and "
                 "loud noise run"
             )
+        if worker is not None and worker.get("restarts"):
+            message += (
+                f"; a checking process was restarted {worker['restarts']} time(s), "
+                f"last {worker['last_restart']}"
+            )
         return {
             "available": True,
             "detector": self.detector_available,
             "checks": sorted(checks),
             "fps": self.config.fps,
             "message": message,
+            # null until the models are loaded (the first watched room, or a node's start-up)
+            "worker": worker,
         }
 
     def startup_lines(self) -> list[str]:
@@ -199,14 +197,25 @@ class DisciplineWatch:
 
     def _build_worker(self) -> VisionWorker:
         from ..vision.worker import CheckerConfig, VisionWorker
+        from .cpu import ACCOUNTS
 
         if self.detector_available:
             config = CheckerConfig(model_path=self.model_path)
-            return VisionWorker(config, max_workers=self.config.workers)
-        return VisionWorker(max_workers=self.config.workers, checker=faces_only_checker())
+        else:
+            config = CheckerConfig(faces_only=True)
+        return VisionWorker(
+            config,
+            mode=self.config.worker_mode,
+            max_workers=self.config.workers,
+            on_child_cpu=ACCOUNTS.child_cpu("vision"),
+        )
 
     # -- rooms ------------------------------------------------------------------------------
     async def on_room(self, room: HearingMedia) -> None:
+        if self._worker is None and self._loading is None:
+            # Load the models now, at the room's first signal, not when the first video frame
+            # is due for a check: the connection's set-up (ICE, DTLS) hides part of the load.
+            self._loading = asyncio.create_task(self.worker(), name="vision-models")
         watch = HearingWatch(self, room)
         self.rooms[room.runtime.hearing_id] = watch
         watch.start()
@@ -234,6 +243,8 @@ class DisciplineWatch:
     async def close(self) -> None:
         for watch in list(self.rooms.values()):
             await watch.close()
+        if self._loading is not None:
+            await self._loading  # a worker half built would leave its children behind
         if self._worker is not None:
             await self._worker.aclose()
             self._worker = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,11 +64,18 @@ class IdentityStore:
             raise ValueError("bad hearing id")
         return self.root / hearing_id
 
-    def enroll(self, hearing_id: str, participant_id: str, data: bytes) -> str:
+    def enroll(
+        self,
+        hearing_id: str,
+        participant_id: str,
+        data: bytes,
+        encode: Callable[[bytes], fr.Encoding] | None = None,
+    ) -> str:
         """Check the photo (exactly one face) and store it; returns its sha256.
 
         Raises ``EnrolmentError`` with a clerk-readable reason. Blocking (0.4-2 s): run it in a
-        thread.
+        thread. ``encode``: the vision worker's (a child process, so the face encoder does not
+        hold this process's GIL); default: here.
         """
         from ..vision import identity as idn
 
@@ -77,7 +85,7 @@ class IdentityStore:
         if not _SAFE_ID.match(participant_id):
             raise ValueError("bad participant id")
         try:
-            encoding = idn.enroll(data)
+            encoding = (encode or idn.enroll)(data)
         except idn.EnrolmentError as exc:
             raise EnrolmentRefused(exc.reason) from None
         sha = hashlib.sha256(data).hexdigest()

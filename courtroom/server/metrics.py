@@ -48,7 +48,8 @@ class Metrics:
     cpu: dict[str, Any] = field(
         default_factory=dict,
         metadata={
-            "doc": "cumulative CPU seconds: `process_s`, and `components_s` by component "
+            "doc": "cumulative CPU seconds: `process_s` (with the server's child processes), "
+            "`children_s` (their share), and `components_s` by component "
             "(forwarding, recording, asr, vision, signalling_log, other; server/cpu.py)"
         },
     )

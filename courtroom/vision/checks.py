@@ -170,3 +170,16 @@ class FrameChecker:
             checks=run,
             phone_cues=cues,
         )
+
+
+class FacesOnlyChecker(FrameChecker):
+    """Face presence and identity without the YOLOX detector (its model file is missing)."""
+
+    def __init__(self, face_options: fr.FaceOptions | None = None) -> None:
+        # No detector: only the checks that never touch it may run.
+        self.face_options = face_options or fr.FaceOptions()
+        self.checks = frozenset({Check.FACES, Check.IDENTITY})
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        return {"faces": fr.MODEL_VERSION}

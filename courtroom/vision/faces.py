@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-import face_recognition
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -61,12 +60,26 @@ def _scaled(rgb: RGBImage, max_side: int) -> tuple[RGBImage, float]:
 _DLIB = threading.Lock()
 
 
+def load() -> None:
+    """Load dlib's models now (a checker being built), not at its first frame."""
+    _dlib()
+
+
+def _dlib() -> Any:
+    """face_recognition, imported on first use: importing it loads dlib's models, seconds of
+    CPU with the GIL held. The server process never needs them when the checks run in child
+    processes (worker.py), so it no longer pays that stall."""
+    import face_recognition
+
+    return face_recognition
+
+
 def locate(rgb: RGBImage, opts: FaceOptions = _DEFAULT) -> tuple[RGBImage, float, list[Box]]:
     """HOG face boxes. Returns the scaled image, its scale and boxes in *original* pixels."""
     img, s = _scaled(rgb, opts.max_side)
     up = opts.upsample + (1 if max(img.shape[:2]) < opts.small_frame_side else 0)
     with _DLIB:
-        locs: list[tuple[int, int, int, int]] = face_recognition.face_locations(
+        locs: list[tuple[int, int, int, int]] = _dlib().face_locations(
             img, number_of_times_to_upsample=up, model="hog"
         )
     boxes = [Box(lft / s, top / s, rgt / s, bot / s) for (top, rgt, bot, lft) in locs]
@@ -90,7 +103,7 @@ def encode_at(
         return []
     locs = [(round(b.y0 * s), round(b.x1 * s), round(b.y1 * s), round(b.x0 * s)) for b in boxes]
     with _DLIB:
-        encs = face_recognition.face_encodings(
+        encs = _dlib().face_encodings(
             img, known_face_locations=locs, num_jitters=opts.encoding_jitters
         )
     return [(b, np.asarray(e, dtype=np.float64)) for b, e in zip(boxes, encs, strict=True)]
