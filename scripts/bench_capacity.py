@@ -389,6 +389,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
     env = {"COURTROOM_MEDIA_ONLY": "1"} if features.startswith("media") else {}
     if "pace off" in features:
         env["COURTROOM_VISION_PACE"] = "off"
+    if "stock ASR search" in features:
+        env["COURTROOM_VOSK_SEARCH"] = "stock"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -521,6 +523,9 @@ async def main() -> None:
                          "lawyer only; the others stay in frame, as in most of a real hearing)")
     ap.add_argument("--no-pace-baseline", action="store_true",
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
+    ap.add_argument("--asr-search-baseline", action="store_true",
+                    help="also run 1..N hearings with vosk's stock decoder search "
+                         "(COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
@@ -546,8 +551,10 @@ async def main() -> None:
         r = await run(1, features, args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
-    for n in range(1, args.max_hearings + 1):
-        r = await run(n, "all", args, speech, videos, n_face)
+    stock = [(n, "all, stock ASR search (baseline)") for n in range(1, args.max_hearings + 1)]
+    for n, features in (stock if args.asr_search_baseline else []) + \
+            [(n, "all") for n in range(1, args.max_hearings + 1)]:
+        r = await run(n, features, args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
     base = runs[0] if not args.no_baseline else None
@@ -573,6 +580,7 @@ async def main() -> None:
         "vision_pace_vs_baseline": pace,
         "runs": full,
         "per_hearing_cost_vs_baseline": ratios,
+        "stock_asr_search_runs": [r for r in runs if "stock ASR" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 
