@@ -67,3 +67,14 @@ def test_settings_that_would_break_the_conf_file_are_refused(
 def test_the_shipped_settings_are_only_for_measured_models() -> None:
     assert set(SEARCH) == {"ko"}  # docs/asr.md "Decoder search": measured on Korean only
     assert os.sep not in "".join(SEARCH["ko"])
+
+
+def test_operators_can_go_back_to_the_stock_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asr.search import default_search
+
+    monkeypatch.setenv("COURTROOM_VOSK_SEARCH", "stock")
+    assert default_search() == {}
+    monkeypatch.setenv("COURTROOM_VOSK_SEARCH", "tuned")
+    assert default_search() == SEARCH
+    monkeypatch.delenv("COURTROOM_VOSK_SEARCH")
+    assert default_search() == SEARCH
