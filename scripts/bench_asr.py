@@ -19,6 +19,11 @@ Phases (default run ~2-3 min on 2 cores; --clips / --all / --window tune it):
      last word (offline word times of the same clip) -> final line, and speech onset -> first
      partial.
 Last line: one JSON object with all figures.
+
+--mode cost (instead of the phases): where a speaking participant's ASR CPU goes (each vosk
+call, the gate, Opus decoding, resampling, executor hops) and the tuned decoder search
+(asr/search.py) against vosk's stock settings on the same clips in the same run: CER, CPU per
+second of speech, first-partial and final lag in audio time (scripts/benchlib/asr_cost.py).
 """
 
 from __future__ import annotations
