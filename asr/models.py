@@ -16,6 +16,7 @@ Exceptions: `ModelMissing` (a `LookupError`) when no usable model is found.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from asr.search import default_search, tuned_view
 
 # vosk ships no type stubs; this is the one place its objects are typed as Any.
 _v: Any = _vosk
+log = logging.getLogger(__name__)
 _v.SetLogLevel(-1)  # vosk/kaldi log to stderr, including decoded text
 Model: Any = _v.Model
 KaldiRecognizer: Any = _v.KaldiRecognizer
@@ -147,7 +149,11 @@ class ModelRegistry:
             st = self.status(language)
             if not st.available or st.path is None:
                 raise ModelMissing(language, st.message)
-            path = tuned_view(st.path, self._search.get(language, {}))
+            overrides = self._search.get(language, {})
+            path = tuned_view(st.path, overrides)
+            if path != st.path:
+                settings = " ".join(f"--{k}={v}" for k, v in sorted(overrides.items()))
+                log.info("vosk model for %s: decoder search %s (asr/search.py)", language, settings)
             model = Model(str(path))
             self._models[language] = model
             self._paths[language] = path
