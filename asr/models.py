@@ -16,15 +16,20 @@ Exceptions: `ModelMissing` (a `LookupError`) when no usable model is found.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import vosk as _vosk
 
+from asr.search import default_search, tuned_view
+
 # vosk ships no type stubs; this is the one place its objects are typed as Any.
 _v: Any = _vosk
+log = logging.getLogger(__name__)
 _v.SetLogLevel(-1)  # vosk/kaldi log to stderr, including decoded text
 Model: Any = _v.Model
 KaldiRecognizer: Any = _v.KaldiRecognizer
@@ -104,12 +109,21 @@ class ModelRegistry:
     """
 
     def __init__(
-        self, models_dir: Path, *, use_packages: bool = True, origin: str = "given by the caller"
+        self,
+        models_dir: Path,
+        *,
+        use_packages: bool = True,
+        origin: str = "given by the caller",
+        search: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """``search``: decoder settings over each language's model.conf (asr/search.py;
+        default :func:`~asr.search.default_search`); ``{}`` loads each model's own."""
         self.models_dir = Path(models_dir)
         self.origin = origin  # how models_dir was chosen, for messages
         self._use_packages = use_packages
+        self._search = default_search() if search is None else search
         self._models: dict[str, Any] = {}
+        self._paths: dict[str, Path] = {}
         self._lock = threading.Lock()
 
     def _dirs(self, language: str) -> list[Path]:
@@ -135,9 +149,20 @@ class ModelRegistry:
             st = self.status(language)
             if not st.available or st.path is None:
                 raise ModelMissing(language, st.message)
-            model = Model(str(st.path))
+            overrides = self._search.get(language, {})
+            path = tuned_view(st.path, overrides)
+            if path != st.path:
+                settings = " ".join(f"--{k}={v}" for k, v in sorted(overrides.items()))
+                log.info("vosk model for %s: decoder search %s (asr/search.py)", language, settings)
+            model = Model(str(path))
             self._models[language] = model
+            self._paths[language] = path
             return model
+
+    def loaded_from(self, language: str) -> Path | None:
+        """The directory vosk loaded ``language`` from: the model's own, or its tuned view."""
+        with self._lock:
+            return self._paths.get(language)
 
     def loaded(self) -> list[str]:
         with self._lock:

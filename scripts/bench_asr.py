@@ -19,6 +19,11 @@ Phases (default run ~2-3 min on 2 cores; --clips / --all / --window tune it):
      last word (offline word times of the same clip) -> final line, and speech onset -> first
      partial.
 Last line: one JSON object with all figures.
+
+--mode cost (instead of the phases): where a speaking participant's ASR CPU goes (each vosk
+call, the gate, Opus decoding, resampling, executor hops) and the tuned decoder search
+(asr/search.py) against vosk's stock settings on the same clips in the same run: CER, CPU per
+second of speech, first-partial and final lag in audio time (scripts/benchlib/asr_cost.py).
 """
 
 from __future__ import annotations
@@ -461,6 +466,18 @@ async def phase_live(model: Any, clips: list[Clip], pcms: list[bytes]) -> dict[s
     }
 
 
+def cost_mode(models_dir: Path, clips: list[Clip], pcms: list[bytes]) -> int:
+    from benchlib.asr_cost import compare
+
+    stock = ModelRegistry(models_dir, search={}).load("ko")
+    tuned = ModelRegistry(models_dir).load("ko")
+    load = os.getloadavg()
+    out = compare(stock, tuned, [c.reference for c in clips], pcms)
+    out["loadavg_before_after"] = [round(load[0], 2), round(os.getloadavg()[0], 2)]
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path,
@@ -480,6 +497,9 @@ def main() -> int:
     ap.add_argument("--streams", default="2,4,6,8", help="concurrency trials (stop at fail)")
     ap.add_argument("--first", type=int, default=4, help="clips for the first-utterance phase")
     ap.add_argument("--skip", default="", help="comma list of phases to skip")
+    ap.add_argument("--mode", choices=("phases", "cost"), default="phases",
+                    help="cost: where a speaker's ASR CPU goes, stock vs tuned decoder search "
+                         "(CER, CPU, first-partial and final lag), same run")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
 
@@ -491,6 +511,8 @@ def main() -> int:
         step = max(1, len(clips) // a.clips)
         clips = clips[::step][: a.clips]
     pcms = [read_pcm16k(c.path) for c in clips]
+    if a.mode == "cost":
+        return cost_mode(a.models_dir, clips, pcms)
     t = time.monotonic()
     model = ModelRegistry(a.models_dir).load("ko")
     out: dict[str, Any] = {"model_load_s": round(time.monotonic() - t, 2), "language": "ko"}

@@ -58,7 +58,7 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_media import PacketTrack  # noqa: E402
-from benchlib.capacity_vision import threads_vs_processes, tree_cpu  # noqa: E402
+from benchlib.capacity_vision import pace_vs_baseline, threads_vs_processes, tree_cpu  # noqa: E402
 from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
 
 from media import aiortc_internals as internals  # noqa: E402
@@ -394,6 +394,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         env["COURTROOM_VISION_PACE"] = "off"
     if "vision in threads" in features:
         env["COURTROOM_VISION_WORKER"] = "thread"
+    if "stock ASR search" in features:
+        env["COURTROOM_VOSK_SEARCH"] = "stock"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -523,14 +525,15 @@ async def main() -> None:
     ap.add_argument("--warmup", type=float, default=12.0, help="after set-up, before measuring")
     ap.add_argument("--clips", type=int, default=6)
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--all-leave", action="store_true",
-                    help="all four watched participants leave the frame every 14 s (default: the "
-                         "lawyer only; the others stay in frame, as in most of a real hearing)")
+    ap.add_argument("--all-leave", action="store_true", help="all four watched participants leave "
+                    "the frame every 14 s (default: the lawyer only, the others stay in frame)")
     ap.add_argument("--vision-thread-baseline", action="store_true",
                     help="also run each count of hearings with the vision checks in threads "
                          "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
     ap.add_argument("--no-pace-baseline", action="store_true",
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
+    ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
+                    "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
@@ -544,11 +547,10 @@ async def main() -> None:
         videos = {"leaving": leaving, "calm": video_loop(clip, empty_s=0.0)[0]}
         with contextlib.suppress(OSError):
             cache.write_bytes(pickle.dumps((speech, videos, n_face)))
-    print(f"media prepared in {time.monotonic() - t:.1f} s: {len(speech.cues['judge']) + len(speech.cues['witness'])} "
-          f"clips, video loops {len(videos['leaving']) / FPS:.0f} s (leaving) and "
-          f"{len(videos['calm']) / FPS:.0f} s (calm)", flush=True)
-    print(f"NOTE: the clients run on the same {os.cpu_count()} cores as the server; their own CPU is "
-          "reported as client_cores and taken off the machine in cores_left_for_server.", flush=True)
+    print(f"media prepared in {time.monotonic() - t:.1f} s: {len(speech.cues['judge']) + len(speech.cues['witness'])} clips, "
+          f"video loops {len(videos['leaving']) / FPS:.0f} s (leaving) and {len(videos['calm']) / FPS:.0f} s (calm)", flush=True)
+    print(f"NOTE: the clients share the server's {os.cpu_count()} cores; their CPU is client_cores, "
+          "taken off the machine in cores_left_for_server.", flush=True)
     runs = []
     baselines = ([] if args.no_baseline else ["media only (baseline)"]) + \
         ([] if args.no_pace_baseline else ["all, vision pace off (baseline)"])
@@ -557,7 +559,12 @@ async def main() -> None:
         print(json.dumps(r), flush=True)
         runs.append(r)
     threads: list[dict[str, Any]] = []
-    for n in range(args.min_hearings, args.max_hearings + 1):
+    hearings = range(args.min_hearings, args.max_hearings + 1)
+    for n in hearings if args.asr_search_baseline else ():
+        r = await run(n, "all, stock ASR search (baseline)", args, speech, videos, n_face)
+        print(json.dumps(r), flush=True)
+        runs.append(r)
+    for n in hearings:
         if args.vision_thread_baseline:
             r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
             print(json.dumps(r), flush=True)
@@ -572,14 +579,7 @@ async def main() -> None:
     if base is not None:
         for r in full:
             ratios[str(r["hearings"])] = round(r["server_cores_per_hearing"] / max(base["server_cores"], 1e-6), 2)
-    one = full[0] if full else None
-    pace = None
-    if pace_off is not None and one is not None:
-        v0 = pace_off["components_cores"].get("vision", 0.0)
-        v1 = one["components_cores"].get("vision", 0.0)
-        pace = {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
-                "vision_ratio": round(v1 / max(v0, 1e-6), 2),
-                "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
+    pace = pace_vs_baseline(pace_off, full[0] if full else None)
     worker = threads_vs_processes(threads, full)
     print(json.dumps({
         "cores": os.cpu_count(),
@@ -591,6 +591,7 @@ async def main() -> None:
         "vision_pace_vs_baseline": pace,
         "runs": full,
         "per_hearing_cost_vs_baseline": ratios,
+        "stock_asr_search_runs": [r for r in runs if "stock ASR" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

@@ -41,3 +41,14 @@ def threads_vs_processes(threads: list[dict[str, Any]], full: list[dict[str, Any
             "load_avg_1m": [t["load_avg_1m"], p["load_avg_1m"]],
         }
     return out
+
+
+def pace_vs_baseline(pace_off: dict[str, Any] | None, one: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Vision and server cores of one full hearing with the vision pace off (the baseline) and on."""
+    if pace_off is None or one is None:
+        return None
+    v0 = pace_off["components_cores"].get("vision", 0.0)
+    v1 = one["components_cores"].get("vision", 0.0)
+    return {"vision_cores_pace_off": v0, "vision_cores_pace_on": v1,
+            "vision_ratio": round(v1 / max(v0, 1e-6), 2),
+            "server_cores_pace_off": pace_off["server_cores"], "server_cores_pace_on": one["server_cores"]}
