@@ -297,6 +297,7 @@ async def placement(root: Path, redis_url: str, n: int) -> dict[str, Any]:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--max-nodes", type=int, default=3)
+    ap.add_argument("--min-nodes", type=int, default=1, help="skip the capacity runs of fewer nodes")
     ap.add_argument("--max-hearings", type=int, default=4, help="per capacity run")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured window per step")
     ap.add_argument("--warmup", type=float, default=4.0, help="after a hearing is added")
@@ -322,7 +323,8 @@ async def main() -> None:
         if "capacity" not in args.skip:
             audio = opus_packets(noise(2.0))
             video = synthetic_video()
-            runs = [await capacity(root, redis_url, n, args, audio, video) for n in range(1, args.max_nodes + 1)]
+            runs = [await capacity(root, redis_url, n, args, audio, video)
+                    for n in range(args.min_nodes, args.max_nodes + 1)]
             base = runs[0]["held_at_14fps"]
             result["capacity"] = {"runs": runs, "baseline_1_node": base,
                                   "ratio_vs_1_node": {str(r["nodes"]): round(r["held_at_14fps"] / max(base, 1), 2)
