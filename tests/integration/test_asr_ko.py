@@ -40,7 +40,12 @@ ORIGIN = 100.0
 
 @pytest.fixture(scope="session")
 def ko_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return ModelRegistry(tmp_path_factory.mktemp("no-models-dir")).load("ko")  # the pip package
+    # The pip package, with the model's own decoder search: these tests check the pipeline
+    # against the offline decode of the same audio, and the narrower search the server uses
+    # (asr/search.py) prunes harder, so where the chunks break moves its output more (18 of 81
+    # characters apart in one CI run, against the 0.2 allowed). test_asr_search.py checks the
+    # narrower search itself.
+    return ModelRegistry(tmp_path_factory.mktemp("no-models-dir"), search={}).load("ko")
 
 
 @pytest.fixture(scope="session")
