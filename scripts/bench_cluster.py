@@ -124,6 +124,13 @@ class Cluster:
         self.nodes.clear()
 
 
+def own_db(redis_url: str, db: int) -> str:
+    """Each step is a cluster of its own, with its own SQLite file: give it its own Redis
+    database too, or its nodes find the earlier step's nodes dead and re-place their hearings
+    (unknown to this step's database) on themselves."""
+    return redis_url.rsplit("/", 1)[0] + f"/{db}"
+
+
 def start_redis(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -151,7 +158,7 @@ async def open_hearing(server: Server, index: int, audio: list[bytes], video: li
 
 async def capacity(root: Path, redis_url: str, n_nodes: int, args: argparse.Namespace,
                    audio: list[bytes], video: list[bytes]) -> dict[str, Any]:
-    cluster = Cluster(root / f"cap-{n_nodes}", redis_url)
+    cluster = Cluster(root / f"cap-{n_nodes}", own_db(redis_url, n_nodes))
     cluster.root.mkdir(parents=True, exist_ok=True)
     nodes = [cluster.start(f"cap{n_nodes}-node{i}") for i in range(n_nodes)]
     peers: list[Peer] = []
@@ -207,7 +214,7 @@ async def rejoin(server: Server, token: str, deadline: float) -> float:
 
 
 async def failover(root: Path, redis_url: str, kills: int) -> dict[str, Any]:
-    cluster = Cluster(root / "failover", redis_url)
+    cluster = Cluster(root / "failover", own_db(redis_url, 14))
     cluster.root.mkdir(parents=True, exist_ok=True)
     ids = ["fo-node0", "fo-node1"]
     for node_id in ids:
@@ -275,7 +282,7 @@ async def placement(root: Path, redis_url: str, n: int) -> dict[str, Any]:
         base, _ = await asyncio.to_thread(timed_schedules, single, n)
     finally:
         single.kill(signal.SIGTERM)
-    cluster = Cluster(root / "placement", redis_url)
+    cluster = Cluster(root / "placement", own_db(redis_url, 15))
     cluster.root.mkdir(parents=True, exist_ok=True)
     nodes = [cluster.start(f"pl-node{i}") for i in range(3)]
     try:
