@@ -25,6 +25,7 @@ from court_client import (
     token_for,
 )
 from test_server_vision import ARGS, ENV, FixtureVideo, stop
+from test_vision_worker_process import cmdline
 
 
 def vision_children(server: Server) -> list[int]:
@@ -33,20 +34,12 @@ def vision_children(server: Server) -> list[int]:
     for task in os.listdir(f"/proc/{server.proc.pid}/task"):
         with open(f"/proc/{server.proc.pid}/task/{task}/children") as fh:
             found += [int(p) for p in fh.read().split()]
-    return [p for p in found if "courtroom.vision.child" in _cmdline(p)]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+    return [p for p in found if "courtroom.vision.child" in cmdline(p)]
 
 
 def alive(pid: int) -> bool:
     """Running (a zombie that nobody reaped has no cmdline)."""
-    return bool(_cmdline(pid))
+    return bool(cmdline(pid))
 
 
 async def until(what: str, check: object, timeout: float) -> None:
