@@ -27,6 +27,9 @@ Hooks:
   private ``Session._srtp`` and ``_binding.lib.srtp_protect``), sends it on the
   nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
   ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
+* :func:`tolerant_ice_consent` replaces aioice's ``Connection.query_consent`` (it uses
+  ``remote_password``, ``_nominated``, ``build_request`` and ``_query_consent_task``) so
+  a lagging event loop does not expire every peer's consent at once.
 * :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
   127.0.0.1 only and ignore datagrams from other addresses (aioice skips
   loopback by default). Scoped by a context variable so production peers in the
@@ -361,7 +364,10 @@ def abs_send_time(ntp: int) -> bytes:
 
 # --- socket buffers and retransmission history ----------------------------------
 
-SOCKET_BUFFER_BYTES = 4 << 20
+# The kernel books 512 KiB: ~220 loopback datagrams (keyframe bursts) but at most ~2 s of a
+# publisher's media, so a server past its limit drops (NACK/PLI repair) instead of queueing:
+# at 4 MiB it read media and STUN 10-30 s late, and every peer's ICE consent expired at once.
+SOCKET_BUFFER_BYTES = 256 << 10
 RTX_HISTORY_PACKETS = 1024
 
 
@@ -404,6 +410,58 @@ def enlarge_rtx_history(packets: int = RTX_HISTORY_PACKETS) -> None:
     receivers' NACK window (``rtcrtpreceiver.RTP_HISTORY_SIZE``) is left as it is.
     """
     rtcrtpsender.RTP_HISTORY_SIZE = max(packets, rtcrtpsender.RTP_HISTORY_SIZE)
+
+
+# --- ICE consent freshness that a busy event loop does not break (RFC 7675) ----------
+
+CONSENT_EXPIRY_S = 30.0  # RFC 7675 5.1: consent expires 30 s after the last answer
+CONSENT_RETRANSMISSIONS = 3  # a check waits 0.5 + 1 + 2 + 4 = 7.5 s for its answer
+STOCK_QUERY_CONSENT = aioice.ice.Connection.query_consent  # what the patch replaces (pins)
+_consent_patched = False
+
+
+def tolerant_ice_consent() -> None:
+    """Replace aioice's consent checks (``Connection.query_consent``) with RFC 7675's rule.
+
+    aioice sends each check once, waits 0.5 s, and closes after six failures in a row (aioice
+    issue 58): a loop that lags half a second (uvloop runs due timers before reading sockets)
+    fails them all, and every peer of the process closes at once. Here a check is retransmitted
+    (a late answer counts) and consent expires 30 s after the last answer, as in the RFC and
+    browsers; a peer that is really gone still goes after 30-45 s. Process-wide, idempotent."""
+    global _consent_patched
+    if _consent_patched:
+        return
+    _consent_patched = True
+    import asyncio
+    import logging
+    import random
+
+    from aioice import stun
+
+    log = logging.getLogger("aioice.ice")
+
+    async def query_consent(self: Any) -> None:
+        assert self.remote_password is not None
+        answered = time.monotonic()
+        while True:
+            await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+            for pair in list(self._nominated.values()):
+                try:
+                    await pair.protocol.request(
+                        self.build_request(pair, nominate=False), pair.remote_addr,
+                        integrity_key=self.remote_password.encode("utf8"),
+                        retransmissions=CONSENT_RETRANSMISSIONS,
+                    )
+                    answered = time.monotonic()
+                except stun.TransactionError as exc:
+                    log.debug("%s consent check unanswered: %r", self, exc)
+            if time.monotonic() - answered >= CONSENT_EXPIRY_S:
+                log.info("%s consent expired (no answer in %.0f s)", self, CONSENT_EXPIRY_S)
+                self._query_consent_task = None
+                await self.close()
+                return
+
+    aioice.ice.Connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
 # --- diagnostics (benches): RTCP feedback and retransmissions ---------------------

@@ -106,6 +106,7 @@ class ServerPeer:
         self._on_state = on_state
         self.client_config = config.client_config(participant)
         internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
+        internals.tolerant_ice_consent()  # a lagging loop must not drop every peer at once
         own_servers = config.server_ice_servers(participant)
         self.pc = RTCPeerConnection(rtc_configuration(config, own_servers))
         self.outlets: dict[OutletKey, Outlet] = {}

@@ -228,6 +228,7 @@ class Peer:
     async def _signal(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "config":
             internals.enlarge_rtx_history()
+            internals.tolerant_ice_consent()  # browsers' consent rule (RFC 7675), not aioice's
             self.pc = RTCPeerConnection(rtc_configuration(self.config, []))
         elif msg["type"] == "offer" and self.pc is not None:
             await self.pc.setRemoteDescription(RTCSessionDescription(

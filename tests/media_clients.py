@@ -203,6 +203,7 @@ class LoopbackClient:
         # Loopback-only: no ICE servers (docs/protocol.md, "A non-browser client"), even when a
         # node hands out its loopback TURN server for browsers forced to relay.
         own = [] if self.config.loopback_only else ice_servers
+        internals.tolerant_ice_consent()  # browsers' consent rule (RFC 7675), not aioice's
         pc = RTCPeerConnection(rtc_configuration(self.config, own))
         self.pc = pc
 

@@ -192,6 +192,7 @@ class BenchClient:
     async def handle(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "config":
             internals.enlarge_rtx_history()  # browsers keep ~1 s of packets for NACK
+            internals.tolerant_ice_consent()  # browsers' consent rule (RFC 7675), not aioice's
             self.pc = RTCPeerConnection(rtc_configuration(self.config, []))
         elif msg["type"] == "offer":
             assert self.pc is not None

@@ -229,3 +229,20 @@ def test_ntp_now_matches_aiortc_clock() -> None:
     ours, theirs = internals.ntp_now(), clock.current_ntp_time()
     assert abs(ours - theirs) < (1 << 32) // 100  # within 10 ms
     assert internals.abs_send_time(theirs) == ((theirs >> 14) & 0xFFFFFF).to_bytes(3, "big")
+
+
+def test_consent_check_names() -> None:
+    """tolerant_ice_consent replaces query_consent: what it reads must still be there."""
+    original = inspect.getsource(internals.STOCK_QUERY_CONSENT)
+    assert "self.remote_password" in original
+    assert "self._nominated.values()" in original
+    assert "self.build_request(pair, nominate=False)" in original
+    assert "pair.protocol.request(" in original
+    assert "retransmissions=0" in original  # the rule the patch exists to replace
+    assert "self._query_consent_task = None" in original
+    assert isinstance(aioice.ice.CONSENT_INTERVAL, (int, float))
+    connect = inspect.getsource(aioice.ice.Connection.connect)
+    assert "self.query_consent()" in connect  # looked up on the instance: a patch applies
+    close = inspect.getsource(aioice.ice.Connection.close)
+    assert "self._query_consent_task" in close
+    assert "retransmissions" in inspect.signature(aioice.ice.StunProtocol.request).parameters
