@@ -109,6 +109,16 @@ def pr(pred: list[bool], truth: list[bool]) -> dict[str, float | int]:
     }
 
 
+def face_presence(items: list[Any], boxes: list[list[Any]]) -> dict[str, Any]:
+    """Face presence (faces >= 1) against the labels, webcam frames alone, exact counts."""
+    lab = [(i, b) for i, b in zip(items, boxes, strict=True) if i.faces is not None]
+    res = pr([len(b) > 0 for _, b in lab], [i.faces > 0 for i, _ in lab])
+    web = [len(b) > 0 for i, b in lab if i.webcam]
+    res["webcam_presence"] = round(sum(web) / len(web), 3)
+    res["count_exact"] = round(sum(len(b) == i.faces for i, b in lab) / len(lab), 3)
+    return res
+
+
 def cpu_ms(fn: Callable[[], Any], frames: list[RGBImage], arg: bool = True) -> float:
     t = time.process_time()
     for f in frames:
@@ -151,12 +161,7 @@ def main() -> None:
     for up in (0, 1):
         opts = fr.FaceOptions(upsample=up)
         boxes[up] = [fr.face_boxes(i.rgb, opts) for i in items]
-        lab = [(i, b) for i, b in zip(items, boxes[up], strict=True) if i.faces is not None]
-        res = pr([len(b) > 0 for _, b in lab], [i.faces > 0 for i, _ in lab])  # type: ignore[operator]
-        web = [len(b) > 0 for i, b in lab if i.webcam]
-        res["webcam_presence"] = round(sum(web) / len(web), 3)
-        res["count_exact"] = round(sum(len(b) == i.faces for i, b in lab) / len(lab), 3)
-        out[f"face_presence_up{up}"] = res
+        out[f"face_presence_up{up}"] = res = face_presence(items, boxes[up])
         print(f"face presence upsample={up}: {res}")
 
     # ---- detector: persons and phones, full frame vs + person-crop pass ------------------------
@@ -174,6 +179,18 @@ def main() -> None:
     ]:
         out[name] = pr(pred, truth_extra)
         print(f"{name}: {out[name]}")
+    # The routine checks' quick first pass (faces.locate ``expect``: upsample 0 first, the full
+    # pass only when it finds fewer faces than YOLOX finds persons, or none).
+    quick = [
+        fr.face_boxes(i.rgb, fr.FaceOptions(), expect=max(1, len(full[k].persons)))
+        for k, i in enumerate(items)
+    ]
+    out["face_presence_quick_first"] = face_presence(items, quick)
+    print(f"face presence, quick first pass (shipped): {out['face_presence_quick_first']}")
+    out["extra_person_faces_or_persons_quick_first"] = pr(
+        [len(quick[k]) >= 2 or len(full[k].persons) >= 2 for k, _ in lab], truth_extra
+    )
+    print(f"extra person, quick first pass: {out['extra_person_faces_or_persons_quick_first']}")
     absent = [(k, i) for k, i in enumerate(items) if i.persons is not None]
     out["person_presence"] = pr(
         [len(full[k].persons) > 0 for k, _ in absent], [(i.persons or 0) > 0 for _, i in absent]
@@ -245,6 +262,9 @@ def main() -> None:
     vga = [i.rgb for i in items if i.rgb.shape[:2] in ((480, 640), (427, 640), (426, 640))][:6]
     ref = next(iter(refs.values()))
     checker = FrameChecker(Detector(vision_model_path()))
+    full_pass = FrameChecker(
+        Detector(vision_model_path()), face_options=fr.FaceOptions(quick_first=False)
+    )
     cost: dict[str, float] = {}
     for label, frames in (("webcam_480x848", web), ("coco_640", vga)):
         cost[f"{label}.hog_up0"] = cpu_ms(
@@ -252,6 +272,9 @@ def main() -> None:
         )
         cost[f"{label}.hog_up1"] = cpu_ms(
             lambda f: fr.face_boxes(f, fr.FaceOptions(upsample=1)), frames
+        )
+        cost[f"{label}.hog_quick_first_one_face"] = cpu_ms(
+            lambda f: fr.face_boxes(f, fr.FaceOptions(), expect=1), frames
         )
         cost[f"{label}.yolox_full"] = cpu_ms(
             lambda f: det.detect(f, person_crop_pass=False), frames
@@ -261,6 +284,9 @@ def main() -> None:
         )
         cost[f"{label}.observe_cheap"] = cpu_ms(
             lambda f: checker.observe(0, f, checks=CHEAP_CHECKS), frames
+        )
+        cost[f"{label}.observe_cheap_full_face_pass"] = cpu_ms(
+            lambda f: full_pass.observe(0, f, checks=CHEAP_CHECKS), frames
         )
         cost[f"{label}.observe_all"] = cpu_ms(
             lambda f: checker.observe(0, f, reference=ref), frames

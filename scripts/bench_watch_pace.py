@@ -36,6 +36,7 @@ from bench_capacity import FPS, video_loop  # noqa: E402
 from courtroom.server.watch_pace import PaceConfig, WatchPace, luma_thumb  # noqa: E402
 from courtroom.vision.checks import CHEAP_CHECKS  # noqa: E402
 from courtroom.vision.debounce import Debouncer  # noqa: E402
+from courtroom.vision.faces import FaceOptions  # noqa: E402
 from courtroom.vision.worker import CheckerConfig, to_rgb  # noqa: E402
 
 WATCHED = {"plaintiff": "calm", "defendant": "calm", "lawyer": "leaving", "witness": "calm"}
@@ -55,8 +56,9 @@ class Checks:
     """The real checker, run once per distinct frame (the replay shows the same frames both
     ways); CPU per check measured on the checks actually run."""
 
-    def __init__(self, model_path: Path) -> None:
-        self.checker = CheckerConfig(model_path=model_path).build()
+    def __init__(self, model_path: Path, quick_first: bool = True) -> None:
+        options = FaceOptions(quick_first=quick_first)  # False: the full HOG pass every check
+        self.checker = CheckerConfig(model_path=model_path, face_options=options).build()
         self.cache: dict[tuple[str, int], Any] = {}
         self.cpu: list[float] = []
 
@@ -114,6 +116,10 @@ def main() -> None:
     base = replay(False, loops, checks, args.seconds, n_face, watched)
     paced = replay(True, loops, checks, args.seconds, n_face, watched)
     cpu = sum(checks.cpu) / max(1, len(checks.cpu))
+    # Baseline in the same run: the same paced replay with the full face pass on every check.
+    full_checks = Checks(REPO / "courtroom" / "vision" / "models" / "yolox_nano.onnx", False)
+    full_pass = replay(True, loops, full_checks, args.seconds, n_face, watched)
+    cpu_full = sum(full_checks.cpu) / max(1, len(full_checks.cpu))
     n_watched = len(watched)
     decode_cores = round(decode_cpu * FPS * (n_watched + 1), 3)  # every publisher's video
 
@@ -137,6 +143,14 @@ def main() -> None:
         "vision_cores_per_hearing_with_tap_decoding": {
             "baseline": round(cores(base) + decode_cores, 3), "paced": round(cores(paced) + decode_cores, 3)},
         "ratio_paced_vs_baseline": round(paced["checks"] / max(1, base["checks"]), 3),
+        "full_face_pass_baseline": {
+            "cpu_per_check_s": round(cpu_full, 4),
+            "paced_check_cores_per_hearing": round(
+                full_pass["checks"] / full_pass["ticks"] * n_watched * cpu_full, 3),
+            "same_flags_as_quick_first": {(n, k, t0) for n, k, t0, _, _ in full_pass["flags"]}
+            == {(n, k, t0) for n, k, t0, _, _ in paced["flags"]},
+        },
+        "ratio_cpu_per_check_quick_first_vs_full": round(cpu / max(1e-9, cpu_full), 3),
         "same_flags": {(n, k, t0) for n, k, t0, _, _ in paced["flags"]} == base_flags,
         "flag_opened_later_than_baseline_s": {"max": max(late, default=None), "n": len(late)},
         # Ticks from the first empty frame to the first empty frame checked (the flag's t0):

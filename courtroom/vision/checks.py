@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from courtroom.vision import faces as fr
 from courtroom.vision import phone as ph
-from courtroom.vision.detector import Box, Detection, Detector, RGBImage
+from courtroom.vision.detector import Box, Detection, Detections, Detector, RGBImage
 from courtroom.vision.hands import HandFinder
 from courtroom.vision.pose import PoseFinder, pose_cues
 
@@ -112,6 +112,14 @@ class FrameChecker:
             versions["pose"] = self.pose.version
         return versions
 
+    def _expect(self, run: frozenset[Check], dets: Detections | None) -> int:
+        """Faces the quick first pass must find to be enough (faces.locate): one per person
+        YOLOX saw, at least one. 0 (always the full pass) for identity rounds, whose
+        distances were calibrated on the full pass's boxes, and when the quick pass is off."""
+        if not self.face_options.quick_first or Check.IDENTITY in run:
+            return 0
+        return max(1, len(dets.persons) if dets is not None else 1)
+
     def observe(
         self,
         t: float,
@@ -123,11 +131,17 @@ class FrameChecker:
         run = self.checks if checks is None else checks
         if reference is None:
             run = run - {Check.IDENTITY}
+        # YOLOX first: the persons it sees tell the face pass how many faces to expect.
+        dets = (
+            self.detector.detect(rgb, person_crop_pass=Check.PHONE in run)
+            if run & {Check.PERSONS, Check.PHONE}
+            else None
+        )
         n_faces: int | None = None
         face_boxes: list[Box] = []
         distance: float | None = None
         if run & {Check.FACES, Check.IDENTITY, Check.PHONE}:
-            img, s, face_boxes = fr.locate(rgb, self.face_options)
+            img, s, face_boxes = fr.locate(rgb, self.face_options, expect=self._expect(run, dets))
             if Check.FACES in run:
                 n_faces = len(face_boxes)
             if Check.IDENTITY in run and reference is not None and face_boxes:
@@ -139,8 +153,7 @@ class FrameChecker:
         at_face: bool | None = None
         phone_boxes: tuple[Box, ...] = ()
         cues: ph.PhoneCues | None = None
-        if run & {Check.PERSONS, Check.PHONE}:
-            dets = self.detector.detect(rgb, person_crop_pass=Check.PHONE in run)
+        if dets is not None:
             if Check.PERSONS in run:
                 n_persons = len(dets.persons)
             if Check.PHONE in run:

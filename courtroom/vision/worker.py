@@ -44,7 +44,12 @@ class CheckerConfig:
     """Picklable recipe for a ``FrameChecker`` (process workers build their own)."""
 
     model_path: Path | None = None
-    face_options: fr.FaceOptions = field(default_factory=fr.FaceOptions)
+    # COURTROOM_VISION_FACE_PASS=full: no quick first pass (faces.locate), the bench's baseline.
+    face_options: fr.FaceOptions = field(
+        default_factory=lambda: fr.FaceOptions(
+            quick_first=os.environ.get("COURTROOM_VISION_FACE_PASS", "").lower() != "full"
+        )
+    )
     checks: frozenset[Check] = ALL_CHECKS
     person_crop_pass: bool = True
     # The hand cues of the phone check: off when mediapipe is not installed, or with
