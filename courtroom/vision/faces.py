@@ -1,8 +1,9 @@
 """face_recognition (dlib) wrappers: face boxes, 128-d encodings and identity distance.
 
 Cost (MEASURED.md, 640x480): HOG upsample 1 takes 115-165 ms, upsample 0 takes 28-43 ms (the
-routine checks' quick first pass, ``locate``); each encoding about 100 ms. Frames are first scaled so the longer side is at most ``max_side`` which
-bounds the cost of large photos; small frames (webcam thumbnails) are used as they are.
+routine checks' quick first pass, ``locate``); each encoding about 100 ms. Frames are first
+scaled so the longer side is at most ``max_side``, which bounds the cost of large photos; small
+frames (webcam thumbnails) are used as they are.
 """
 
 from __future__ import annotations
