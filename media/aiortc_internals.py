@@ -11,6 +11,8 @@ Hooks:
   depayloaded encoded frame (a ``JitterFrame``: ``.data`` is the whole frame,
   ``.timestamp`` the RTP timestamp re-based to 0 by the receiver) reaches us
   instead of aiortc's decoder thread. The receiver never decodes any more.
+* :func:`resync_at_keyframes` lets that buffer skip a hole NACK did not repair at the
+  next keyframe (it reads the receiver's ``__codecs``).
 * :func:`install_low_latency_jitter_buffer` replaces ``RTCRtpReceiver.__jitter_buffer``:
   aiortc's buffer holds a video frame until the next frame's first packet arrives
   (one frame interval) and audio four frames deep (~80 ms). A forwarding hub
@@ -27,41 +29,38 @@ Hooks:
   private ``Session._srtp`` and ``_binding.lib.srtp_protect``), sends it on the
   nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
   ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
-* :func:`tolerant_ice_consent` replaces aioice's ``Connection.query_consent`` (it uses
-  ``remote_password``, ``_nominated``, ``build_request`` and ``_query_consent_task``) so
-  a lagging event loop does not expire every peer's consent at once.
-* :func:`loopback_ice` / the aioice hooks make ICE gather host candidates on
-  127.0.0.1 only and ignore datagrams from other addresses (aioice skips
-  loopback by default). Scoped by a context variable so production peers in the
-  same process keep gathering all interfaces.
+* ICE (:func:`loopback_ice`, :func:`tolerant_ice_consent`) is in ``media/aiortc_ice.py``, whose
+  names are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import functools
 import queue
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aioice.ice
 from aiortc import rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.utils import uint16_gt
+from aiortc.utils import uint16_add, uint16_gt
 from pylibsrtp import SRTP_MAX_TRAILER_LEN as SRTP_MAX_TRAILER
 from pylibsrtp._binding import ffi as srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
+# ICE (loopback-only mode, consent) lives in media/aiortc_ice.py; re-exported for callers.
+from media.aiortc_ice import LOOPBACK as LOOPBACK
+from media.aiortc_ice import ice_connection_is_loopback_only as ice_connection_is_loopback_only
+from media.aiortc_ice import loopback_ice as loopback_ice
+from media.aiortc_ice import selected_candidate_pairs as selected_candidate_pairs
+from media.aiortc_ice import tolerant_ice_consent as tolerant_ice_consent
+
 # srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr): in place
 srtp_protect = _srtp_lib.srtp_protect
-
-LOOPBACK = "127.0.0.1"
 
 DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
@@ -122,6 +121,10 @@ class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
         self._last_audio_seq: int | None = None
         self.on_packet: Callable[[Any], None] | None = None
         self.frames_wanted: Callable[[], bool] = lambda: True
+        # Video: whether a packet starts a keyframe (set by resync_at_keyframes); None keeps
+        # aiortc's behaviour, waiting for a hole until the buffer overflows.
+        self.keyframe_start: Callable[[Any], bool] | None = None
+        self.resyncs = 0
 
     def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
         if self.on_packet is not None:
@@ -134,8 +137,27 @@ class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
                 return False, None
             self._last_audio_seq = seq
             return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+        if self.keyframe_start is not None and self._origin is not None:
+            self._resync_at_keyframe(packet)
         pli, frame = super().add(packet)
         return pli, frame
+
+    def _resync_at_keyframe(self, packet: Any) -> None:
+        """A keyframe's first packet behind a hole restarts assembly at it, as a browser's frame
+        buffer does. The frames in front wait for a packet NACK did not bring back, and would
+        hold everything behind them until the buffer overflows (256 packets: about 17 s of
+        15 fps video for the recorder and the vision tap; 512 in an aiortc client); the
+        keyframe makes them unnecessary. A frame of the hole that would still have been
+        repaired is lost to the taps (forwarding, packet by packet, never waits here)."""
+        delta = uint16_add(packet.sequence_number, -self._origin)
+        if not 0 < delta < self._capacity or self.keyframe_start is None:
+            return
+        if not self.keyframe_start(packet):
+            return
+        packets, origin, capacity = self._packets, self._origin, self._capacity
+        if any(packets[(origin + i) % capacity] is None for i in range(delta)):
+            self.remove(delta)  # origin moves to the keyframe's first packet
+            self.resyncs += 1
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets: list[Any] = []
@@ -162,6 +184,29 @@ def install_low_latency_jitter_buffer(receiver: RTCRtpReceiver) -> LowLatencyJit
     buffer = LowLatencyJitterBuffer(capacity=16 if kind == "audio" else 256,
                                     is_video=kind == "video")
     setattr(receiver, JITTER_BUFFER_ATTR, buffer)
+    return buffer
+
+
+RECEIVER_CODECS_ATTR = "_RTCRtpReceiver__codecs"  # payload type -> RTCRtpCodecParameters
+
+
+def resync_at_keyframes(receiver: RTCRtpReceiver,
+                        starts: Callable[[str, Any], bool]) -> LowLatencyJitterBuffer:
+    """Let ``receiver``'s video buffer skip an unrepaired hole at the next keyframe.
+
+    ``starts(mime_type, packet)`` says whether a packet starts a keyframe (media.rtp's
+    ``keyframe_start``); the codec is looked up per packet by payload type in the receiver's
+    negotiated codecs (RTX is unwrapped to the original type before the buffer sees it).
+    """
+    buffer = getattr(receiver, JITTER_BUFFER_ATTR)
+    if not isinstance(buffer, LowLatencyJitterBuffer):
+        buffer = install_low_latency_jitter_buffer(receiver)
+
+    def keyframe(packet: Any) -> bool:
+        codec = getattr(receiver, RECEIVER_CODECS_ATTR, {}).get(packet.payload_type)
+        return codec is not None and starts(codec.mimeType, packet)
+
+    buffer.keyframe_start = keyframe
     return buffer
 
 
@@ -412,58 +457,6 @@ def enlarge_rtx_history(packets: int = RTX_HISTORY_PACKETS) -> None:
     rtcrtpsender.RTP_HISTORY_SIZE = max(packets, rtcrtpsender.RTP_HISTORY_SIZE)
 
 
-# --- ICE consent freshness that a busy event loop does not break (RFC 7675) ----------
-
-CONSENT_EXPIRY_S = 30.0  # RFC 7675 5.1: consent expires 30 s after the last answer
-CONSENT_RETRANSMISSIONS = 3  # a check waits 0.5 + 1 + 2 + 4 = 7.5 s for its answer
-STOCK_QUERY_CONSENT = aioice.ice.Connection.query_consent  # what the patch replaces (pins)
-_consent_patched = False
-
-
-def tolerant_ice_consent() -> None:
-    """Replace aioice's consent checks (``Connection.query_consent``) with RFC 7675's rule.
-
-    aioice sends each check once, waits 0.5 s, and closes after six failures in a row (aioice
-    issue 58): a loop that lags half a second (uvloop runs due timers before reading sockets)
-    fails them all, and every peer of the process closes at once. Here a check is retransmitted
-    (a late answer counts) and consent expires 30 s after the last answer, as in the RFC and
-    browsers; a peer that is really gone still goes after 30-45 s. Process-wide, idempotent."""
-    global _consent_patched
-    if _consent_patched:
-        return
-    _consent_patched = True
-    import asyncio
-    import logging
-    import random
-
-    from aioice import stun
-
-    log = logging.getLogger("aioice.ice")
-
-    async def query_consent(self: Any) -> None:
-        assert self.remote_password is not None
-        answered = time.monotonic()
-        while True:
-            await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
-            for pair in list(self._nominated.values()):
-                try:
-                    await pair.protocol.request(
-                        self.build_request(pair, nominate=False), pair.remote_addr,
-                        integrity_key=self.remote_password.encode("utf8"),
-                        retransmissions=CONSENT_RETRANSMISSIONS,
-                    )
-                    answered = time.monotonic()
-                except stun.TransactionError as exc:
-                    log.debug("%s consent check unanswered: %r", self, exc)
-            if time.monotonic() - answered >= CONSENT_EXPIRY_S:
-                log.info("%s consent expired (no answer in %.0f s)", self, CONSENT_EXPIRY_S)
-                self._query_consent_task = None
-                await self.close()
-                return
-
-    aioice.ice.Connection.query_consent = query_consent  # type: ignore[method-assign]
-
-
 # --- diagnostics (benches): RTCP feedback and retransmissions ---------------------
 
 RTP_HISTORY_ATTR = "_RTCRtpSender__rtp_history"
@@ -512,89 +505,3 @@ def count_retransmissions(sender: RTCRtpSender, counter: FeedbackCounter) -> Non
             counter.retransmit_misses += 1  # the RTP path's answerer says so itself
 
     sender._retransmit = counted
-
-
-# --- ICE: loopback-only mode -------------------------------------------------
-
-_loopback_only: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "courtroom_loopback_only", default=False
-)
-_MARK = "_courtroom_loopback_only"
-_installed = False
-
-
-def _install_ice_hooks() -> None:
-    """Wrap aioice once; the wrappers do nothing unless loopback mode is active."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-
-    original_get_host_addresses = aioice.ice.get_host_addresses
-
-    @functools.wraps(original_get_host_addresses)
-    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        if _loopback_only.get():
-            return [LOOPBACK]
-        return list(original_get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
-
-    aioice.ice.get_host_addresses = get_host_addresses
-
-    original_gather = aioice.ice.Connection.gather_candidates
-
-    @functools.wraps(original_gather)
-    async def gather_candidates(self: Any) -> None:
-        if _loopback_only.get():
-            setattr(self, _MARK, True)
-        await original_gather(self)
-
-    aioice.ice.Connection.gather_candidates = gather_candidates
-
-    original_received = aioice.ice.StunProtocol.datagram_received
-
-    @functools.wraps(original_received)
-    def datagram_received(self: Any, data: bytes | str, addr: tuple[Any, ...]) -> None:
-        if getattr(self.receiver, _MARK, False) and addr[0] != LOOPBACK:
-            return  # never answer (or learn peer-reflexive candidates from) off-host peers
-        original_received(self, data, addr)
-
-    aioice.ice.StunProtocol.datagram_received = datagram_received
-
-
-@contextlib.contextmanager
-def loopback_ice(enabled: bool = True) -> Iterator[None]:
-    """Within this scope, ICE gathering (and the tasks it spawns) uses 127.0.0.1 only.
-
-    Wrap ``setLocalDescription`` (where aiortc gathers) in it. Connections gathered
-    this way are marked and drop every datagram not from 127.0.0.1.
-    """
-    if not enabled:
-        yield
-        return
-    _install_ice_hooks()
-    token = _loopback_only.set(True)
-    try:
-        yield
-    finally:
-        _loopback_only.reset(token)
-
-
-def ice_connection_is_loopback_only(connection: Any) -> bool:
-    return bool(getattr(connection, _MARK, False))
-
-
-def selected_candidate_pairs(pc: Any) -> list[tuple[str, str]]:
-    """(local host, remote host) of every nominated ICE pair of ``pc`` (for checks/tests).
-
-    Uses ``RTCIceTransport._connection`` and aioice ``Connection._nominated``.
-    """
-    pairs: list[tuple[str, str]] = []
-    seen: set[int] = set()
-    for transceiver in pc.getTransceivers():
-        connection = transceiver.receiver.transport.transport._connection
-        if id(connection) in seen:
-            continue
-        seen.add(id(connection))
-        for pair in connection._nominated.values():
-            pairs.append((pair.local_candidate.host, pair.remote_candidate.host))
-    return pairs

@@ -30,7 +30,7 @@ from media.forward import EncodedFrame, SourceHub
 from media.peer import ServerPeer, Signal
 from media.recording import FinishedFile, RecordingClock, TrackRecorder
 from media.router import MediaRouter, PlanDiff
-from media.rtp import DownTrack
+from media.rtp import DownTrack, keyframe_start
 from media.stages import AudioTap, DecodeWorker, LatestFrameTap
 
 SendSignal = Callable[[str, Signal], Awaitable[None] | None]
@@ -344,6 +344,8 @@ class MediaHub:
                          receiver: RTCRtpReceiver) -> None:
         hub = self._source(participant, kind).hub
         internals.tap_receiver(receiver, hub.on_frame)
+        if kind.is_video:  # the taps and the recorder restart at a keyframe after a lost packet
+            internals.resync_at_keyframes(receiver, keyframe_start)
         if hub.rtp:
             internals.tap_receiver_packets(receiver, hub.on_packet, hub.frames_wanted)
         hub.attach(lambda: internals.send_pli(receiver))

@@ -65,8 +65,7 @@ from media import aiortc_internals as internals  # noqa: E402
 from media.config import IceMode, MediaConfig  # noqa: E402
 from media.peer import filter_loopback_candidates, rtc_configuration  # noqa: E402
 
-W, H, FPS = 640, 360, 15
-RATE = 16000
+W, H, FPS, RATE = 640, 360, 15, 16000
 FACE_S, EMPTY_S = 8.0, 6.0
 GAP_S = 2.5  # silence after each clip before the other speaker's turn
 LEFT_FRAME_HOLD_S = 3.0  # courtroom/vision/debounce.py: left_frame_s

@@ -24,6 +24,7 @@ from media import aiortc_internals as internals
 from media.config import MediaConfig
 from media.hub import MediaHub
 from media.peer import filter_loopback_candidates, rtc_configuration
+from media.rtp import keyframe_start
 
 VIDEO_CLOCK = 90000
 
@@ -172,6 +173,7 @@ class LoopbackClient:
                 sdp = filter_loopback_candidates(sdp)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             self.tracks = dict(message["tracks"])
+            self._resync_video(pc)
             if not self._published:
                 self._published = True
                 if self.publish_audio:
@@ -186,6 +188,16 @@ class LoopbackClient:
                                                     "sdp": pc.localDescription.sdp,
                                                     "seq": message["seq"]})
             self.offers += 1
+
+    @staticmethod
+    def _resync_video(pc: RTCPeerConnection) -> None:
+        """As a browser's frame buffer: a hole that NACK did not repair ends at the next
+        keyframe (aiortc's own buffer would wait up to 512 packets, about 30 s)."""
+        for t in pc.getTransceivers():
+            buffer = getattr(t.receiver, internals.JITTER_BUFFER_ATTR, None)
+            done = getattr(buffer, "keyframe_start", None) is not None
+            if t.kind == "video" and not done:
+                internals.resync_at_keyframes(t.receiver, keyframe_start)
 
     async def _attach_screen(self, pc: RTCPeerConnection) -> None:
         if self._screen_track is None:

@@ -1,4 +1,4 @@
-"""ICE consent freshness under a lagging peer (media/aiortc_internals.tolerant_ice_consent).
+"""ICE consent freshness under a lagging peer (media/aiortc_ice.tolerant_ice_consent).
 
 Two real aioice connections on 127.0.0.1. The controlled side's event loop is made "late":
 every datagram it receives is handed to aioice some time after it arrived, as a busy loop
@@ -19,7 +19,7 @@ import aioice.ice
 import aioice.stun
 import pytest
 
-from media import aiortc_internals as internals
+from media import aiortc_ice as internals
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -233,7 +233,9 @@ def test_ntp_now_matches_aiortc_clock() -> None:
 
 def test_consent_check_names() -> None:
     """tolerant_ice_consent replaces query_consent: what it reads must still be there."""
-    original = inspect.getsource(internals.STOCK_QUERY_CONSENT)
+    from media import aiortc_ice
+
+    original = inspect.getsource(aiortc_ice.STOCK_QUERY_CONSENT)
     assert "self.remote_password" in original
     assert "self._nominated.values()" in original
     assert "self.build_request(pair, nominate=False)" in original

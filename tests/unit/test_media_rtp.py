@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import pytest
 from aiortc.codecs import vpx
 from aiortc.rtp import RtpPacket
 from test_media_forward import vp8_frames
@@ -13,7 +14,7 @@ from test_media_forward import vp8_frames
 from courtroom.domain.routing import MediaKind
 from media import aiortc_internals as internals
 from media.forward import SourceHub
-from media.rtp import vp8_keyframe_start
+from media.rtp import keyframe_start, vp8_keyframe_start
 
 PT, RTX_PT, SSRC, RTX_SSRC = 96, 97, 0x1111, 0x2222
 
@@ -229,3 +230,49 @@ async def test_the_subscribers_extensions_are_written_in_place_per_packet() -> N
         assert (int.from_bytes(ext[2], "big") - int.from_bytes(before, "big")) % (1 << 24) < 1 << 16
         assert got["payload"] == bytes([seq]) * 40 and got["ssrc"] == SSRC
     hub.close()
+
+
+# ---- the taps' buffer skips an unrepaired hole at the next keyframe ------------------------
+
+
+def _vp8(seq: int, ts: int, marker: int, key: bool, first: bool = True) -> RtpPacket:
+    """A VP8 packet: descriptor S=1/PID 0 when ``first``, then the frame tag's key bit."""
+    descriptor = bytes([0x10 if first else 0x00])
+    payload = descriptor + bytes([0x00 if key else 0x01]) + b"frame"
+    packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker,
+                       payload=payload)
+    packet._data = payload[1:]
+    return packet
+
+
+def _buffer(resync: bool) -> internals.LowLatencyJitterBuffer:
+    buffer = internals.LowLatencyJitterBuffer(capacity=256, is_video=True)
+    if resync:
+        buffer.keyframe_start = lambda p: keyframe_start("video/VP8", p)
+    return buffer
+
+
+@pytest.mark.parametrize("resync", [True, False])
+def test_a_keyframe_ends_a_hole_that_was_never_repaired(resync: bool) -> None:
+    buffer = _buffer(resync)
+    assert buffer.add(_vp8(10, 0, 1, key=True))[1] is not None  # frame 1, complete
+    buffer.add(_vp8(11, 3000, 0, key=False))  # frame 2's first packet; 12 is lost for good
+    buffer.add(_vp8(13, 6000, 1, key=False))  # frame 3, waiting behind the hole
+    _pli, frame = buffer.add(_vp8(14, 9000, 1, key=True))  # a keyframe (asked for by PLI)
+    if resync:
+        assert frame is not None and frame.timestamp == 9000  # assembly restarts at it
+        assert buffer.resyncs == 1
+        assert buffer.add(_vp8(15, 12000, 1, key=False))[1] is not None  # and goes on
+    else:
+        assert frame is None  # aiortc's rule: everything waits for packet 12
+        assert buffer.add(_vp8(15, 12000, 1, key=False))[1] is None
+
+
+def test_no_resync_without_a_hole_or_at_a_delta_frame() -> None:
+    buffer = _buffer(True)
+    buffer.add(_vp8(10, 0, 0, key=True))
+    _, frame = buffer.add(_vp8(11, 0, 1, key=True, first=False))  # the keyframe's tail
+    assert frame is not None and frame.data == bytes([0x00]) + b"frame" + bytes([0x00]) + b"frame"
+    buffer.add(_vp8(12, 3000, 0, key=False))  # a delta frame; 13 lost
+    _, frame = buffer.add(_vp8(14, 6000, 1, key=False))  # not a keyframe: still waits
+    assert frame is None and buffer.resyncs == 0
