@@ -131,12 +131,18 @@ def scene_items() -> list[Item]:
 
 
 # ---- cues per frame -------------------------------------------------------------------------
+FULL_FACE_PASS = [False]  # --full-face-pass
+
+
 def features(items: list[Item], det: Detector, finder: hd.HandFinder | None,
              poser: po.PoseFinder | None = None) -> list[dict[str, Any]]:
     out = []
     for it in items:
-        _, _, faces = fr.locate(it.rgb)
         d = det.detect(it.rgb, person_crop_pass=True)
+        # The face boxes as the routine checks find them (FrameChecker._expect: the quick first
+        # pass, one face per person expected); --full-face-pass: the full pass every time.
+        expect = 0 if FULL_FACE_PASS[0] else max(1, len(d.persons))
+        _, _, faces = fr.locate(it.rgb, expect=expect)
         hands = finder.find(it.rgb) if finder is not None else []
         c = phone_cues(det, it.rgb, d.phones, [p.box for p in d.persons], faces, hands, ALL_CUES)
         pc = po.pose_cues(poser.find(it.rgb)) if poser is not None else po.PoseCues(
@@ -299,7 +305,10 @@ def main() -> None:
     ap.add_argument("--no-hands", action="store_true", help="object detector only")
     ap.add_argument("--no-pose", action="store_true", help="without the pose cues")
     ap.add_argument("--no-cost", action="store_true", help="skip the CPU and crop-cap runs")
+    ap.add_argument("--full-face-pass", action="store_true",
+                    help="face boxes from HOG's full pass (before the quick first pass)")
     args = ap.parse_args()
+    FULL_FACE_PASS[0] = args.full_face_pass
     out = run(args.shared, hands=not args.no_hands, pose=not args.no_pose, cost_runs=not args.no_cost)
     out["loadavg"] = os.getloadavg()
     print(json.dumps(out, sort_keys=True, default=str))
