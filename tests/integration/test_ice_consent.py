@@ -37,9 +37,7 @@ def fast_consent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def rule(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Run the connections below with aioice's stock rule or the tolerant one."""
     if name == "tolerant":
-        internals.tolerant_ice_consent()
-        monkeypatch.setattr(aioice.ice.Connection, "query_consent",
-                            aioice.ice.Connection.query_consent)
+        internals.tolerant_ice_consent()  # process-wide and idempotent, as in the server
     else:
         monkeypatch.setattr(aioice.ice.Connection, "query_consent",
                             internals.STOCK_QUERY_CONSENT)
