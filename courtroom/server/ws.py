@@ -2,7 +2,10 @@
 
 Each connection runs three small loops: the reader (client messages), the forwarder
 (bus events this participant may see) and the writer (the only task that sends, fed by
-a bounded queue, so a slow client is cut off instead of slowing the hearing).
+a bounded queue, so a slow client is cut off instead of slowing the hearing). A writer
+that stops (its send failed) ends the session, so the client sees a close and reconnects
+instead of sitting on a socket that tells it nothing. A client that stops reading altogether
+is closed by uvicorn's keepalive (no pong within 20 s of a ping sent every 20 s).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from .runtime import HearingRuntime, NotOwner, UnknownHearing, topic
 log = logging.getLogger(__name__)
 
 _OUTBOX = 1024
+_SLOW_MESSAGE_S = 2.0  # handling one client message longer than this is logged
 # Events that change nothing in a participant's view of the state: no `state` message after
 # them. In a case space of 100, a `state` (100 participants) to each of 100 sockets after every
 # chat message was most of the cost of a message.
@@ -56,6 +60,7 @@ class Connection:
         self._closing = False
         self._after: int | None = None  # the hello's cursor: catch up from there
         self._typed = -_TYPING_EVERY_S  # when this connection's last typing signal went out
+        self._writer_gone = asyncio.Event()  # set when the writer returns: nothing more is heard
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
@@ -63,6 +68,7 @@ class Connection:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
+            log.warning("websocket outbox full (%d messages): closing", _OUTBOX)
             self.close(1013, "client too slow; reconnect to resynchronise")
 
     async def _deliver(self, message: dict[str, Any]) -> None:
@@ -109,6 +115,12 @@ class Connection:
                 await asyncio.wait_for(writer, 5)
 
     async def _writer(self) -> None:
+        try:
+            await self._write_all()
+        finally:
+            self._writer_gone.set()
+
+    async def _write_all(self) -> None:
         while True:
             item = await self.outbox.get()
             if isinstance(item, _Closed):
@@ -124,7 +136,10 @@ class Connection:
                 continue
             try:
                 await self.ws.send_text(text)
-            except Exception:
+            except Exception as exc:
+                # The socket is gone (or broken): the session ends with it (see _serve).
+                log.info("websocket send failed (%s): ending the session", type(exc).__name__)
+                self._closing = True
                 return
 
     async def _refuse_anonymous(self, reason: str) -> None:
@@ -253,6 +268,8 @@ class Connection:
             asyncio.create_task(timed(self._reader(runtime, actor), SIGNALLING)),
             asyncio.create_task(timed(forwarder, SIGNALLING)),
             asyncio.create_task(self._refresher(claims)),
+            # Nothing more can be said to this client: end the session (it reconnects).
+            asyncio.create_task(self._writer_gone.wait()),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -284,8 +301,10 @@ class Connection:
             except proto.ProtocolError as exc:
                 self.send(proto.error(exc.code, exc.message, exc.msg_id))
                 continue
+            started = time.monotonic()
             try:
                 await self._handle(runtime, actor, msg)
+                _note_slow(msg, time.monotonic() - started)
             except (_Closed, WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:
@@ -374,6 +393,19 @@ class Connection:
         while True:
             await asyncio.sleep(self.court.settings.session_ttl_s / 3)
             self.send(proto.message("token", token=await self.court.refresh_token(claims)))
+
+
+def _note_slow(msg: proto.ClientMessage, took_s: float) -> None:
+    """A message whose handling held this client's next ones back: say which kind it was."""
+    if took_s < _SLOW_MESSAGE_S:
+        return
+    if isinstance(msg, proto.CommandMessage):
+        what = f"command {msg.command.NAME}"
+    elif isinstance(msg, proto.SignalMessage):
+        what = f"signal {msg.data.get('type')!s:.20}"
+    else:
+        what = type(msg).__name__
+    log.warning("a client's %s took %.1f s; its next messages waited", what, took_s)
 
 
 async def hearing_socket(websocket: WebSocket) -> None:

@@ -12,6 +12,7 @@ bytes stop growing); the judge closes; everyone signs in the browser; the judge 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -94,6 +95,8 @@ def test_full_hearing_with_real_media(
     browsers = {who: _launch(playwright, FLAGS + media_flags(*f)) for who, f in files.items()}
     contexts = []
     errors: dict[str, list[str]] = {}
+    # What each page heard last and said on its console: printed with a failure report.
+    trace: dict[str, list[str]] = {}
 
     def open_page(who: str, size: dict[str, int]) -> Any:
         ctx = browsers[who].new_context(viewport=size, locale="zh-CN", has_touch=size == PHONE)
@@ -102,6 +105,10 @@ def test_full_hearing_with_real_media(
         page = ctx.new_page()
         errors[who] = []
         page.on("pageerror", lambda exc: errors[who].append(str(exc)))
+        trace[who] = heard = []
+        page.on("console", lambda m: heard.append(f"{time.strftime('%X')} console.{m.type}: {m.text[:200]}")
+                if m.type in ("error", "warning") else None)
+        page.on("websocket", lambda ws: watch_socket(ws, heard))
         return page
 
     try:
@@ -109,10 +116,29 @@ def test_full_hearing_with_real_media(
         run_hearing(server, data_dir, hid, jid, pid, wid, inv, judge, party, witness, tmp_path)
         assert errors == {"judge": [], "party": [], "witness": []}, errors
     finally:
+        for who, lines in trace.items():
+            print(f"--- {who}: page errors {errors.get(who)}; last of {len(lines)} socket and console lines:")
+            print("\n".join(lines[-40:]))
         for ctx in contexts:
             ctx.close()
         for b in browsers.values():
             b.close()
+
+
+def watch_socket(ws: Any, heard: list[str]) -> None:
+    """Each message's type and seq as the page's websocket received it (not its content)."""
+    def frame(direction: str, payload: Any) -> None:
+        try:
+            msg = json.loads(payload)
+        except (TypeError, ValueError):
+            msg = {"type": "?"}
+        inner = msg.get("event") or msg.get("data") or {}
+        what = " ".join(str(x) for x in (msg.get("type"), msg.get("seq"), msg.get("id"), msg.get("name"),
+                                         inner.get("type"), inner.get("presence")) if x is not None)
+        heard.append(f"{time.strftime('%X')} ws {ws.url[-8:]} {direction} {what}")
+    ws.on("framereceived", lambda payload: frame("in", payload))
+    ws.on("framesent", lambda payload: frame("out", payload))
+    ws.on("close", lambda _ws: heard.append(f"{time.strftime('%X')} ws {ws.url[-8:]} closed"))
 
 
 def run_hearing(server: Server, data_dir: Path, hid: str, jid: str, pid: str, wid: str, inv: dict[str, Any],
