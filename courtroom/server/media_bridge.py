@@ -73,6 +73,7 @@ class HearingMedia:
             on_gap=self._gap,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._signalling: dict[str, asyncio.Task[Any]] = {}  # each participant's last signal
         runtime.add_plan_listener(self._plan_changed)
         self._stats_task = asyncio.create_task(self._push_stats())
         # Pipelines attached to this room (transcript, discipline watch) stop here first.
@@ -99,8 +100,29 @@ class HearingMedia:
         await self.hub.disconnect(participant_id)
 
     def _send(self, participant_id: str, message: dict[str, Any]) -> None:
+        """Signalling to one participant, in the order the hub made it.
+
+        Each message is published after the one before it to the same participant: two
+        publishes in flight at once may leave on two Redis connections and arrive swapped
+        (an ``offer`` before its ``config``: the client has no peer to answer with, and its
+        media never starts). Participants do not wait for each other.
+        """
         signal = {"v": 1, "type": "signal", "data": message}
-        self._spawn(self.runtime.send_to(participant_id, signal))
+        before = self._signalling.get(participant_id)
+        task = self._spawn(self._send_after(before, participant_id, signal))
+        self._signalling[participant_id] = task
+        task.add_done_callback(lambda t: self._signalled(participant_id, t))
+
+    async def _send_after(self, before: asyncio.Task[Any] | None, participant_id: str,
+                          signal: dict[str, Any]) -> None:
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(before)  # its failure is logged by its own task
+        await self.runtime.send_to(participant_id, signal)
+
+    def _signalled(self, participant_id: str, task: asyncio.Task[Any]) -> None:
+        if self._signalling.get(participant_id) is task:
+            del self._signalling[participant_id]
 
     def _recorded(self, finished: FinishedFile) -> None:
         event = ev.RecordingFinished(
@@ -119,10 +141,11 @@ class HearingMedia:
         """Frames of a track stopped and resumed: the log marks the gap on the recording clock."""
         self._spawn(self.runtime.record([ev.MediaGap(participant_id, MediaKind(kind), t0, t1)]))
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _push_stats(self) -> None:
         while True:
