@@ -86,27 +86,45 @@ class FrameSink(Protocol):
 
 
 class KeyframeRequester:
-    """Rate-limited keyframe requests that are never dropped, only deferred."""
+    """Rate-limited keyframe requests that are never dropped, only deferred.
+
+    A request stands until a keyframe answers it (:meth:`satisfied`): one that none answers
+    is sent again after ``retry_interval`` s, doubling up to ``retry_max`` s, as a browser
+    keeps asking while its decoder waits. On a lossy path the PLI itself, or the keyframe it
+    asked for, can be lost; asking once left the taps and the recorder waiting for a keyframe
+    that never came (the media-faults test's stall after 10 % loss).
+    """
 
     def __init__(self, send: Callable[[], Awaitable[bool]], *, min_interval: float = 0.25,
-                 retry_while: Callable[[], bool] = lambda: False) -> None:
+                 retry_while: Callable[[], bool] = lambda: False,
+                 retry_interval: float = 1.0, retry_max: float = 4.0) -> None:
         self._send = send
         self._min_interval = min_interval
         self._retry_while = retry_while
+        self._retry_interval = retry_interval
+        self._retry_max = retry_max
+        self._unanswered = 0  # PLIs sent since the last keyframe, while a request stands
         self._last = -1e9
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Future[None] | None = None
+        self.pending = False  # a request no keyframe has answered yet
         self.sent = 0
 
     def request(self) -> None:
+        self.pending = True
+        self._schedule(self._min_interval)
+
+    def _schedule(self, interval: float) -> None:
         if self._timer is not None:
             return  # one is already scheduled
-        wait = self._last + self._min_interval - time.monotonic()
+        wait = self._last + interval - time.monotonic()
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(max(0.0, wait), self._fire)
 
     def satisfied(self) -> None:
         """A keyframe arrived: the pending retry is only needed if someone still waits."""
+        self.pending = False
+        self._unanswered = 0
         if self._timer is not None and not self._retry_while():
             self._timer.cancel()
             self._timer = None
@@ -122,8 +140,13 @@ class KeyframeRequester:
             await self._send()
         if self._retry_while():
             self.request()
+        elif self.pending:
+            self._unanswered += 1
+            backoff = self._retry_interval * 2 ** (self._unanswered - 1)
+            self._schedule(min(self._retry_max, backoff))
 
     def close(self) -> None:
+        self.pending = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -318,8 +341,8 @@ class SourceHub:
                 self._wait_since = None
         if self.subscribers:
             fan_out(cached, self.subscribers)
-        if video and key:
-            self.keyframes.satisfied()
+        if video and key and not self.sinks:
+            self.keyframes.satisfied()  # (with taps or a recorder: once one is assembled)
 
     def on_frame(self, mime_type: str, clock_rate: int, data: bytes, timestamp: int) -> None:
         frame = EncodedFrame(mime_type, clock_rate, data, timestamp,
@@ -331,6 +354,8 @@ class SourceHub:
             for track in self.subscribers:
                 if track.down is None:
                     track.push(frame)
+            if frame.keyframe and self.kind.is_video:
+                self.keyframes.satisfied()  # a whole keyframe: the taps and recorder can start
             for sink in self.sinks:
                 sink.offer(frame)
             return

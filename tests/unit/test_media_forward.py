@@ -133,6 +133,29 @@ async def test_keyframe_requests_rate_limited_but_retried() -> None:
     req.close()
 
 
+async def test_a_keyframe_request_stands_until_a_keyframe_answers_it() -> None:
+    """A PLI lost on a lossy path, or a keyframe that arrived broken, must not leave the taps
+    waiting: the request is sent again, less and less often, until a keyframe answers it."""
+    sent: list[float] = []
+
+    async def send() -> bool:
+        sent.append(time.monotonic())
+        return True
+
+    req = KeyframeRequester(send, min_interval=0.01, retry_interval=0.05, retry_max=0.1)
+    req.request()
+    await asyncio.sleep(0.45)
+    assert len(sent) >= 4, sent  # at about 0, 0.05, 0.15, 0.25, 0.35
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert gaps[0] >= 0.04 and all(g >= 0.09 for g in gaps[1:]), gaps  # backed off, capped
+    assert all(g < 0.2 for g in gaps), gaps
+    req.satisfied()
+    n = len(sent)
+    await asyncio.sleep(0.3)
+    assert len(sent) == n and not req.pending
+    req.close()
+
+
 async def test_audio_tap_resamples_and_drops_oldest() -> None:
     tap = AudioTap(maxlen=5)
     worker = DecodeWorker("audio", audio_tap=tap)

@@ -276,3 +276,34 @@ def test_no_resync_without_a_hole_or_at_a_delta_frame() -> None:
     buffer.add(_vp8(12, 3000, 0, key=False))  # a delta frame; 13 lost
     _, frame = buffer.add(_vp8(14, 6000, 1, key=False))  # not a keyframe: still waits
     assert frame is None and buffer.resyncs == 0
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def offer(self, frame: Any) -> None:
+        self.frames += 1
+
+
+async def test_with_taps_only_an_assembled_keyframe_answers_a_request() -> None:
+    """The first packet of a keyframe is not yet a keyframe the taps and the recorder can use
+    (its other packets may be lost): the request stands until one is assembled. Without taps
+    the first packet answers it, as before (subscribers take packets, not frames)."""
+    hub = SourceHub("party", MediaKind.VIDEO, rtp=True)
+    hub.sinks.append(_Sink())
+    hub.attach(_no_pli)
+    hub.request_keyframe()
+    assert hub.keyframes.pending
+    hub.on_packet(_vp8(1, 0, 0, key=True))
+    assert hub.keyframes.pending  # a start, not a frame
+    hub.on_frame("video/VP8", 90000, vp8_frames(1)[0], 0)  # a real VP8 keyframe, assembled
+    assert not hub.keyframes.pending
+    hub.close()
+
+    bare = SourceHub("party", MediaKind.VIDEO, rtp=True)
+    bare.attach(_no_pli)
+    bare.request_keyframe()
+    bare.on_packet(_vp8(1, 0, 0, key=True))
+    assert not bare.keyframes.pending
+    bare.close()
