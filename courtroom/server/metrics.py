@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import math
 import os
+import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse
 
 from .cpu import ACCOUNTS
 from .gate import ApiError, bearer, court_of, is_key
+from .watchdog import LoopWatchdog
 
 INTERVAL_S = 0.1
 WINDOW = 6000  # samples kept: the last 10 minutes
@@ -59,19 +61,27 @@ class LoopMonitor:
     def __init__(self) -> None:
         self.lags: deque[tuple[float, float]] = deque(maxlen=WINDOW)  # (when, lag) seconds
         self.started = time.monotonic()
+        self.last_tick = self.started
         self._task: asyncio.Task[None] | None = None
+        self.watchdog: LoopWatchdog | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="loop-monitor")
+        # A stall of the loop is said in the log with where the loop was (server/watchdog.py).
+        self.watchdog = LoopWatchdog(lambda: self.last_tick, threading.get_ident())
+        self.watchdog.start()
 
     async def _run(self) -> None:
         while True:
             before = time.monotonic()
             await asyncio.sleep(INTERVAL_S)
             now = time.monotonic()
+            self.last_tick = now
             self.lags.append((now, max(0.0, now - before - INTERVAL_S)))
 
     async def stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -118,8 +128,6 @@ def _fds() -> int | None:
 
 
 def _threads() -> int:
-    import threading
-
     return threading.active_count()
 
 
