@@ -34,7 +34,7 @@ class LoopWatchdog:
         self._stall_s = stall_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loop-watchdog", daemon=True)
-        self.stalls = 0  # stalls seen (for tests and /metrics readers)
+        self.stalls = 0  # stalls seen (the tests read it)
 
     def start(self) -> None:
         self._thread.start()

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 from typing import Any
 
 from court_client import Client, schedule, start_server, token_for
 
+from tests.conftest import free_port
+
 CAST = {"judge": "judge", "clerk": "clerk", "plaintiff": "plaintiff", "defendant": "defendant",
         "lawyer": "lawyer", "witness": "witness", "interpreter": "interpreter", "observer": "observer"}
 HELLOS = 6
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def signals(client: Client) -> list[str]:
@@ -40,7 +35,7 @@ def signals(client: Client) -> list[str]:
 
 
 async def test_each_participants_signals_arrive_in_order_over_redis(tmp_path: Path, redis_url: str) -> None:
-    port = _port()
+    port = free_port()
     env = {"COURTROOM_REDIS_URL": redis_url, "COURTROOM_NODE_URL": f"http://127.0.0.1:{port}",
            "COURTROOM_NODE_ID": "signal-order", "COURTROOM_MEDIA_ONLY": "1"}
     server = start_server(tmp_path / "data", extra_env=env, args=["--port", str(port), "--ice-loopback-only"])
