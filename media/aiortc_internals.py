@@ -66,8 +66,9 @@ DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 RECEIVER_KIND_ATTR = "_RTCRtpReceiver__kind"
 
-# (mime type e.g. "video/VP8", clock rate, frame data, rtp timestamp from 0)
-FrameCallback = Callable[[str, int, bytes, int], None]
+# (mime type e.g. "video/VP8", clock rate, frame data, rtp timestamp from 0, audio level in
+# -dBov from the packet's ssrc-audio-level extension or None)
+FrameCallback = Callable[[str, int, bytes, int, "int | None"], None]
 
 
 class _TapQueue:
@@ -91,7 +92,8 @@ class _TapQueue:
             self._original.put(None)
             return
         codec, frame = item
-        self._on_frame(codec.mimeType, codec.clockRate, frame.data, frame.timestamp)
+        self._on_frame(codec.mimeType, codec.clockRate, frame.data, frame.timestamp,
+                       getattr(frame, "audio_level", None))
 
 
 def tap_receiver(receiver: RTCRtpReceiver, on_frame: FrameCallback) -> None:
@@ -136,7 +138,12 @@ class LowLatencyJitterBuffer(JitterBuffer):  # type: ignore[misc]
             if self._last_audio_seq is not None and not uint16_gt(seq, self._last_audio_seq):
                 return False, None
             self._last_audio_seq = seq
-            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+            frame = JitterFrame(data=packet._data, timestamp=packet.timestamp)
+            # one Opus frame per packet: the packet's ssrc-audio-level (vad, level) goes with
+            # it, so the audio tap can leave quiet audio undecoded (media/quiet.py)
+            level = packet.extensions.audio_level
+            frame.audio_level = level[1] if level is not None else None
+            return False, frame
         if self.keyframe_start is not None and self._origin is not None:
             self._resync_at_keyframe(packet)
         pli, frame = super().add(packet)

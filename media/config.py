@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# quiet audio (media/quiet.py): the ASR gate opens at -50 dBFS, so -58 dBov leaves 8 dB
+DEFAULT_QUIET_DBOV = -58.0
+
 # Hosts of a TURN URL that a loopback-only node may still hand out: the local coturn of
 # scripts/cluster, which relays a browser's media to the node's 127.0.0.1 candidates.
 ICE_TRANSPORT_POLICIES = ("all", "relay")
@@ -56,6 +59,9 @@ class MediaConfig:
     min_keyframe_interval: float = 0.25
     # forward RTP packets (media/rtp.py) instead of frames re-packetised by aiortc's sender
     rtp_forwarding: bool = True
+    # audio the sender marks at or below this level (dBov, RFC 6464) is not decoded for the
+    # taps once it has been quiet for 1 s (media/quiet.py); None decodes everything
+    quiet_audio_dbov: float | None = DEFAULT_QUIET_DBOV
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

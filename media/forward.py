@@ -67,6 +67,9 @@ class EncodedFrame:
     keyframe: bool
     arrival: float  # time.monotonic() when the frame was complete at the server
     epoch: int  # bumps when the publisher's receiver changes (reconnect)
+    # audio: the sender's level of this packet in -dBov (RFC 6464: 0 loudest, 127 silence);
+    # None when the sender does not send the ssrc-audio-level extension
+    audio_level: int | None = None
     _packet: Any = field(default=None, repr=False)
 
     def packet(self) -> Any:
@@ -344,9 +347,11 @@ class SourceHub:
         if video and key and not self.sinks:
             self.keyframes.satisfied()  # (with taps or a recorder: once one is assembled)
 
-    def on_frame(self, mime_type: str, clock_rate: int, data: bytes, timestamp: int) -> None:
+    def on_frame(self, mime_type: str, clock_rate: int, data: bytes, timestamp: int,
+                 audio_level: int | None = None) -> None:
         frame = EncodedFrame(mime_type, clock_rate, data, timestamp,
-                             is_keyframe(mime_type, data), time.monotonic(), self.epoch)
+                             is_keyframe(mime_type, data), time.monotonic(), self.epoch,
+                             audio_level)
         self.mime_type = mime_type
         if self.rtp:
             # subscribers get packets; frames feed the taps and the recorder, and only a

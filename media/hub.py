@@ -28,6 +28,7 @@ from media import aiortc_internals as internals
 from media.config import MediaConfig
 from media.forward import EncodedFrame, SourceHub
 from media.peer import ServerPeer, Signal
+from media.quiet import QuietAudio
 from media.recording import FinishedFile, RecordingClock, TrackRecorder
 from media.router import MediaRouter, PlanDiff
 from media.rtp import DownTrack, keyframe_start
@@ -385,7 +386,9 @@ class MediaHub:
         if self.config.taps and kind is not MediaKind.SCREEN:  # a screen: not heard, not watched
             if kind is MediaKind.AUDIO:
                 source.audio_tap = AudioTap()
-                source.decoder = DecodeWorker("audio", audio_tap=source.audio_tap)
+                quiet = (QuietAudio(quiet_dbov=self.config.quiet_audio_dbov)
+                         if self.config.quiet_audio_dbov is not None else None)
+                source.decoder = DecodeWorker("audio", audio_tap=source.audio_tap, quiet=quiet)
             else:
                 source.video_tap = LatestFrameTap()
                 source.decoder = DecodeWorker("video", video_tap=source.video_tap,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import logging
 import queue
 import threading
 import time
@@ -26,12 +27,16 @@ from typing import Any
 import av
 
 from media.forward import EncodedFrame
+from media.quiet import MISMATCH_DBFS, Check, QuietAudio, Silence, loudness_dbfs
+
+log = logging.getLogger(__name__)
 
 _DECODERS = {"video/vp8": "libvpx", "video/h264": "h264", "audio/opus": "libopus"}
 
 
 class AudioTap:
-    """Decoded audio resampled to 16 kHz mono s16, bounded, drop-oldest."""
+    """Decoded audio resampled to 16 kHz mono s16, bounded, drop-oldest; audio the sender
+    marked quiet comes as :class:`~media.quiet.Silence` (a sample count) instead."""
 
     def __init__(self, *, maxlen: int = 250) -> None:  # 250 x 20 ms = 5 s of audio
         self._frames: deque[Any] = deque()
@@ -54,7 +59,8 @@ class AudioTap:
         return len(self._frames)
 
     async def get(self, timeout: float | None = None) -> Any:
-        """The next ``av.AudioFrame`` (s16, mono, 16 kHz); TimeoutError after ``timeout``."""
+        """The next ``av.AudioFrame`` (s16, mono, 16 kHz) or ``Silence``; TimeoutError after
+        ``timeout``."""
         while not self._frames:
             self._ready.clear()
             await asyncio.wait_for(self._ready.wait(), timeout)
@@ -97,8 +103,14 @@ class DecodeWorker:
 
     def __init__(self, kind: str, *, audio_tap: AudioTap | None = None,
                  video_tap: LatestFrameTap | None = None, maxsize: int | None = None,
-                 on_gap: Callable[[], None] | None = None) -> None:
+                 on_gap: Callable[[], None] | None = None,
+                 quiet: QuietAudio | None = None) -> None:
         self.kind = kind
+        # audio: frames the sender marked quiet are not decoded (media/quiet.py)
+        self.quiet = quiet if kind == "audio" else None
+        self.mismatches = 0  # quiet-marked frames that decoded loud (then levels are ignored)
+        self._quiet_run = 0  # packets marked quiet in a row, in decoding order
+        self._checker: Any = None
         self.audio_tap = audio_tap
         self.video_tap = video_tap
         self.dropped = 0
@@ -106,15 +118,22 @@ class DecodeWorker:
         self.errors = 0
         self._on_gap = on_gap
         self._loop = asyncio.get_running_loop()
-        self._queue: queue.Queue[tuple[EncodedFrame, float] | None] = queue.Queue(
+        self._queue: queue.Queue[tuple[EncodedFrame | Silence | Check, float] | None] = queue.Queue(
             maxsize=maxsize or (100 if kind == "audio" else 8))
         self._need_keyframe = kind == "video"
         self._thread = threading.Thread(target=self._run, name=f"tap-{kind}", daemon=True)
         self._thread.start()
 
     def offer(self, frame: EncodedFrame) -> None:
+        if self.quiet is not None:
+            for item in self.quiet.admit(frame):
+                self._enqueue(item)
+            return
+        self._enqueue(frame)
+
+    def _enqueue(self, item: EncodedFrame | Silence | Check) -> None:
         try:
-            self._queue.put_nowait((frame, time.monotonic()))
+            self._queue.put_nowait((item, item.arrival))
         except queue.Full:
             self.dropped += 1
             if self.kind == "video":
@@ -132,6 +151,16 @@ class DecodeWorker:
             if item is None:
                 return
             frame, arrived = item
+            if isinstance(frame, Silence):
+                if self.audio_tap is not None:
+                    try:
+                        self._loop.call_soon_threadsafe(self.audio_tap._put, frame, arrived)
+                    except RuntimeError:  # loop closed during shutdown
+                        return
+                continue
+            if isinstance(frame, Check):
+                self._check_level(frame.frame)
+                continue
             if self._need_keyframe:
                 if not frame.keyframe:
                     continue
@@ -152,8 +181,15 @@ class DecodeWorker:
                 self.errors += 1
                 self._need_keyframe = self.kind == "video"
                 continue
+            quiet = self.quiet
+            # The first packets marked quiet after loud ones carry the end of the loud audio
+            # (the encoder's look-ahead), whatever their level says: those are not checked.
+            marked_quiet = quiet is not None and quiet.is_quiet(frame)
+            self._quiet_run = self._quiet_run + 1 if marked_quiet else 0
             for out in decoded:
                 self.decoded += 1
+                if marked_quiet and self._quiet_run > 3:
+                    self._verify_quiet(out)
                 if self.audio_tap is not None:
                     for resampled in resampler.resample(out):
                         try:
@@ -162,6 +198,29 @@ class DecodeWorker:
                             return
                 elif self.video_tap is not None:
                     self.video_tap._put(out)
+
+    def _check_level(self, frame: EncodedFrame) -> None:
+        """Decode a skipped frame apart (its own decoder: the tap's keeps its continuity)."""
+        if self._checker is None:
+            self._checker = av.CodecContext.create("libopus", "r")
+        try:
+            for out in self._checker.decode(av.Packet(frame.data)):
+                self._verify_quiet(out)
+        except av.FFmpegError:
+            self.errors += 1
+
+    def _verify_quiet(self, decoded: Any) -> None:
+        """A frame its sender marked quiet: if it is loud, its levels are not to be trusted."""
+        quiet = self.quiet
+        if quiet is None or not quiet.trusted or self.mismatches:
+            return
+        level = loudness_dbfs(decoded.to_ndarray())
+        if level > MISMATCH_DBFS:
+            self.mismatches += 1
+            log.warning("an audio publisher marks audio at %.0f dBFS as quiet: its levels are "
+                        "ignored and all of its audio is decoded", level)
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                self._loop.call_soon_threadsafe(quiet.distrust)
 
     def close(self) -> None:
         # unblock the thread even when the queue is full

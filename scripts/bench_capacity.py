@@ -58,6 +58,8 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_media import PacketTrack  # noqa: E402
+from benchlib.audio_levels import send_levels  # noqa: E402
+from benchlib.capacity_speech import SPEAKERS, Speech, noise  # noqa: E402
 from benchlib.capacity_vision import pace_vs_baseline, threads_vs_processes, tree_cpu  # noqa: E402
 from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
 
@@ -67,11 +69,9 @@ from media.peer import filter_loopback_candidates, rtc_configuration  # noqa: E4
 
 W, H, FPS, RATE = 640, 360, 15, 16000
 FACE_S, EMPTY_S = 8.0, 6.0
-GAP_S = 2.5  # silence after each clip before the other speaker's turn
 LEFT_FRAME_HOLD_S = 3.0  # courtroom/vision/debounce.py: left_frame_s
 ROLES = {"judge": "judge", "witness": "witness", "plaintiff": "plaintiff",
          "defendant": "defendant", "lawyer": "lawyer"}
-SPEAKERS = ("judge", "witness")
 WATCHED = ("plaintiff", "defendant", "lawyer", "witness")
 
 
@@ -126,67 +126,22 @@ def video_loop(face_video: Path, empty_s: float = EMPTY_S) -> tuple[list[bytes],
     return out[:len(pics)], n_face
 
 
-def opus_packets(pcm16k: bytes) -> list[bytes]:
-    """20 ms Opus packets of 16 kHz mono PCM (upsampled to 48 kHz stereo)."""
-    enc = av.CodecContext.create("libopus", "w")
-    enc.sample_rate, enc.layout, enc.format = 48000, "stereo", "s16"
-    enc.time_base = fractions.Fraction(1, 48000)
-    x = np.repeat(np.frombuffer(pcm16k, "<i2"), 3)
-    x = x[: len(x) - len(x) % 960]
-    out: list[bytes] = []
-    for i in range(0, len(x), 960):
-        f = av.AudioFrame.from_ndarray(np.repeat(x[i:i + 960], 2).reshape(1, -1), format="s16",
-                                       layout="stereo")
-        f.sample_rate, f.pts = 48000, i
-        out.extend(bytes(p) for p in enc.encode(f))
-    out.extend(bytes(p) for p in enc.encode(None))
-    return out[: len(x) // 960]
-
-
-def noise(seconds: float, seed: int = 0) -> bytes:
-    return np.random.default_rng(seed).normal(0, 10, int(seconds * RATE)).astype("<i2").tobytes()
-
-
-class Speech:
-    """Both speakers' audio loops: the judge reads clip 0, the witness clip 1, and so on."""
-
-    def __init__(self, clips: list[bytes], spans: list[tuple[float, float]]) -> None:
-        turns = [(SPEAKERS[i % 2], pcm, span) for i, (pcm, span) in enumerate(zip(clips, spans, strict=True))]
-        self.cues: dict[str, list[tuple[int, float, float]]] = {s: [] for s in SPEAKERS}
-        tracks: dict[str, list[bytes]] = {s: [] for s in SPEAKERS}
-        for who, pcm, (w0, w1) in turns:
-            n = len(pcm) // 640 + int(GAP_S * 50)
-            for s in SPEAKERS:
-                if s == who:
-                    self.cues[s].append((len(tracks[s]), w0, w1))  # packet index, word span
-                    tracks[s] += opus_packets(pcm + noise(GAP_S))[:n]
-                else:
-                    tracks[s] += opus_packets(noise(n / 50, seed=len(tracks[s])))[:n]
-        self.tracks = tracks
-        self.quiet = opus_packets(noise(2.0, seed=9))
-        self.model_first: list[float] = []  # see model_first_partial()
-
-    def marks(self, who: str) -> set[int]:
-        """Loop positions of each clip's first and last word (20 ms packets)."""
-        return {i + round(w * 50) for i, w0, w1 in self.cues.get(who, []) for w in (w0, w1)}
-
-    def cue_pairs(self, who: str) -> list[tuple[int, int]]:
-        return [(i + round(w0 * 50), i + round(w1 * 50)) for i, w0, w1 in self.cues[who]]
-
-
 class MarkedTrack(PacketTrack):
     """A PacketTrack that notes when packets at some loop positions actually went out (the
     client may fall behind its pacing when the cores are busy: latencies count from the real
     send time)."""
 
-    def __init__(self, *a: Any, marks: set[int], **kw: Any) -> None:
+    def __init__(self, *a: Any, marks: set[int], levels: list[int] | None = None,
+                 **kw: Any) -> None:
         super().__init__(*a, **kw)
-        self.marks = marks
+        self.marks, self.levels, self.level = marks, levels, None
         self.sent_at: dict[int, float] = {}  # absolute packet index -> monotonic
 
     async def recv(self) -> Any:
         packet = await super().recv()
         i = self._i - 1
+        if self.levels:  # benchlib.audio_levels.send_levels puts it in the packet
+            self.level = self.levels[i % len(self.levels)]
         if i % len(self._packets) in self.marks:
             self.sent_at[i] = time.monotonic()
         return packet
@@ -197,10 +152,10 @@ class MarkedTrack(PacketTrack):
 class Peer:
     """Websocket + an aiortc peer publishing pre-encoded media and counting without decoding."""
 
-    def __init__(self, name: str, pid: str, client: Client, audio: list[bytes],
+    def __init__(self, name: str, pid: str, client: Client, audio: tuple[list[bytes], list[int]],
                  video: list[bytes], audio_marks: set[int], video_marks: set[int]) -> None:
         self.name, self.pid, self.client = name, pid, client
-        self.audio, self.video = audio, video
+        (self.audio, self.levels), self.video = audio, video
         self.marks = {"audio": audio_marks, "video": video_marks}
         self.pc: RTCPeerConnection | None = None
         self.config = MediaConfig(ice_mode=IceMode.LOOPBACK_ONLY)
@@ -241,10 +196,10 @@ class Peer:
             if not self._published:
                 self._published = True
                 for track in (MarkedTrack("audio", self.audio, 960, 0.02, 48000,
-                                          marks=self.marks["audio"]),
+                                          marks=self.marks["audio"], levels=self.levels),
                               MarkedTrack("video", self.video, 6000, 1 / FPS, 90000,
                                           marks=self.marks["video"])):
-                    self.pc.addTrack(track)
+                    send_levels(self.pc.addTrack(track), track)
                     self.sending[track.kind] = track
             answer = await self.pc.createAnswer()
             with internals.loopback_ice():
@@ -303,7 +258,8 @@ class Hearing:
         if not r.get("ok", True):
             print(f"hearing {self.index}: call_in: {r}", flush=True)
         for name, client in clients.items():
-            audio = speech.tracks[name] if name in SPEAKERS else speech.quiet
+            audio = ((speech.tracks[name], speech.levels[name]) if name in SPEAKERS
+                     else (speech.quiet, speech.quiet_levels))
             video = videos["leaving" if name in leavers else "calm"]
             self.peers[name] = Peer(name, self.pids[name], client, audio, video,
                                     speech.marks(name), {n_face} if name in leavers else set())
@@ -396,6 +352,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         env["COURTROOM_VISION_WORKER"] = "thread"
     if "stock ASR search" in features:
         env["COURTROOM_VOSK_SEARCH"] = "stock"
+    if "quiet audio decoded" in features:
+        env["COURTROOM_QUIET_AUDIO"] = "off"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -532,12 +490,14 @@ async def main() -> None:
                          "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
     ap.add_argument("--no-pace-baseline", action="store_true",
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
+    ap.add_argument("--quiet-audio-baseline", action="store_true", help="also run each count "
+                    "with every audio packet decoded (COURTROOM_QUIET_AUDIO=off)")
     ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
                     "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
-    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v3-{args.clips}.pickle"
+    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v4-{args.clips}.pickle"
     try:
         speech, videos, n_face = pickle.loads(cache.read_bytes())
     except Exception:  # built once (a minute or two on a loaded machine), then cached
@@ -569,6 +529,10 @@ async def main() -> None:
             r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
             print(json.dumps(r), flush=True)
             threads.append(r)
+        if args.quiet_audio_baseline:
+            r = await run(n, "all, quiet audio decoded (baseline)", args, speech, videos, n_face)
+            print(json.dumps(r), flush=True)
+            runs.append(r)
         r = await run(n, "all", args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
@@ -592,6 +556,7 @@ async def main() -> None:
         "runs": full,
         "per_hearing_cost_vs_baseline": ratios,
         "stock_asr_search_runs": [r for r in runs if "stock ASR" in r["features"]],
+        "quiet_audio_decoded_runs": [r for r in runs if "quiet audio" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

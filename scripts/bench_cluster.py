@@ -52,7 +52,9 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests"), str(REPO 
 import av  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_capacity import Peer, noise, opus_packets, pct, summary  # noqa: E402
+from bench_capacity import Peer, pct, summary  # noqa: E402
+from benchlib.audio_levels import levels_dbov  # noqa: E402
+from benchlib.capacity_speech import noise, opus_packets  # noqa: E402
 from court_client import (  # noqa: E402
     BEIJING_HEARING,
     Client,
@@ -144,7 +146,8 @@ def start_redis(root: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 # --- capacity -----------------------------------------------------------------------------------
 
-async def open_hearing(server: Server, index: int, audio: list[bytes], video: list[bytes]) -> list[Peer]:
+async def open_hearing(server: Server, index: int, audio: tuple[list[bytes], list[int]],
+                       video: list[bytes]) -> list[Peer]:
     hearing = {**BEIJING_HEARING, "case_number": f"(2026)京0105民初{20000 + index}号"}
     _hid, invites = await asyncio.to_thread(schedule, server, ROLES, hearing)
     clients = {}
@@ -157,7 +160,7 @@ async def open_hearing(server: Server, index: int, audio: list[bytes], video: li
 
 
 async def capacity(root: Path, redis_url: str, n_nodes: int, args: argparse.Namespace,
-                   audio: list[bytes], video: list[bytes]) -> dict[str, Any]:
+                   audio: tuple[list[bytes], list[int]], video: list[bytes]) -> dict[str, Any]:
     cluster = Cluster(root / f"cap-{n_nodes}", own_db(redis_url, n_nodes))
     cluster.root.mkdir(parents=True, exist_ok=True)
     nodes = [cluster.start(f"cap{n_nodes}-node{i}") for i in range(n_nodes)]
@@ -328,7 +331,7 @@ async def main() -> None:
             result["failover"] = await failover(root, redis_url, args.kills)
             print(json.dumps(result["failover"]), flush=True)
         if "capacity" not in args.skip:
-            audio = opus_packets(noise(2.0))
+            audio = (opus_packets(noise(2.0)), levels_dbov(noise(2.0)))
             video = synthetic_video()
             runs = [await capacity(root, redis_url, n, args, audio, video)
                     for n in range(args.min_nodes, args.max_nodes + 1)]

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from media.config import IceMode, MediaConfig
+from media.config import DEFAULT_QUIET_DBOV, IceMode, MediaConfig
 from media.hub import MediaHub
 from media.peer import AnswerRefused
 from media.recording import FinishedFile
@@ -39,6 +39,27 @@ def media_only() -> bool:
     return os.environ.get("COURTROOM_MEDIA_ONLY", "") in ("1", "true", "yes")
 
 
+def quiet_audio_dbov() -> float | None:
+    """``COURTROOM_QUIET_AUDIO``: ``off`` decodes every audio packet for the taps; a level in
+    dBov (-127 to -50, default -58) leaves audio the sender marks quieter undecoded once it has
+    been quiet for 1 s (media/quiet.py). Louder than -50 would skip audio the ASR gate opens
+    on (speech), so it is refused like any value that does not parse."""
+    raw = os.environ.get("COURTROOM_QUIET_AUDIO", "").strip().lower()
+    if not raw:
+        return DEFAULT_QUIET_DBOV
+    if raw in ("off", "false", "no"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not -127.0 <= value <= -50.0:
+        log.warning("COURTROOM_QUIET_AUDIO=%r is neither 'off' nor a level in dBov (-127 to -50);"
+                    " using %s", raw[:20], DEFAULT_QUIET_DBOV)
+        return DEFAULT_QUIET_DBOV
+    return value
+
+
 def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
     if media_only():
         return MediaConfig(
@@ -59,6 +80,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
         turn_secret=settings.turn_secret,
         ice_transport_policy=settings.ice_transport_policy,
         recording_dir=settings.data_dir / "recordings",  # the hub adds /<hearing>
+        quiet_audio_dbov=quiet_audio_dbov(),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from asr.events import Final, Partial
 from asr.models import ModelMissing, ModelRegistry
 from asr.stream import TranscriptStream
+from media.quiet import Silence
 
 from ..domain import events as ev
 from ..domain.presence import Presence
@@ -236,7 +237,10 @@ def _close_quietly(task: asyncio.Task[TranscriptStream]) -> None:
 
 
 def _pcm(frame: Any) -> bytes:
-    """16 kHz mono s16 bytes of one tap frame."""
+    """16 kHz mono s16 bytes of one tap item (a decoded frame, or zeros for ``Silence``:
+    quiet audio the sender marked as such and the tap did not decode, media/quiet.py)."""
+    if isinstance(frame, Silence):
+        return bytes(2 * frame.samples)
     return bytes(frame.planes[0])[: frame.samples * 2]
 
 

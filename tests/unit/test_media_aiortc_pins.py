@@ -80,6 +80,30 @@ def test_low_latency_buffer_emits_on_marker_and_audio_at_once() -> None:
     assert audio.add(_rtp(6, 0, 1, b"late")) == (False, None)  # reordered: dropped
 
 
+def test_audio_frames_carry_the_packets_audio_level() -> None:
+    """aiortc asks for ssrc-audio-level on audio and parses it into ``extensions.audio_level``
+    as (vad, -dBov); the audio buffer hands the level on with the frame (media/quiet.py)."""
+    from aiortc.codecs import HEADER_EXTENSIONS
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import HeaderExtensionsMap
+
+    uris = [e.uri for e in HEADER_EXTENSIONS["audio"]]
+    assert "urn:ietf:params:rtp-hdrext:ssrc-audio-level" in uris
+    ext_map = HeaderExtensionsMap()
+    ext_map.configure(RTCRtpParameters(headerExtensions=[RTCRtpHeaderExtensionParameters(
+        id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level")]))
+    packet = _rtp(9, 1920, 1, b"y")
+    packet.extensions.audio_level = (False, 73)
+    parsed = RtpPacket.parse(packet.serialize(ext_map), ext_map)
+    assert parsed.extensions.audio_level == (False, 73)
+    parsed._data = b"y"
+    audio = internals.LowLatencyJitterBuffer(capacity=16, is_video=False)
+    _, frame = audio.add(parsed)
+    assert frame is not None and frame.audio_level == 73
+    _, frame = audio.add(_rtp(10, 2880, 1, b"z"))  # a sender without the extension
+    assert frame is not None and frame.audio_level is None
+
+
 def test_aioice_hooks_exist() -> None:
     # Other tests may already have installed our wrappers: pin what they wrap.
     original = inspect.unwrap
