@@ -57,6 +57,7 @@ MISMATCH_DBFS = -45.0  # a frame marked quiet that decodes louder than this: the
 _SILK = (480, 960, 1920, 2880)  # 10, 20, 40, 60 ms
 _HYBRID = (480, 960)  # 10, 20 ms
 _CELT = (120, 240, 480, 960)  # 2.5, 5, 10, 20 ms
+_MAX_PACKET = 5760  # 120 ms at 48 kHz: the most one packet may hold
 
 
 def opus_samples(data: bytes, rate: int = TAP_RATE) -> int:
@@ -80,6 +81,8 @@ def opus_samples(data: bytes, rate: int = TAP_RATE) -> int:
         if len(data) < 2:
             return 0
         frames = data[1] & 0x3F
+    if per_frame * frames > _MAX_PACKET:
+        return 0  # RFC 6716 3.2.5: more than 120 ms in one packet is malformed
     return per_frame * frames * rate // 48_000
 
 

@@ -55,6 +55,10 @@ def test_opus_samples_of_malformed_packets_are_zero_not_an_error() -> None:
     assert opus_samples(b"") == 0
     assert opus_samples(b"\x03") == 0  # code 3 without its frame-count byte
     assert opus_samples(b"\xff\x00") == 0  # code 3 that says 0 frames
+    # a forged TOC may not stretch the transcript's clock: at most 120 ms per packet
+    assert opus_samples(bytes([0x1B, 0x02])) == 2 * 960  # SILK 60 ms x 2 = 120 ms: allowed
+    assert opus_samples(bytes([0x1B, 0x03])) == 0  # 3 x 60 ms
+    assert opus_samples(bytes([0xFB, 0x3F])) == 0  # CELT 20 ms x 63
 
 
 TWENTY_MS = opus_packets("20", seconds=0.04)[1]  # a real 20 ms packet (320 samples at 16 kHz)
