@@ -399,8 +399,12 @@ def render_pdf(
     signatures: Sequence[ParticipantSignature] = (),
     refusals: Sequence[SignatureRefusal] = (),
     strokes: Mapping[str, bytes] | None = None,
+    *,
+    legacy_eol: bool = False,
 ) -> bytes:
-    """The human-readable record. ``strokes`` maps a stroke PNG's sha256 to its bytes."""
+    """The human-readable record. ``strokes`` maps a stroke PNG's sha256 to its bytes.
+    ``legacy_eol``: render as before 2026-11-26 (``pdfa.eol_before_endstream``), for the
+    verifier only."""
     font = _load_font(*font_spec())
     b = _Builder(font.name)
     story = _story(b, doc, signatures, refusals, strokes or {})
@@ -437,7 +441,7 @@ def render_pdf(
             subject=f"Hearing record {doc_hash}",
             creator="courtroom",
         )
-        with eol_before_endstream():
+        with eol_before_endstream(legacy=legacy_eol):
             template.build(story, onFirstPage=on_page, onLaterPages=on_page)
     finally:
         rl_config.invariant, rl_config.useA85 = previous

@@ -49,15 +49,23 @@ def icc_profile() -> bytes | None:
 
 
 @contextlib.contextmanager
-def eol_before_endstream() -> Iterator[None]:
-    """reportlab's stream writer, with the EOL PDF/A needs before ``endstream``."""
+def eol_before_endstream(*, legacy: bool = False) -> Iterator[None]:
+    """reportlab's stream writer, with the EOL PDF/A needs before ``endstream``.
+
+    ``legacy``: the rule of records rendered before 2026-11-26, which added no EOL after a
+    stream whose data ends in byte 0x0A (only so that ``courtroom verify --full-pages`` can
+    still re-render those records byte for byte)."""
     from reportlab.pdfbase import pdfdoc
 
     original = pdfdoc.PDFStream.format
 
     def fmt(self: Any, document: Any) -> bytes:
+        # reportlab writes the data and then "endstream" with nothing between, whatever the
+        # data's last byte. A data byte 0x0A there is data (counted in /Length), not the EOL:
+        # testing for "\nendstream" instead left compressed streams that happen to end in 0x0A
+        # (1 in 256) without one, and PDFBox Preflight failed the record (rule 1.2.5).
         out: bytes = original(self, document)
-        if out.endswith(b"endstream\n") and not out.endswith(b"\nendstream\n"):
+        if out.endswith(b"endstream\n") and not (legacy and out.endswith(b"\nendstream\n")):
             out = out[: -len(b"endstream\n")] + b"\nendstream\n"
         return out
 

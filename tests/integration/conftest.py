@@ -19,7 +19,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,13 +29,9 @@ from pathlib import Path
 import pytest
 from court_client import Server, running_server
 
+from tests.conftest import free_port
+
 _START_TIMEOUT_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pg_bin() -> Path | None:
@@ -84,7 +79,7 @@ class _Postgres:
             "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions",
         )  # fmt: skip
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             # Throwaway server: no fsync, sockets only on loopback and in our tmp dir.
             options = (
                 f"-h 127.0.0.1 -p {self.port} -k {self.base} -F "
@@ -153,7 +148,7 @@ def redis_url() -> Iterator[str]:
     import redis
 
     for attempt in range(3):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],

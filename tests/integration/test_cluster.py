@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,13 @@ from court_client import Client, Server, read_log, registry, schedule, start_ser
 from websockets.asyncio.client import connect
 
 from courtroom.server.placement import Placement
+from tests.conftest import free_port
 
 LEASE_S = 2.0
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _node(data: Path, redis_url: str, name: str, extra: dict[str, str] | None = None) -> Server:
-    port = _port()
+    port = free_port()
     env = {
         "COURTROOM_REDIS_URL": redis_url,
         "COURTROOM_NODE_URL": f"http://127.0.0.1:{port}",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,14 +21,10 @@ import pytest
 from court_client import Client, Server, media_for, running_server, schedule, token_for
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import free_port
+
 METRICS_KEY = "test-metrics-key-0123456789abcdef"
 SECRET_NAME = "증인홍길동"  # a display name that must never reach a log line
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -40,7 +35,7 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.fail("prometheus is not installed (apt-get install prometheus)")
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1s\n")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],

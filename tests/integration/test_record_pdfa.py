@@ -113,3 +113,31 @@ def test_hoist_namespaces() -> None:
         b'<rdf:Description xmlns:xmp="x" rdf:about="" xmlns:dc="d"><dc:title>'
         b"<rdf:Alt/></dc:title><dc:creator/></rdf:Description>"
     )
+
+
+def test_full_pages_verifies_records_rendered_before_the_eol_fix(tmp_path: Path) -> None:
+    """``render_pdf`` used to leave out the EOL before ``endstream`` when a stream's data ended
+    in byte 0x0A (about 1 render in 40; Preflight rule 1.2.5). Records sealed then still
+    verify with ``--full-pages``: the verifier re-renders with the old rule when the new one
+    differs, and says so. A record of today verifies with the new rule."""
+    from courtroom.record.verify import verify_record
+
+    init_keys(tmp_path / "keys")
+    keys = load_court_keys(tmp_path / "keys")
+    assert keys.tsa_cert is not None and keys.tsa_key is not None
+    tsa = LocalTimeStamper(TimeStampAuthority(keys.tsa_cert, keys.tsa_key, chain=[keys.root]))
+    for _ in range(400):  # a sample whose pages the two rules render differently
+        s = build_sample(10)
+        old = render_pdf(s.doc, s.signatures, s.refusals, s.strokes, legacy_eol=True)
+        if old != render_pdf(s.doc, s.signatures, s.refusals, s.strokes):
+            break
+    else:
+        pytest.fail("no sample rendered differently in 400 tries (1 in 40 expected)")
+    for pages, says_older in ((old, True), (render_pdf(s.doc, s.signatures, s.refusals,
+                                                        s.strokes), False)):
+        sealed = seal_record(pages, s.doc, s.entries, s.signatures, keys, tsa,
+                             refusals=s.refusals, strokes=s.strokes)
+        report = verify_record(sealed, trust_root=keys.root, full_pages=True)
+        check = [c for c in report.checks if c.name == "pages.full"]
+        assert len(check) == 1 and check[0].status == "ok", check
+        assert ("before 2026-11-26" in check[0].message) is says_older, check[0].message

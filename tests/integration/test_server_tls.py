@@ -23,12 +23,7 @@ from court_client import REGISTRY_KEY, REPO, running_server
 from websockets.sync.client import connect
 
 from courtroom.tls import ensure_local_tls, machine_names
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port
 
 
 @dataclass
@@ -122,13 +117,13 @@ https://127.0.0.1:{https_port} {{
 def test_caddy_tls_internal_in_front_of_the_server(tmp_path: Path) -> None:
     caddy = "/usr/bin/caddy"
     assert os.path.exists(caddy), "caddy is missing: scripts/install test installs it"
-    https_port = _free_port()
+    https_port = free_port()
     home = tmp_path / "caddy-home"
     env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
     with running_server(tmp_path / "data") as server:
         upstream = server.base.removeprefix("http://")
         conf = tmp_path / "Caddyfile"
-        conf.write_text(CADDYFILE.format(http_port=_free_port(), https_port=https_port, upstream=upstream))
+        conf.write_text(CADDYFILE.format(http_port=free_port(), https_port=https_port, upstream=upstream))
         proc = subprocess.Popen([caddy, "run", "--config", str(conf), "--adapter", "caddyfile"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
