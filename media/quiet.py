@@ -38,13 +38,10 @@ The threshold sits well below the ASR gate (-50 dBFS on 10 ms frames): a 20 ms p
 
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from media.config import DEFAULT_QUIET_DBOV
 
@@ -174,11 +171,3 @@ class QuietAudio:
         self._unreported = 0
         return silence
 
-
-def loudness_dbfs(samples: Any) -> float:
-    """RMS level of decoded audio (an ``av.AudioFrame``'s array, s16 or float) in dBFS."""
-    x = np.asarray(samples, dtype=np.float64)
-    if samples.dtype.kind == "i":
-        x = x / 32768.0
-    rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
-    return 20.0 * math.log10(rms) if rms > 0 else -math.inf

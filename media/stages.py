@@ -26,8 +26,9 @@ from typing import Any
 
 import av
 
+from courtroom.vision.loudness import rms_dbfs
 from media.forward import EncodedFrame
-from media.quiet import MISMATCH_DBFS, Check, QuietAudio, Silence, loudness_dbfs
+from media.quiet import MISMATCH_DBFS, Check, QuietAudio, Silence
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class DecodeWorker:
         quiet = self.quiet
         if quiet is None or not quiet.trusted or self.mismatches:
             return
-        level = loudness_dbfs(decoded.to_ndarray())
+        level = rms_dbfs(decoded.to_ndarray())  # libopus decodes to s16
         if level > MISMATCH_DBFS:
             self.mismatches += 1
             log.warning("an audio publisher marks audio at %.0f dBFS as quiet: its levels are "

@@ -331,7 +331,8 @@ async def main() -> None:
             result["failover"] = await failover(root, redis_url, args.kills)
             print(json.dumps(result["failover"]), flush=True)
         if "capacity" not in args.skip:
-            audio = (opus_packets(noise(2.0)), levels_dbov(noise(2.0)))
+            pcm = noise(2.0)
+            audio = (opus_packets(pcm), levels_dbov(pcm))
             video = synthetic_video()
             runs = [await capacity(root, redis_url, n, args, audio, video)
                     for n in range(args.min_nodes, args.max_nodes + 1)]

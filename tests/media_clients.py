@@ -73,6 +73,10 @@ class SyntheticAudio(MediaStreamTrack):  # type: ignore[misc]
         tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
         self._samples = np.repeat(tone, 2).reshape(1, -1)
 
+    def samples(self, index: int) -> Any:
+        """Frame ``index``'s interleaved stereo samples, shape (1, 1920)."""
+        return self._samples
+
     async def recv(self) -> Any:
         if self._start is None:
             self._start = time.monotonic()
@@ -80,7 +84,8 @@ class SyntheticAudio(MediaStreamTrack):  # type: ignore[misc]
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = av.AudioFrame.from_ndarray(self._samples, format="s16", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(self.samples(self._index), format="s16",
+                                           layout="stereo")
         frame.sample_rate = 48000
         frame.pts = self._index * 960
         frame.time_base = fractions.Fraction(1, 48000)

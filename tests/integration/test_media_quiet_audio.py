@@ -11,16 +11,13 @@ audio is decoded whole.
 from __future__ import annotations
 
 import asyncio
-import fractions
 import itertools
 import time
 from typing import Any
 
-import av
 import numpy as np
 import pytest
-from aiortc import MediaStreamTrack
-from media_clients import LoopbackClient, wire
+from media_clients import LoopbackClient, SyntheticAudio, wire
 
 from courtroom.domain.routing import Link, MediaKind, Route
 from media.config import IceMode, MediaConfig
@@ -32,36 +29,20 @@ pytestmark = [pytest.mark.slow]
 TONE_S, QUIET_S = 0.6, 3.0
 
 
-class ToneThenQuiet(MediaStreamTrack):  # type: ignore[misc]
+class ToneThenQuiet(SyntheticAudio):
     """Tone (−18 dBFS), room noise (about −80 dBFS), tone, then room noise; 20 ms frames."""
-
-    kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
-        self._start: float | None = None
-        self._index = 0
         rng = np.random.default_rng(7)
         t = np.arange(960) / 48000
         self._tone = np.repeat((np.sin(2 * np.pi * 440 * t) * 4000).astype(np.int16), 2)
         self._noise = [np.repeat(rng.normal(0, 3, 960).astype(np.int16), 2) for _ in range(8)]
 
-    def loud(self, index: int) -> bool:
+    def samples(self, index: int) -> Any:
         at = index * 0.02
-        return at < TONE_S or TONE_S + QUIET_S <= at < 2 * TONE_S + QUIET_S
-
-    async def recv(self) -> Any:
-        if self._start is None:
-            self._start = time.monotonic()
-        delay = self._start + self._index * 0.02 - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        samples = self._tone if self.loud(self._index) else self._noise[self._index % 8]
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts = 48000, self._index * 960
-        frame.time_base = fractions.Fraction(1, 48000)
-        self._index += 1
-        return frame
+        loud = at < TONE_S or TONE_S + QUIET_S <= at < 2 * TONE_S + QUIET_S
+        return (self._tone if loud else self._noise[index % 8]).reshape(1, -1)
 
 
 async def tap_timeline(quiet_dbov: float | None) -> tuple[np.ndarray, int, int, Any]:
