@@ -29,6 +29,8 @@ Hooks:
   private ``Session._srtp`` and ``_binding.lib.srtp_protect``), sends it on the
   nominated ICE pair and keeps the sender's SR counts (``__packet_count``,
   ``__octet_count``, ``__rtp_timestamp``, ``__ntp_timestamp``) current.
+* SRTP received in the socket callback (:func:`receive_srtp_inline`) is in
+  ``media/aiortc_receive.py``, re-exported here.
 * ICE (:func:`loopback_ice`, :func:`tolerant_ice_consent`) is in ``media/aiortc_ice.py``, whose
   names are re-exported here.
 """
@@ -58,6 +60,10 @@ from media.aiortc_ice import ice_connection_is_loopback_only as ice_connection_i
 from media.aiortc_ice import loopback_ice as loopback_ice
 from media.aiortc_ice import selected_candidate_pairs as selected_candidate_pairs
 from media.aiortc_ice import tolerant_ice_consent as tolerant_ice_consent
+
+# SRTP received in the socket callback lives in media/aiortc_receive.py; re-exported.
+from media.aiortc_receive import harden_datagram_receive as harden_datagram_receive
+from media.aiortc_receive import receive_srtp_inline as receive_srtp_inline
 
 # srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr): in place
 srtp_protect = _srtp_lib.srtp_protect

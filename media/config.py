@@ -62,6 +62,9 @@ class MediaConfig:
     # audio the sender marks at or below this level (dBov, RFC 6464) is not decoded for the
     # taps once it has been quiet for 1 s (media/quiet.py); None decodes everything
     quiet_audio_dbov: float | None = DEFAULT_QUIET_DBOV
+    # SRTP handled in the socket callback (media/aiortc_receive.py); False keeps aiortc's
+    # queue and receive task per packet
+    inline_receive: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -107,6 +107,7 @@ class ServerPeer:
         self.client_config = config.client_config(participant)
         internals.enlarge_rtx_history()  # forwarded keyframes exceed aiortc's 128 packets
         internals.tolerant_ice_consent()  # a lagging loop must not drop every peer at once
+        internals.harden_datagram_receive()  # an empty datagram closed the DTLS transport
         own_servers = config.server_ice_servers(participant)
         self.pc = RTCPeerConnection(rtc_configuration(config, own_servers))
         self.outlets: dict[OutletKey, Outlet] = {}
@@ -188,6 +189,8 @@ class ServerPeer:
                 await self.pc.setLocalDescription(offer)
             # keyframe bursts overflow the default UDP receive buffer of a busy loop
             internals.enlarge_socket_buffers(self.pc)
+            if self.config.inline_receive:  # new transceivers bring new transports
+                internals.receive_srtp_inline(self.pc)
             sdp = self.pc.localDescription.sdp
             message = {"type": "offer", "sdp": sdp, "seq": self._seq, "tracks": self.track_map()}
         await _maybe_await(self._send(message))

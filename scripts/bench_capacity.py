@@ -354,6 +354,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         env["COURTROOM_VOSK_SEARCH"] = "stock"
     if "quiet audio decoded" in features:
         env["COURTROOM_QUIET_AUDIO"] = "off"
+    if "queued receive" in features:
+        env["COURTROOM_MEDIA_RECEIVE"] = "queued"
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -492,6 +494,8 @@ async def main() -> None:
                     help="skip the 1-hearing run with the vision pace off (checks at every tick)")
     ap.add_argument("--quiet-audio-baseline", action="store_true", help="also run each count "
                     "with every audio packet decoded (COURTROOM_QUIET_AUDIO=off)")
+    ap.add_argument("--queued-receive-baseline", action="store_true", help="also run each count "
+                    "with aiortc's queued receive path (COURTROOM_MEDIA_RECEIVE=queued)")
     ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
                     "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
@@ -529,10 +533,12 @@ async def main() -> None:
             r = await run(n, "all, vision in threads (baseline)", args, speech, videos, n_face)
             print(json.dumps(r), flush=True)
             threads.append(r)
-        if args.quiet_audio_baseline:
-            r = await run(n, "all, quiet audio decoded (baseline)", args, speech, videos, n_face)
-            print(json.dumps(r), flush=True)
-            runs.append(r)
+        for flag, label in ((args.quiet_audio_baseline, "quiet audio decoded"),
+                            (args.queued_receive_baseline, "queued receive")):
+            if flag:
+                r = await run(n, f"all, {label} (baseline)", args, speech, videos, n_face)
+                print(json.dumps(r), flush=True)
+                runs.append(r)
         r = await run(n, "all", args, speech, videos, n_face)
         print(json.dumps(r), flush=True)
         runs.append(r)
@@ -557,6 +563,7 @@ async def main() -> None:
         "per_hearing_cost_vs_baseline": ratios,
         "stock_asr_search_runs": [r for r in runs if "stock ASR" in r["features"]],
         "quiet_audio_decoded_runs": [r for r in runs if "quiet audio" in r["features"]],
+        "queued_receive_runs": [r for r in runs if "queued receive" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

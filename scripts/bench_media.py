@@ -13,7 +13,10 @@
 3. Server-added latency: packet (frame path: frame) at the server -> on the wire, p50/p95.
 4. Capacity: H 5-party hearings (audio+video, taps, recording), hearings assigned
    round-robin to 2 media worker processes; every subscriber must keep >= 14 fps.
-5. ``--broadcast``: one broadcast composition's CPU at 640x360 and 1280x720 next to the
+5. ``--receive-rounds N``: the receive path alone (4 publishers of audio and video, no
+   subscriber), handled in the socket callback against aiortc's queue and task, N alternating
+   pairs with the server and the clients pinned to separate cores (media/aiortc_receive.py).
+6. ``--broadcast``: one broadcast composition's CPU at 640x360 and 1280x720 next to the
    forwarding cost of the same hearing, both measured in this run
    (``benchlib/broadcast_cost.py``, also ``scripts/bench_broadcast.py``).
 
@@ -48,14 +51,20 @@ from benchlib.media_worker import cpu_seconds  # noqa: E402
 __all__ = ["PacketTrack", "cpu_seconds"]  # scripts/bench_capacity.py imports them from here
 
 TIGHT_LOOP_PACKETS = 2000  # source packets for the back-to-back timing (x subscribers out)
+RECEIVE_PUBLISHERS = 4  # receive_cost: publishers of audio and video, no subscriber
 
 
 async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: VideoLoop,
-                      rtp: bool = True, loop: str = "uvloop",
+                      rtp: bool = True, loop: str = "uvloop", receive: str = "inline",
                       tight: int = 0) -> dict[str, Any]:
     """One server: CPU (cores), latencies, min fps and per-second RTP-path rates over the
-    window; then, if ``tight``, the forwarding function timed back to back."""
-    cluster = Cluster(1, relay, None, rtp=rtp, loop=loop)
+    window; then, if ``tight``, the forwarding function timed back to back. ``receive``:
+    COURTROOM_MEDIA_RECEIVE for the worker (it reads it at spawn)."""
+    os.environ["COURTROOM_MEDIA_RECEIVE"] = receive
+    try:
+        cluster = Cluster(1, relay, None, rtp=rtp, loop=loop)
+    finally:
+        del os.environ["COURTROOM_MEDIA_RECEIVE"]
     people = ["pub"] + [f"sub{i}" for i in range(subscribers)]
     routes = [("pub", "video", s, "hearing") for s in people[1:]]
     await cluster.hearing("h", people, ["pub"], routes, taps=False, record=False,
@@ -78,12 +87,13 @@ async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: Vide
 
 
 async def stream_cost(args: argparse.Namespace, video: VideoLoop, *, relay: bool = False,
-                      rtp: bool = True, loop: str = "uvloop") -> dict[str, Any]:
+                      rtp: bool = True, loop: str = "uvloop",
+                      receive: str = "inline") -> dict[str, Any]:
     """Server CPU per forwarded stream: with K subscribers minus with none, over K."""
     subs = args.subscribers
-    base = await fanout_cost(relay, 0, args.seconds, video, rtp=rtp, loop=loop)
+    base = await fanout_cost(relay, 0, args.seconds, video, rtp=rtp, loop=loop, receive=receive)
     full = await fanout_cost(relay, subs, args.seconds, video, rtp=rtp, loop=loop,
-                             tight=TIGHT_LOOP_PACKETS)
+                             receive=receive, tight=TIGHT_LOOP_PACKETS)
     out_rate = full["rates"].get("forwarded", 0.0)  # RTP packets/s the RTP path sent
     in_rate = full["rates"].get("packets_in", 0.0)
     n_out = full["rates"].get("packets_out") or float("nan")
@@ -155,13 +165,14 @@ def floor_us(payload_bytes: int = 1100, packets: int = 20000) -> dict[str, float
 async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
     """RTP path (uvloop and asyncio), frame path and the re-encode baseline, same run."""
     floor = floor_us()
-    configs = {"rtp": {}, "rtp_asyncio": {"loop": "asyncio"}, "frames": {"rtp": False},
+    configs = {"rtp": {}, "rtp_asyncio": {"loop": "asyncio"},
+               "rtp_queued": {"receive": "queued"}, "frames": {"rtp": False},
                "relay": {"relay": True}}
     results: dict[str, dict[str, Any]] = {}
     for name, kw in configs.items():
         results[name] = await median_of(args.repeat, lambda kw=kw: stream_cost(
             args, video, **kw))
-    rtp, rtp_aio, frames, relay = (results[k] for k in configs)
+    rtp, rtp_aio, queued, frames, relay = (results[k] for k in configs)
     ratio = {k: r["per_stream"] / relay["per_stream"] for k, r in results.items()}
     # A starved baseline encodes fewer frames and so costs less: the ratio then flatters
     # nothing but is not the goal's ratio. Say so, and scale the encode cost to 15 fps.
@@ -177,14 +188,18 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
               f"core/stream; RTP path ratio to that {rtp['per_stream'] / relay_at_15:.4f}")
     subs = args.subscribers
     for label, name in (("RTP path, uvloop ", "rtp"), ("RTP path, asyncio", "rtp_asyncio"),
+                        ("RTP path, queued ", "rtp_queued"),
                         ("frame path       ", "frames"), ("MediaRelay       ", "relay")):
         r = results[name]
         print(f"{label}: server {r['base']:.4f} core with 0 subs, {r['full']:.4f} with {subs} "
               f"-> {r['per_stream']:.4f} core/stream (runs {r['per_stream_all']}), "
               f"ratio {ratio[name]:.4f}, min fps {r['min_fps']:.1f}, load {r['load']:.1f}")
     print(f"ratio to re-encode: RTP path {ratio['rtp']:.4f} on uvloop, "
-          f"{ratio['rtp_asyncio']:.4f} on asyncio; frame path {ratio['frames']:.4f} "
-          "(goal <= 0.05)")
+          f"{ratio['rtp_asyncio']:.4f} on asyncio, {ratio['rtp_queued']:.4f} with aiortc's "
+          f"queued receive; frame path {ratio['frames']:.4f} (goal <= 0.05)")
+    print(f"receive path (inline against aiortc's queue, uvloop): server with 0 subs "
+          f"{rtp['base']:.4f} against {queued['base']:.4f} core, with {subs} "
+          f"{rtp['full']:.4f} against {queued['full']:.4f}")
     print(f"CPU per forwarded packet ({rtp['packets_out_per_s']:.0f} packets/s out, "
           f"{rtp['packets_in_per_s']:.0f} in), uvloop: forwarding function "
           f"{rtp['us_forward_fn']:.1f} us in the live bench ({rtp['us_forward_fn_wall']:.1f} us "
@@ -210,6 +225,11 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
         "cost_ratio_relay_scaled_to_15fps": round(rtp["per_stream"] / relay_at_15, 4),
         "server_base_cpu_uvloop": round(rtp["base"], 4),
         "server_base_cpu_asyncio": round(rtp_aio["base"], 4),
+        "server_base_cpu_queued": round(queued["base"], 4),
+        "server_full_cpu_uvloop": round(rtp["full"], 4),
+        "server_full_cpu_queued": round(queued["full"], 4),
+        "cpu_per_stream_passthrough_queued": round(queued["per_stream"], 5),
+        "cost_ratio_queued": round(ratio["rtp_queued"], 4),
         "packets_out_per_s": round(rtp["packets_out_per_s"], 1),
         "packets_in_per_s": round(rtp["packets_in_per_s"], 1),
         "us_per_packet_marginal": round(rtp["us_marginal"], 2),
@@ -229,6 +249,56 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
         "min_fps_relay": round(relay["min_fps"], 2),
         "load_average_during": [round(r["load"], 2) for r in results.values()],
     }
+
+
+async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
+    """The receive path alone, inline against aiortc's queue (COURTROOM_MEDIA_RECEIVE):
+    ``RECEIVE_PUBLISHERS`` publishers of video and audio, no subscriber, no taps, so the server
+    only receives. The modes alternate (``--receive-rounds`` pairs) and the worker is pinned to
+    one core and this process (the clients) to the other, to keep the spread small."""
+    audio = opus_packet()
+    pubs = [f"pub{i}" for i in range(RECEIVE_PUBLISHERS)]
+    runs: dict[str, list[float]] = {"inline": [], "queued": []}
+    rate = 0.0
+    for _ in range(args.receive_rounds):
+        for mode in ("queued", "inline"):
+            os.environ["COURTROOM_MEDIA_RECEIVE"] = mode
+            try:
+                cluster = Cluster(1, False, None)
+            finally:
+                del os.environ["COURTROOM_MEDIA_RECEIVE"]
+            await cluster.hearing("h", pubs, pubs, [], taps=False, record=False, video=video,
+                                  audio=audio)
+            await asyncio.sleep(2.0)
+            pin = len(os.sched_getaffinity(0)) > 1
+            if pin:
+                cores = sorted(os.sched_getaffinity(0))
+                os.sched_setaffinity(cluster.procs[0].pid, {cores[-1]})
+                os.sched_setaffinity(0, {cores[0]})
+            r0 = await cluster.rtp_stats()
+            c0, t0 = cluster.cpu()[0], time.monotonic()
+            await asyncio.sleep(args.receive_seconds)
+            c1, t1 = cluster.cpu()[0], time.monotonic()
+            r1 = await cluster.rtp_stats()
+            if pin:
+                os.sched_setaffinity(0, set(cores))
+            await cluster.stop()
+            runs[mode].append((c1 - c0) / (t1 - t0))
+            rate = (r1.get("packets_in", 0.0) - r0.get("packets_in", 0.0)) / (t1 - t0)
+    mean = {m: sum(v) / len(v) for m, v in runs.items()}
+    lower = sum(a < b for a, b in zip(runs["inline"], runs["queued"], strict=True))
+    print(f"receive path, {RECEIVE_PUBLISHERS} publishers (A+V, {rate:.0f} packets/s in), no "
+          f"subscriber: inline {mean['inline']:.4f} core against aiortc's queue "
+          f"{mean['queued']:.4f} (ratio {mean['inline'] / mean['queued']:.3f}; lower in {lower} "
+          f"of {len(runs['inline'])} pairs; runs {runs})")
+    return {"receive_packets_in_per_s": round(rate, 1),
+            "receive_cpu_inline": round(mean["inline"], 4),
+            "receive_cpu_queued": round(mean["queued"], 4),
+            "receive_ratio_inline_to_queued": round(mean["inline"] / mean["queued"], 3),
+            "receive_us_per_packet_inline": round(mean["inline"] / rate * 1e6, 1) if rate else None,
+            "receive_us_per_packet_queued": round(mean["queued"] / rate * 1e6, 1) if rate else None,
+            "receive_pairs_inline_lower": lower,
+            "receive_runs": {m: [round(x, 4) for x in v] for m, v in runs.items()}}
 
 
 async def capacity(hearings: int, seconds: float, video: VideoLoop, audio: bytes,
@@ -301,6 +371,9 @@ async def main() -> None:
                     help="skip the forwarding-cost runs (for diagnosing capacity)")
     ap.add_argument("--frames", action="store_true",
                     help="capacity runs on the frame path (rtp_forwarding=False)")
+    ap.add_argument("--receive-rounds", type=int, default=0,
+                    help="pairs of receive-path runs, inline against aiortc's queue (0: none)")
+    ap.add_argument("--receive-seconds", type=float, default=45.0)
     ap.add_argument("--broadcast", action="store_true",
                     help="also the broadcast composition next to the same hearing's forwarding")
     args = ap.parse_args()
@@ -313,6 +386,8 @@ async def main() -> None:
                               "cores": os.cpu_count()}
     if not args.capacity_only:
         result.update(await forwarding_cost(args, video))
+    if args.receive_rounds:
+        result.update(await receive_cost(args, video))
     result.update(await capacity_runs(args, video))
     if args.broadcast:
         # imported only here: it brings in the studio (libx264) and the domain fixtures

@@ -60,6 +60,21 @@ def quiet_audio_dbov() -> float | None:
     return value
 
 
+def inline_receive() -> bool:
+    """``COURTROOM_MEDIA_RECEIVE``: ``inline`` (default) handles each SRTP packet in the socket
+    callback (media/aiortc_receive.py); ``queued`` keeps aiortc's queue and receive task, for a
+    same-machine comparison or should an aiortc update break the inline path. Anything else is
+    logged and the default used."""
+    raw = os.environ.get("COURTROOM_MEDIA_RECEIVE", "").strip().lower()
+    if raw in ("", "inline"):
+        return True
+    if raw == "queued":
+        return False
+    log.warning("COURTROOM_MEDIA_RECEIVE=%r is neither 'inline' nor 'queued'; using inline",
+                raw[:20])
+    return True
+
+
 def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
     if media_only():
         return MediaConfig(
@@ -72,6 +87,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
             ice_transport_policy=settings.ice_transport_policy,
             taps=False,
             recording_dir=None,
+            inline_receive=inline_receive(),
         )
     return MediaConfig(
         ice_mode=IceMode.LOOPBACK_ONLY if settings.ice_loopback_only else IceMode.ALL_INTERFACES,
@@ -81,6 +97,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
         ice_transport_policy=settings.ice_transport_policy,
         recording_dir=settings.data_dir / "recordings",  # the hub adds /<hearing>
         quiet_audio_dbov=quiet_audio_dbov(),
+        inline_receive=inline_receive(),
     )
 
 
