@@ -226,6 +226,31 @@ class HearingMoved(Event):
     gap_s: float
 
 
+@dataclass(frozen=True)
+class NodeStrained(Event):
+    """The node serving this hearing fell behind: its event loop, which carries every packet,
+    message and caption, lagged ``lag_p99_ms`` at the 99th percentile over ``window_s``. From
+    here until ``node_recovered``, video, audio, captions and the discipline watch may lag or
+    drop. Logged in every hearing with someone connected to that node; the bench sees it
+    (server/strain.py)."""
+
+    TYPE = "node_strained"
+    node: str
+    lag_p99_ms: float
+    window_s: float
+
+
+@dataclass(frozen=True)
+class NodeRecovered(Event):
+    """The node is keeping up again; it was strained for ``strained_s``, at worst
+    ``worst_lag_p99_ms`` (p99 of its event-loop lag over a window)."""
+
+    TYPE = "node_recovered"
+    node: str
+    strained_s: float
+    worst_lag_p99_ms: float
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -502,6 +527,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RecordingFinished,
         MediaGap,
         HearingMoved,
+        NodeStrained,
+        NodeRecovered,
         IdPhotoRegistered,
         IdentityChecked,
         IdentityOverridden,

@@ -26,6 +26,8 @@ _BENCH_ONLY: tuple[type[e.Event], ...] = (
     e.FlagClosed,
     e.FlagReviewed,
     *REVIEW_EVENTS,  # evidence clips, exports and views of the recording
+    e.NodeStrained,  # the server falling behind: for the bench to decide on a pause
+    e.NodeRecovered,
 )
 # Refusals, security and identity events are for the bench's eyes (and the subject's own).
 _STAFF_ONLY: tuple[type[e.Event], ...] = (

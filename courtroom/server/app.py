@@ -33,6 +33,7 @@ from .media_bridge import media_only
 from .metrics import LoopMonitor, metrics_route
 from .prometheus import prometheus_route, retire_room
 from .status import server_status
+from .strain import StrainWatch
 from .ws import hearing_socket
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -58,6 +59,11 @@ def create_app(settings: Settings) -> Starlette:
         monitor = LoopMonitor()
         app.state.monitor = monitor
         monitor.start()
+        # Each hearing served here is told when this node falls behind (server/strain.py).
+        strain = StrainWatch(lambda window: monitor.lag(window).p99_ms,
+                             lambda: {hearing for hearing, _ in court.connections},
+                             court.runtime, settings.effective_node_id or "this node")
+        strain.start()
         court.start()
         await court.start_placement()
         if court.placement is not None:
@@ -68,6 +74,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await strain.stop()
             await monitor.stop()
             await clips.close()  # before the court: a pending clip is not logged at shutdown
             await court.close()

@@ -97,6 +97,8 @@ _RejectionKey = tuple[str, str, str]  # actor, command, code
 # kind of event is safe by default.
 _PLAN_NEUTRAL: tuple[type[ev.Event], ...] = (
     ev.ChatMessage,
+    ev.NodeStrained,
+    ev.NodeRecovered,
     ev.ChatMuteChanged,
     ev.ParticipantConnected,
     ev.ParticipantDisconnected,

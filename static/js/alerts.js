@@ -1,5 +1,5 @@
 // The bench's alerts: what goes into the list (discipline flags, others' refused commands,
-// refused access) and how an alert is put into words. Shown in the console (console.js).
+// refused access, the server falling behind) and how an alert is put into words. Shown in the console (console.js).
 
 import { t } from './i18n.js';
 
@@ -50,6 +50,11 @@ export function onBenchEvent(S, msg, personName) {
       f.closedAt = msg.at ? new Date(msg.at) : new Date();
       addAlert(S, 'alert.flagClosed', { who: personName(f.participant), flag: f.kind }, 'flag-closed');
     }
+  }
+  if (ev.type === 'node_strained') {
+    addAlert(S, 'alert.strained', { ms: Math.round(ev.lag_p99_ms) }, 'security');
+  } else if (ev.type === 'node_recovered') {
+    addAlert(S, 'alert.recovered', { s: Math.round(ev.strained_s) }, 'flag-closed');
   }
   if (ev.type === 'command_rejected' && msg.actor !== S.me?.participant_id) {
     addAlert(S, 'alert.rejected', { who: personName(msg.actor), command: ev.command, refusal: ev.code, reason: ev.reason });

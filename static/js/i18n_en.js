@@ -274,6 +274,8 @@ export const EN = {
   'quality.level.bad': 'poor',
   'alert.flag': 'Discipline: {who}: {flag}',
   'alert.flagClosed': 'Discipline alert ended: {who}: {flag}',
+  'alert.strained': 'The server is falling behind (delay {ms} ms): video, audio and captions may lag. Consider a pause.',
+  'alert.recovered': 'The server is keeping up again (it fell behind for {s} s).',
   'flag.left_frame': 'left the picture',
   'flag.extra_person': 'another person in the picture',
   'flag.phone': 'using a phone',

@@ -274,6 +274,8 @@ export const ZH_CN = {
   'quality.level.bad': '连接差',
   'alert.flag': '纪律提示：{who}：{flag}',
   'alert.flagClosed': '纪律提示结束：{who}：{flag}',
+  'alert.strained': '服务器负载过高（延迟 {ms} 毫秒）：视频、音频和字幕可能滞后，可考虑暂停庭审。',
+  'alert.recovered': '服务器已恢复正常（负载过高持续 {s} 秒）。',
   'flag.left_frame': '离开画面',
   'flag.extra_person': '画面中有其他人',
   'flag.phone': '使用手机',

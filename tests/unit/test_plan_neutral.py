@@ -23,6 +23,8 @@ SAMPLES: list[e.Event] = [
     e.CommandRejectedSummary("send_message", "chat_muted", 3, "2026-11-23T09:30:00+00:00", "2026-11-23T09:31:00+00:00"),
     e.TranscriptLineRecorded("l1", "plaintiff", "안녕하세요", 1.0, 2.0, (), "vosk"),
     e.TranscriptLineCorrected("l1", "안녕하세요."),
+    e.NodeStrained("node-a", 412.0, 10.0),
+    e.NodeRecovered("node-a", 35.0, 512.0),
 ]
 
 
