@@ -55,16 +55,11 @@ RECEIVE_PUBLISHERS = 4  # receive_cost: publishers of audio and video, no subscr
 
 
 async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: VideoLoop,
-                      rtp: bool = True, loop: str = "uvloop", receive: str = "inline",
+                      rtp: bool = True, loop: str = "uvloop", inline_receive: bool = True,
                       tight: int = 0) -> dict[str, Any]:
     """One server: CPU (cores), latencies, min fps and per-second RTP-path rates over the
-    window; then, if ``tight``, the forwarding function timed back to back. ``receive``:
-    COURTROOM_MEDIA_RECEIVE for the worker (it reads it at spawn)."""
-    os.environ["COURTROOM_MEDIA_RECEIVE"] = receive
-    try:
-        cluster = Cluster(1, relay, None, rtp=rtp, loop=loop)
-    finally:
-        del os.environ["COURTROOM_MEDIA_RECEIVE"]
+    window; then, if ``tight``, the forwarding function timed back to back."""
+    cluster = Cluster(1, relay, None, rtp=rtp, loop=loop, inline_receive=inline_receive)
     people = ["pub"] + [f"sub{i}" for i in range(subscribers)]
     routes = [("pub", "video", s, "hearing") for s in people[1:]]
     await cluster.hearing("h", people, ["pub"], routes, taps=False, record=False,
@@ -88,12 +83,13 @@ async def fanout_cost(relay: bool, subscribers: int, seconds: float, video: Vide
 
 async def stream_cost(args: argparse.Namespace, video: VideoLoop, *, relay: bool = False,
                       rtp: bool = True, loop: str = "uvloop",
-                      receive: str = "inline") -> dict[str, Any]:
+                      inline_receive: bool = True) -> dict[str, Any]:
     """Server CPU per forwarded stream: with K subscribers minus with none, over K."""
     subs = args.subscribers
-    base = await fanout_cost(relay, 0, args.seconds, video, rtp=rtp, loop=loop, receive=receive)
+    base = await fanout_cost(relay, 0, args.seconds, video, rtp=rtp, loop=loop,
+                             inline_receive=inline_receive)
     full = await fanout_cost(relay, subs, args.seconds, video, rtp=rtp, loop=loop,
-                             receive=receive, tight=TIGHT_LOOP_PACKETS)
+                             inline_receive=inline_receive, tight=TIGHT_LOOP_PACKETS)
     out_rate = full["rates"].get("forwarded", 0.0)  # RTP packets/s the RTP path sent
     in_rate = full["rates"].get("packets_in", 0.0)
     n_out = full["rates"].get("packets_out") or float("nan")
@@ -166,7 +162,7 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
     """RTP path (uvloop and asyncio), frame path and the re-encode baseline, same run."""
     floor = floor_us()
     configs = {"rtp": {}, "rtp_asyncio": {"loop": "asyncio"},
-               "rtp_queued": {"receive": "queued"}, "frames": {"rtp": False},
+               "rtp_queued": {"inline_receive": False}, "frames": {"rtp": False},
                "relay": {"relay": True}}
     results: dict[str, dict[str, Any]] = {}
     for name, kw in configs.items():
@@ -252,7 +248,7 @@ async def forwarding_cost(args: argparse.Namespace, video: VideoLoop) -> dict[st
 
 
 async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, Any]:
-    """The receive path alone, inline against aiortc's queue (COURTROOM_MEDIA_RECEIVE):
+    """The receive path alone, inline against aiortc's queue (MediaConfig.inline_receive):
     ``RECEIVE_PUBLISHERS`` publishers of video and audio, no subscriber, no taps, so the server
     only receives. The modes alternate (``--receive-rounds`` pairs) and the worker is pinned to
     one core and this process (the clients) to the other, to keep the spread small."""
@@ -262,11 +258,7 @@ async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, 
     rate = 0.0
     for _ in range(args.receive_rounds):
         for mode in ("queued", "inline"):
-            os.environ["COURTROOM_MEDIA_RECEIVE"] = mode
-            try:
-                cluster = Cluster(1, False, None)
-            finally:
-                del os.environ["COURTROOM_MEDIA_RECEIVE"]
+            cluster = Cluster(1, False, None, inline_receive=mode == "inline")
             await cluster.hearing("h", pubs, pubs, [], taps=False, record=False, video=video,
                                   audio=audio)
             await asyncio.sleep(2.0)

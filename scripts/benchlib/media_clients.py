@@ -261,8 +261,9 @@ class Cluster:
     """Worker processes plus the parent's client event loop."""
 
     def __init__(self, workers: int, relay: bool, record_dir: str | None,
-                 rtp: bool = True, loop: str = "uvloop") -> None:
+                 rtp: bool = True, loop: str = "uvloop", inline_receive: bool = True) -> None:
         self.rtp = rtp
+        self.inline_receive = inline_receive  # MediaConfig.inline_receive of every hub
         ctx = mp.get_context("spawn")
         self.conns, self.procs = [], []
         for _ in range(workers):
@@ -305,7 +306,7 @@ class Cluster:
                       video: VideoLoop, audio: bytes | None) -> None:
         self.assign[name] = len(self.assign) % len(self.conns)
         self.send(name, {"op": "hub", "hearing": name, "taps": taps, "record": record,
-                         "rtp": self.rtp})
+                         "rtp": self.rtp, "inline_receive": self.inline_receive})
         for pid in people:
             pub = pid in publishers
             client = BenchClient(name, pid, lambda o, n=name: self.send(n, o),

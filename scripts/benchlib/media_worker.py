@@ -187,9 +187,7 @@ async def _worker(conn: Any, relay: bool, record_dir: str | None) -> None:
             config = MediaConfig(ice_mode=IceMode.LOOPBACK_ONLY, taps=msg["taps"],
                                  recording_dir=Path(record_dir) if msg["record"] and record_dir
                                  else None, rtp_forwarding=msg.get("rtp", True),
-                                 # as the server reads it (courtroom/server/media_bridge.py)
-                                 inline_receive=os.environ.get("COURTROOM_MEDIA_RECEIVE",
-                                                               "inline") != "queued")
+                                 inline_receive=msg.get("inline_receive", True))
             RtpStats.timing = True
             cls = RelayHub if relay else BenchHub
             hub = cls(config, hearing=msg["hearing"])
