@@ -255,7 +255,39 @@ function scheduleRender() {
   });
 }
 
+// A click is a press and a release on the same element. The console is rebuilt on every
+// message, and one rebuilt between the press and the release replaces the button under the
+// pointer: the browser then fires no click, and the judge's "admit" is silently lost (the
+// party's row leaving the waiting list was enough). So while a pointer is pressed, renders
+// wait, and the release renders once what came in meanwhile. A press that never reports its
+// end (the window losing focus mid-press) holds them for at most PRESS_HOLD_MS.
+const PRESS_HOLD_MS = 5000;
+let pressedAt = 0;
+let renderWaiting = false;
+let pressTimer = 0;
+function released() {
+  pressedAt = 0;
+  clearTimeout(pressTimer);
+  if (renderWaiting) {
+    renderWaiting = false;
+    scheduleRender();
+  }
+}
+window.addEventListener('pointerdown', (ev) => {
+  if (!ev.isPrimary) return;
+  pressedAt = performance.now();
+  clearTimeout(pressTimer);
+  pressTimer = setTimeout(released, PRESS_HOLD_MS);
+}, true);
+window.addEventListener('pointerup', released, true);
+window.addEventListener('pointercancel', released, true);
+window.addEventListener('blur', released);
+
 function render() {
+  if (pressedAt && performance.now() - pressedAt < PRESS_HOLD_MS) {
+    renderWaiting = true;
+    return;
+  }
   keepView(root, renderNow);
 }
 
