@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 # quiet audio (media/quiet.py): the ASR gate opens at -50 dBFS, so -58 dBov leaves 8 dB
 DEFAULT_QUIET_DBOV = -58.0
 
+# Audio packet duration the server's offers ask publishers for (``a=ptime``, media/peer.py):
+# half the packets of the browsers' default 20 ms, for 20 ms more delay (docs/media.md).
+DEFAULT_AUDIO_PTIME_MS = 40
+AUDIO_PTIMES_MS = (10, 20, 40, 60)  # Opus frame sizes a browser can send in one packet
+
 # Hosts of a TURN URL that a loopback-only node may still hand out: the local coturn of
 # scripts/cluster, which relays a browser's media to the node's 127.0.0.1 candidates.
 ICE_TRANSPORT_POLICIES = ("all", "relay")
@@ -65,6 +70,9 @@ class MediaConfig:
     # SRTP handled in the socket callback (media/aiortc_receive.py); False keeps aiortc's
     # queue and receive task per packet
     inline_receive: bool = True
+    # the Opus packet duration asked of publishers in every offer (a=ptime); None asks nothing
+    # (browsers then send 20 ms). Clients that ignore it are served as before.
+    audio_ptime_ms: int | None = DEFAULT_AUDIO_PTIME_MS
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -74,6 +82,8 @@ class MediaConfig:
     def __post_init__(self) -> None:
         if self.ice_transport_policy not in ICE_TRANSPORT_POLICIES:
             raise ValueError(f"ice_transport_policy must be one of {ICE_TRANSPORT_POLICIES}")
+        if self.audio_ptime_ms is not None and self.audio_ptime_ms not in AUDIO_PTIMES_MS:
+            raise ValueError(f"audio_ptime_ms must be one of {AUDIO_PTIMES_MS} or None")
 
     def ice_servers(self, user: str, *, now: float | None = None) -> list[dict[str, Any]]:
         """ICE servers as handed to a client (RTCConfiguration.iceServers shape).

@@ -16,10 +16,11 @@ pillarboxed). The lawyer's loop is a face for 8 s, then the empty room for 6 s: 
 flags that open on every empty stretch give the flag latency. The three other watched
 participants stay in frame (the face part alone, looped), as most people do most of a hearing;
 `--all-leave` makes all four leave every 14 s. Audio is Opus (the clips for the speakers,
--70 dBFS room noise for the others). Clients count received frames per track without decoding
-them (aiortc's receiver decoder is bypassed), and the bench reports its own CPU: **the clients
-share the machine's cores with the server**, so the server's figures are measured next to
-them, not alone.
+-70 dBFS room noise for the others) in 40 ms packets, as the server's offers ask
+(`--ptime-baseline` adds runs at the browsers' default 20 ms). Clients count received frames
+per track without decoding them (aiortc's receiver decoder is bypassed), and the bench reports
+its own CPU: **the clients share the machine's cores with the server**, so the server's
+figures are measured next to them, not alone.
 
 Baselines in the same run: one hearing with `COURTROOM_MEDIA_ONLY=1`, and one with every feature
 on but `COURTROOM_VISION_PACE=off` (the watch checks every tick, as before the pace).
@@ -59,7 +60,7 @@ import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_media import PacketTrack  # noqa: E402
 from benchlib.audio_levels import send_levels  # noqa: E402
-from benchlib.capacity_speech import SPEAKERS, Speech, noise  # noqa: E402
+from benchlib.capacity_speech import SPEAKERS, Speech, noise, offered_ptime  # noqa: E402
 from benchlib.capacity_vision import pace_vs_baseline, threads_vs_processes, tree_cpu  # noqa: E402
 from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
 
@@ -153,8 +154,9 @@ class Peer:
     """Websocket + an aiortc peer publishing pre-encoded media and counting without decoding."""
 
     def __init__(self, name: str, pid: str, client: Client, audio: tuple[list[bytes], list[int]],
-                 video: list[bytes], audio_marks: set[int], video_marks: set[int]) -> None:
-        self.name, self.pid, self.client = name, pid, client
+                 video: list[bytes], audio_marks: set[int], video_marks: set[int],
+                 ptime_ms: int) -> None:
+        self.name, self.pid, self.client, self.ptime_ms = name, pid, client, ptime_ms
         (self.audio, self.levels), self.video = audio, video
         self.marks = {"audio": audio_marks, "video": video_marks}
         self.pc: RTCPeerConnection | None = None
@@ -185,6 +187,10 @@ class Peer:
             internals.tolerant_ice_consent()  # browsers' consent rule (RFC 7675), not aioice's
             self.pc = RTCPeerConnection(rtc_configuration(self.config, []))
         elif msg["type"] == "offer" and self.pc is not None:
+            asked = offered_ptime(msg["sdp"])
+            if asked != self.ptime_ms and not self._published:  # said once per peer
+                print(f"{self.name}: the offer asks for {asked} ms audio packets, the bench "
+                      f"sends {self.ptime_ms} ms: this run is not what a browser would do", flush=True)
             await self.pc.setRemoteDescription(RTCSessionDescription(
                 sdp=filter_loopback_candidates(msg["sdp"]), type="offer"))
             self.tracks = dict(msg["tracks"])
@@ -195,7 +201,8 @@ class Peer:
                     internals.tap_receiver(t.receiver, lambda *a, mid=mid: self.frames[mid].append(time.monotonic()))
             if not self._published:
                 self._published = True
-                for track in (MarkedTrack("audio", self.audio, 960, 0.02, 48000,
+                ptime = self.ptime_ms
+                for track in (MarkedTrack("audio", self.audio, 48 * ptime, ptime / 1000, 48000,
                                           marks=self.marks["audio"], levels=self.levels),
                               MarkedTrack("video", self.video, 6000, 1 / FPS, 90000,
                                           marks=self.marks["video"])):
@@ -262,7 +269,8 @@ class Hearing:
                      else (speech.quiet, speech.quiet_levels))
             video = videos["leaving" if name in leavers else "calm"]
             self.peers[name] = Peer(name, self.pids[name], client, audio, video,
-                                    speech.marks(name), {n_face} if name in leavers else set())
+                                    speech.marks(name), {n_face} if name in leavers else set(),
+                                    speech.ptime_ms)
 
     @property
     def judge(self) -> Client:
@@ -356,6 +364,11 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         env["COURTROOM_QUIET_AUDIO"] = "off"
     if "queued receive" in features:
         env["COURTROOM_MEDIA_RECEIVE"] = "queued"
+    # The server asks for 40 ms audio packets unless told otherwise; the clients send what it
+    # asks, as browsers do (Peer checks the offer).
+    ptime = 20 if "20 ms audio" in features else 40
+    env["COURTROOM_AUDIO_PTIME"] = str(ptime)
+    speech = speech.in_packets_of(ptime)
     leavers = WATCHED if args.all_leave else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
@@ -380,7 +393,7 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
             components = {k: round((comp1[k] - comp0.get(k, 0.0)) / m_wall, 3) for k in comp1}
             rows = [r for h in rooms for p in h.peers.values() for r in p.received(t0, t1)]
             fps = [r["frames"] / wall for r in rows if r["kind"] == "video"]
-            audio = [r["frames"] / (wall * 50) for r in rows if r["kind"] == "audio"]
+            audio = [r["frames"] / (wall * speech.pps) for r in rows if r["kind"] == "audio"]
             audio_gaps = [r["max_gap_s"] for r in rows if r["kind"] == "audio" and r["max_gap_s"] is not None]
             caps: dict[str, list[float]] = {"first_partial": [], "final": []}
             flags: list[float] = []
@@ -496,12 +509,14 @@ async def main() -> None:
                     "with every audio packet decoded (COURTROOM_QUIET_AUDIO=off)")
     ap.add_argument("--queued-receive-baseline", action="store_true", help="also run each count "
                     "with aiortc's queued receive path (COURTROOM_MEDIA_RECEIVE=queued)")
+    ap.add_argument("--ptime-baseline", action="store_true", help="also run each count with "
+                    "20 ms audio packets (COURTROOM_AUDIO_PTIME=20), the browsers' default")
     ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
                     "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
-    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v4-{args.clips}.pickle"
+    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v5-{args.clips}.pickle"
     try:
         speech, videos, n_face = pickle.loads(cache.read_bytes())
     except Exception:  # built once (a minute or two on a loaded machine), then cached
@@ -534,7 +549,8 @@ async def main() -> None:
             print(json.dumps(r), flush=True)
             threads.append(r)
         for flag, label in ((args.quiet_audio_baseline, "quiet audio decoded"),
-                            (args.queued_receive_baseline, "queued receive")):
+                            (args.queued_receive_baseline, "queued receive"),
+                            (args.ptime_baseline, "20 ms audio packets")):
             if flag:
                 r = await run(n, f"all, {label} (baseline)", args, speech, videos, n_face)
                 print(json.dumps(r), flush=True)
@@ -564,6 +580,7 @@ async def main() -> None:
         "stock_asr_search_runs": [r for r in runs if "stock ASR" in r["features"]],
         "quiet_audio_decoded_runs": [r for r in runs if "quiet audio" in r["features"]],
         "queued_receive_runs": [r for r in runs if "queued receive" in r["features"]],
+        "audio_20ms_runs": [r for r in runs if "20 ms audio" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

@@ -69,6 +69,7 @@ W, H, FPS = 320, 180, 15
 ROLES = {"judge": "judge", "plaintiff": "plaintiff"}
 LEASE_S = 5.0
 BACKOFF_S = [0.5, 1.0, 1.0, 2.0]  # static/js/connection.js
+PTIME_MS = 40  # the audio packets the nodes' offers ask for (media/config.py), as browsers send them
 
 
 def free_port() -> int:
@@ -155,8 +156,8 @@ async def open_hearing(server: Server, index: int, audio: tuple[list[bytes], lis
         clients[name] = await Client.join(server, await asyncio.to_thread(token_for, server, inv))
     await clients["judge"].command("open_hearing")
     await clients["judge"].command("admit", participant=invites["plaintiff"]["participant_id"])
-    return [Peer(name, invites[name]["participant_id"], clients[name], audio, video, set(), set())
-            for name in clients]
+    return [Peer(name, invites[name]["participant_id"], clients[name], audio, video, set(), set(),
+                 PTIME_MS) for name in clients]
 
 
 async def capacity(root: Path, redis_url: str, n_nodes: int, args: argparse.Namespace,
@@ -332,7 +333,7 @@ async def main() -> None:
             print(json.dumps(result["failover"]), flush=True)
         if "capacity" not in args.skip:
             pcm = noise(2.0)
-            audio = (opus_packets(pcm), levels_dbov(pcm))
+            audio = (opus_packets(pcm, PTIME_MS), levels_dbov(pcm, 16 * PTIME_MS))
             video = synthetic_video()
             runs = [await capacity(root, redis_url, n, args, audio, video)
                     for n in range(args.min_nodes, args.max_nodes + 1)]

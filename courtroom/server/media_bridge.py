@@ -16,7 +16,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from media.config import DEFAULT_QUIET_DBOV, IceMode, MediaConfig
+from media.config import (
+    AUDIO_PTIMES_MS,
+    DEFAULT_AUDIO_PTIME_MS,
+    DEFAULT_QUIET_DBOV,
+    IceMode,
+    MediaConfig,
+)
 from media.hub import MediaHub
 from media.peer import AnswerRefused
 from media.recording import FinishedFile
@@ -60,6 +66,23 @@ def quiet_audio_dbov() -> float | None:
     return value
 
 
+def audio_ptime_ms() -> int | None:
+    """``COURTROOM_AUDIO_PTIME``: the Opus packet duration in ms the server's offers ask of
+    publishers (10, 20, 40 or 60; default 40: half the packets of 20 ms, for 20 ms more delay),
+    or ``off`` to ask nothing (browsers then send 20 ms). Anything else is logged and the
+    default used."""
+    raw = os.environ.get("COURTROOM_AUDIO_PTIME", "").strip().lower()
+    if not raw:
+        return DEFAULT_AUDIO_PTIME_MS
+    if raw in ("off", "false", "no"):
+        return None
+    if len(raw) <= 3 and raw.isascii() and raw.isdigit() and int(raw) in AUDIO_PTIMES_MS:
+        return int(raw)
+    log.warning("COURTROOM_AUDIO_PTIME=%r is neither 'off' nor one of %s ms; using %s",
+                raw[:20], AUDIO_PTIMES_MS, DEFAULT_AUDIO_PTIME_MS)
+    return DEFAULT_AUDIO_PTIME_MS
+
+
 def inline_receive() -> bool:
     """``COURTROOM_MEDIA_RECEIVE``: ``inline`` (default) handles each SRTP packet in the socket
     callback (media/aiortc_receive.py); ``queued`` keeps aiortc's queue and receive task, for a
@@ -88,6 +111,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
             taps=False,
             recording_dir=None,
             inline_receive=inline_receive(),
+            audio_ptime_ms=audio_ptime_ms(),
         )
     return MediaConfig(
         ice_mode=IceMode.LOOPBACK_ONLY if settings.ice_loopback_only else IceMode.ALL_INTERFACES,
@@ -98,6 +122,7 @@ def media_config(settings: Settings, hearing_id: str) -> MediaConfig:
         recording_dir=settings.data_dir / "recordings",  # the hub adds /<hearing>
         quiet_audio_dbov=quiet_audio_dbov(),
         inline_receive=inline_receive(),
+        audio_ptime_ms=audio_ptime_ms(),
     )
 
 

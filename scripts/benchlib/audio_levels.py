@@ -14,7 +14,7 @@ import numpy as np
 
 
 def levels_dbov(pcm16k: bytes, samples: int = 320) -> list[int]:
-    """The level of each 20 ms of 16 kHz s16 PCM in -dBov (0 loudest, 127 silence), as aiortc's
+    """The level of each ``samples`` (320: 20 ms) of 16 kHz s16 PCM in -dBov (0 loudest, 127 silence), as aiortc's
     ``compute_audio_level_dbov`` and browsers compute it."""
     x = np.frombuffer(pcm16k, "<i2").astype(np.float64) / 32768.0
     out = []

@@ -18,21 +18,36 @@ GAP_S = 2.5  # silence after each clip before the other speaker's turn
 SPEAKERS = ("judge", "witness")
 
 
-def opus_packets(pcm16k: bytes) -> list[bytes]:
-    """20 ms Opus packets of 16 kHz mono PCM (upsampled to 48 kHz stereo)."""
+def opus_packets(pcm16k: bytes, ptime_ms: int = 20) -> list[bytes]:
+    """Opus packets of ``ptime_ms`` (20: the browsers' default; 40: what the server's offers
+    ask for, media/peer.py) of 16 kHz mono PCM (upsampled to 48 kHz stereo)."""
+    step = 48 * ptime_ms
     enc = av.CodecContext.create("libopus", "w")
     enc.sample_rate, enc.layout, enc.format = 48000, "stereo", "s16"
     enc.time_base = fractions.Fraction(1, 48000)
+    enc.options = {"frame_duration": str(ptime_ms)}
     x = np.repeat(np.frombuffer(pcm16k, "<i2"), 3)
-    x = x[: len(x) - len(x) % 960]
+    x = x[: len(x) - len(x) % step]
     out: list[bytes] = []
-    for i in range(0, len(x), 960):
-        f = av.AudioFrame.from_ndarray(np.repeat(x[i:i + 960], 2).reshape(1, -1), format="s16",
+    for i in range(0, len(x), step):
+        f = av.AudioFrame.from_ndarray(np.repeat(x[i:i + step], 2).reshape(1, -1), format="s16",
                                        layout="stereo")
         f.sample_rate, f.pts = 48000, i
         out.extend(bytes(p) for p in enc.encode(f))
     out.extend(bytes(p) for p in enc.encode(None))
-    return out[: len(x) // 960]
+    return out[: len(x) // step]
+
+
+def offered_ptime(sdp: str) -> int:
+    """The audio packet duration an offer asks for (``a=ptime`` in its audio section), or 20
+    when it asks nothing (what browsers then send)."""
+    audio = False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            audio = line.startswith("m=audio ")
+        elif audio and line.startswith("a=ptime:"):
+            return int(line.split(":", 1)[1])
+    return 20
 
 
 def noise(seconds: float, seed: int = 0) -> bytes:
@@ -40,31 +55,44 @@ def noise(seconds: float, seed: int = 0) -> bytes:
 
 
 class Speech:
-    """Both speakers' audio loops: the judge reads clip 0, the witness clip 1, and so on."""
+    """Both speakers' audio loops: the judge reads clip 0, the witness clip 1, and so on, in
+    packets of ``ptime_ms``."""
 
-    def __init__(self, clips: list[bytes], spans: list[tuple[float, float]]) -> None:
+    def __init__(self, clips: list[bytes], spans: list[tuple[float, float]],
+                 ptime_ms: int = 20) -> None:
+        self.clips, self.spans, self.ptime_ms = clips, spans, ptime_ms
+        self.pps = 1000 // ptime_ms  # packets a second
+        per_packet = 16 * ptime_ms  # 16 kHz samples
         turns = [(SPEAKERS[i % 2], pcm, span) for i, (pcm, span) in enumerate(zip(clips, spans, strict=True))]
         self.cues: dict[str, list[tuple[int, float, float]]] = {s: [] for s in SPEAKERS}
         tracks: dict[str, list[bytes]] = {s: [] for s in SPEAKERS}
         self.levels: dict[str, list[int]] = {s: [] for s in SPEAKERS}  # -dBov per packet
         for who, pcm, (w0, w1) in turns:
-            n = len(pcm) // 640 + int(GAP_S * 50)
+            n = len(pcm) // (2 * per_packet) + int(GAP_S * self.pps)
             for s in SPEAKERS:
                 if s == who:
                     self.cues[s].append((len(tracks[s]), w0, w1))  # packet index, word span
                     audio = pcm + noise(GAP_S)
                 else:
-                    audio = noise(n / 50, seed=len(tracks[s]))
-                tracks[s] += opus_packets(audio)[:n]
-                self.levels[s] += levels_dbov(audio)[:n]
+                    audio = noise(n / self.pps, seed=len(tracks[s]))
+                tracks[s] += opus_packets(audio, ptime_ms)[:n]
+                self.levels[s] += levels_dbov(audio, per_packet)[:n]
         self.tracks = tracks
-        self.quiet = opus_packets(noise(2.0, seed=9))
-        self.quiet_levels = levels_dbov(noise(2.0, seed=9))
+        self.quiet = opus_packets(noise(2.0, seed=9), ptime_ms)
+        self.quiet_levels = levels_dbov(noise(2.0, seed=9), per_packet)
         self.model_first: list[float] = []  # see model_first_partial()
 
+    def in_packets_of(self, ptime_ms: int) -> Speech:
+        """The same turns in packets of another duration."""
+        if ptime_ms == self.ptime_ms:
+            return self
+        other = Speech(self.clips, self.spans, ptime_ms)
+        other.model_first = self.model_first
+        return other
+
     def marks(self, who: str) -> set[int]:
-        """Loop positions of each clip's first and last word (20 ms packets)."""
-        return {i + round(w * 50) for i, w0, w1 in self.cues.get(who, []) for w in (w0, w1)}
+        """Loop positions of each clip's first and last word (packet indices)."""
+        return {i + round(w * self.pps) for i, w0, w1 in self.cues.get(who, []) for w in (w0, w1)}
 
     def cue_pairs(self, who: str) -> list[tuple[int, int]]:
-        return [(i + round(w0 * 50), i + round(w1 * 50)) for i, w0, w1 in self.cues[who]]
+        return [(i + round(w0 * self.pps), i + round(w1 * self.pps)) for i, w0, w1 in self.cues[who]]
