@@ -199,6 +199,9 @@ class MediaHub:
                 "keyframe_wait_median": round(waits[len(waits) // 2], 3) if waits else None,
                 "tap_dropped": source.decoder.dropped if source.decoder else 0,
             }
+            if source.decoder is not None and source.video_tap is not None:
+                entry["tap_decoded"] = source.decoder.decoded
+                entry["tap_unwanted"] = source.decoder.unwanted  # nobody reading: not decoded
             if hub.rtp:
                 entry["rtp_packets_in"] = hub.packets_in
             peer = self._peers.get(pid)

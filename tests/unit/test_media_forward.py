@@ -192,6 +192,7 @@ async def test_audio_tap_stamps_arrival_not_reading_time() -> None:
 async def test_latest_frame_tap_keeps_newest() -> None:
     tap = LatestFrameTap()
     worker = DecodeWorker("video", video_tap=tap)
+    assert tap.latest() is None  # a reader: from now on the frames are decoded
     for i, data in enumerate(vp8_frames(6)):
         worker.offer(EncodedFrame("video/VP8", 90000, data, i * 6000, is_keyframe("video/VP8", data),
                                   time.monotonic(), 1))
