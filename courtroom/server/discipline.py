@@ -87,6 +87,10 @@ _STAGE = {
 class WatchConfig:
     fps: float = 1.0
     identity_every_s: float = 10.0  # re-check period in the waiting room and the hearing
+    # In the hearing, a participant who matched and has been calm since (watch_pace: no cue)
+    # is re-checked this often instead: a takeover is a large change of picture, which makes
+    # the pace hot and brings the next round back to identity_every_s after the last one.
+    identity_calm_s: float = 30.0
     entry_retry_s: float = 5.0  # after a failed entry round
     round_frames: int = 3  # frames per identity round (best one counts)
     workers: int = 2
@@ -102,6 +106,8 @@ class WatchConfig:
             kw["fps"] = max(0.1, min(5.0, float(v)))
         if v := os.environ.get("COURTROOM_IDENTITY_RECHECK_S"):
             kw["identity_every_s"] = max(1.0, float(v))
+        if v := os.environ.get("COURTROOM_IDENTITY_CALM_S"):
+            kw["identity_calm_s"] = max(1.0, min(300.0, float(v)))
         if v := os.environ.get("COURTROOM_VISION_WORKER"):
             if v not in ("process", "thread"):
                 raise ValueError(f"COURTROOM_VISION_WORKER must be process or thread, not {v!r}")
@@ -259,6 +265,7 @@ class _IdTrack:
     stage: str | None = None
     round: list[Verdict] = field(default_factory=list)
     next_round: float = 0.0  # time.monotonic()
+    last_round: float = float("-inf")  # when the last round ended
     recorded: tuple[str, str, bool, str] | None = None  # photo, stage, matched, reason
 
 
@@ -370,18 +377,21 @@ class HearingWatch:
         track = self._ids.setdefault(pid, _IdTrack())
         if p.id_photo is not None and p.identity != "overridden":
             reference = self.service.identity.reference(self.hearing_id, pid)
+        pace = self.paces.setdefault(pid, WatchPace(self.config.pace))
+        now = time.monotonic()
         if reference is not None and p.id_photo is not None:
             if (track.photo, track.stage) != (p.id_photo, stage):
                 track.photo, track.stage, track.round, track.next_round = p.id_photo, stage, [], 0.0
-            if time.monotonic() >= track.next_round:
+            due = track.next_round
+            if stage == "patrol" and pace.hot(now):  # something changed: look sooner
+                due = min(due, track.last_round + self.config.identity_every_s)
+            if now >= due:
                 checks |= {Check.FACES, Check.IDENTITY}
             else:
                 reference = None
         if not checks:
             return at
-        pace = self.paces.setdefault(pid, WatchPace(self.config.pace))
         thumb = luma_thumb(frame) if p.presence in _DISCIPLINE else None
-        now = time.monotonic()
         if reference is None and not pace.due(now, thumb):
             return at  # calm and the picture has not changed much: not this tick
         rgb = await asyncio.to_thread(section("vision", to_rgb), frame)
@@ -413,8 +423,12 @@ class HearingWatch:
             return
         track.round = []
         retry = stage == "entry" and not verdict.matched
-        track.next_round = time.monotonic() + (
-            self.config.entry_retry_s if retry else self.config.identity_every_s
+        calm = stage == "patrol" and verdict.matched
+        track.last_round = time.monotonic()
+        track.next_round = track.last_round + (
+            self.config.entry_retry_s
+            if retry
+            else self.config.identity_calm_s if calm else self.config.identity_every_s
         )
         assert p.id_photo is not None
         key = (p.id_photo, stage, verdict.matched, verdict.reason)

@@ -122,15 +122,18 @@ class WatchPace:
         c = self.config
         if not c.enabled or self._last_check is None or self.hot(now):
             return True
-        if now - self._last_check >= c.calm_period_s - 1e-3:
-            return True
-        if thumb is None or self._ref is None:
-            return True  # nothing to compare: do not guess
-        if changed_share(thumb, self._ref, c.motion_level) >= c.motion_share:
+        # Compared even when the back-off check is due anyway: a large change is a cue (full
+        # rate, and the identity patrol's next round sooner) whatever the checks then report.
+        # Someone else sitting down shows the same counts of faces and persons.
+        if thumb is not None and self._ref is not None and (
+            changed_share(thumb, self._ref, c.motion_level) >= c.motion_share
+        ):
             self.motion_cues += 1
             self.cue(now)
             return True
-        return False
+        if now - self._last_check >= c.calm_period_s - 1e-3:
+            return True
+        return thumb is None or self._ref is None  # nothing to compare: do not guess
 
     def observed(self, now: float, thumb: Thumb | None, signature: tuple[object, ...]) -> None:
         """A checked frame's outcome; ``signature`` summarises what the checks saw (a change
