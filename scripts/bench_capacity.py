@@ -15,7 +15,8 @@ from `<data>/fixtures/vision/videos/pai_eye_center_focus.mp4` (a phone clip, tur
 pillarboxed). The lawyer's loop is a face for 8 s, then the empty room for 6 s: the `left_frame`
 flags that open on every empty stretch give the flag latency. The three other watched
 participants stay in frame (the face part alone, looped), as most people do most of a hearing;
-`--all-leave` makes all four leave every 14 s. Audio is Opus (the clips for the speakers,
+`--all-leave` makes all four leave every 14 s. The witness has an ID photo (a frame of the same
+clip), so the identity patrol re-checks them in the hearing (`--no-id-photo`: none). Audio is Opus (the clips for the speakers,
 -70 dBFS room noise for the others) in 40 ms packets, as the server's offers ask
 (`--ptime-baseline` adds runs at the browsers' default 20 ms). Clients count received frames
 per track without decoding them (aiortc's receiver decoder is bypassed), and the bench reports
@@ -60,9 +61,16 @@ import numpy as np  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_media import PacketTrack  # noqa: E402
 from benchlib.audio_levels import send_levels  # noqa: E402
+from benchlib.capacity_report import pct, summary, timed_metrics  # noqa: E402
 from benchlib.capacity_speech import SPEAKERS, Speech, noise, offered_ptime  # noqa: E402
-from benchlib.capacity_vision import pace_vs_baseline, threads_vs_processes, tree_cpu  # noqa: E402
-from court_client import SEOUL_HEARING, Client, registry, schedule, start_server, token_for  # noqa: E402
+from benchlib.capacity_vision import (  # noqa: E402
+    pace_vs_baseline,
+    register_id_photo,
+    threads_vs_processes,
+    tree_cpu,
+    witness_id_photo,
+)
+from court_client import SEOUL_HEARING, Client, schedule, start_server, token_for  # noqa: E402
 
 from media import aiortc_internals as internals  # noqa: E402
 from media.config import IceMode, MediaConfig  # noqa: E402
@@ -74,18 +82,6 @@ LEFT_FRAME_HOLD_S = 3.0  # courtroom/vision/debounce.py: left_frame_s
 ROLES = {"judge": "judge", "witness": "witness", "plaintiff": "plaintiff",
          "defendant": "defendant", "lawyer": "lawyer"}
 WATCHED = ("plaintiff", "defendant", "lawyer", "witness")
-
-
-def pct(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    s = sorted(xs)
-    return round(s[min(len(s) - 1, int(q * len(s)))], 3)
-
-
-def summary(xs: list[float]) -> dict[str, Any]:
-    return {"n": len(xs), "p50": pct(xs, 0.5), "p95": pct(xs, 0.95),
-            "max": round(max(xs), 3) if xs else None}
 
 
 # --- pre-encoded media ----------------------------------------------------------------------
@@ -247,7 +243,7 @@ class Hearing:
         self.pids: dict[str, str] = {}
 
     async def start(self, speech: Speech, videos: dict[str, list[bytes]], n_face: int,
-                    leavers: tuple[str, ...]) -> None:
+                    leavers: tuple[str, ...], id_photo: bytes = b"") -> None:
         self.leavers = leavers
         hearing = {**SEOUL_HEARING, "case_number": f"2026가단{12345 + self.index}"}
         hid, invites = await asyncio.to_thread(schedule, self.server, ROLES, hearing)
@@ -264,6 +260,12 @@ class Hearing:
         r = await judge.command("call_in", participant=self.pids["witness"])
         if not r.get("ok", True):
             print(f"hearing {self.index}: call_in: {r}", flush=True)
+        if id_photo:  # the identity patrol then re-checks the witness in the hearing
+            assert judge.welcome is not None
+            problem = await asyncio.to_thread(register_id_photo, self.server.base,
+                                              judge.welcome["token"], hid, self.pids["witness"], id_photo)
+            if problem:
+                print(f"hearing {self.index}: the witness's ID photo: {problem}", flush=True)
         for name, client in clients.items():
             audio = ((speech.tracks[name], speech.levels[name]) if name in SPEAKERS
                      else (speech.quiet, speech.quiet_levels))
@@ -282,22 +284,6 @@ class Hearing:
 
 
 # --- measurement ------------------------------------------------------------------------------
-
-def metrics(server: Any) -> dict[str, Any]:
-    """Blocking: call it in a thread (a starved server may take seconds to answer, and the
-    clients' media must keep flowing meanwhile)."""
-    with registry(server) as http:
-        r = http.get("/api/v1/metrics", params={"window_s": 60}, timeout=120)
-        r.raise_for_status()
-        return dict(r.json())
-
-
-async def timed_metrics(server: Any) -> tuple[dict[str, Any], float]:
-    """The metrics and the monotonic time they were (about) taken: the request's midpoint."""
-    a = time.monotonic()
-    m = await asyncio.to_thread(metrics, server)
-    return m, (a + time.monotonic()) / 2
-
 
 def caption_latency(h: Hearing, speech: Speech, since: float, until: float) -> dict[str, list[float]]:
     """First word sent -> first partial, last word sent -> final line, for clips spoken inside
@@ -364,6 +350,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         env["COURTROOM_QUIET_AUDIO"] = "off"
     if "queued receive" in features:
         env["COURTROOM_MEDIA_RECEIVE"] = "queued"
+    if "identity every 10 s" in features:
+        env["COURTROOM_IDENTITY_CALM_S"] = "10"
     # The server asks for 40 ms audio packets unless told otherwise; the clients send what it
     # asks, as browsers do (Peer checks the offer).
     ptime = 20 if "20 ms audio" in features else 40
@@ -377,7 +365,8 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
         try:
             for i in range(hearings):
                 h = Hearing(server, i)
-                await h.start(speech, videos, n_face, leavers)
+                await h.start(speech, videos, n_face, leavers,
+                              b"" if args.no_id_photo else witness_id_photo())
                 watchers.append(asyncio.create_task(watch_arrivals(h.judge)))
                 rooms.append(h)
             await asyncio.sleep(args.warmup)
@@ -511,6 +500,10 @@ async def main() -> None:
                     "with aiortc's queued receive path (COURTROOM_MEDIA_RECEIVE=queued)")
     ap.add_argument("--ptime-baseline", action="store_true", help="also run each count with "
                     "20 ms audio packets (COURTROOM_AUDIO_PTIME=20), the browsers' default")
+    ap.add_argument("--no-id-photo", action="store_true", help="no ID photo for the witness "
+                    "(by default the identity patrol re-checks the witness in the hearing)")
+    ap.add_argument("--identity-baseline", action="store_true", help="also run each count with "
+                    "the identity patrol every 10 s however calm (COURTROOM_IDENTITY_CALM_S=10)")
     ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
                     "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
@@ -550,7 +543,8 @@ async def main() -> None:
             threads.append(r)
         for flag, label in ((args.quiet_audio_baseline, "quiet audio decoded"),
                             (args.queued_receive_baseline, "queued receive"),
-                            (args.ptime_baseline, "20 ms audio packets")):
+                            (args.ptime_baseline, "20 ms audio packets"),
+                            (args.identity_baseline, "identity every 10 s")):
             if flag:
                 r = await run(n, f"all, {label} (baseline)", args, speech, videos, n_face)
                 print(json.dumps(r), flush=True)
@@ -581,6 +575,7 @@ async def main() -> None:
         "quiet_audio_decoded_runs": [r for r in runs if "quiet audio" in r["features"]],
         "queued_receive_runs": [r for r in runs if "queued receive" in r["features"]],
         "audio_20ms_runs": [r for r in runs if "20 ms audio" in r["features"]],
+        "identity_every_10s_runs": [r for r in runs if "identity every 10 s" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

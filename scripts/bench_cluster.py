@@ -52,8 +52,9 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests"), str(REPO 
 import av  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_capacity import Peer, pct, summary  # noqa: E402
+from bench_capacity import Peer  # noqa: E402
 from benchlib.audio_levels import levels_dbov  # noqa: E402
+from benchlib.capacity_report import pct, summary  # noqa: E402
 from benchlib.capacity_speech import noise, opus_packets  # noqa: E402
 from court_client import (  # noqa: E402
     BEIJING_HEARING,

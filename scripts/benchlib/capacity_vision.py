@@ -9,6 +9,24 @@ from typing import Any
 from .media_worker import cpu_seconds
 
 
+def witness_id_photo() -> bytes:
+    """The witness's ID photo: a frame of the same webcam clip they publish (tests/scenes.py),
+    so the identity patrol matches, as for a witness whose identity was checked."""
+    import scenes
+
+    return bytes(scenes.jpeg(scenes.man(0)))
+
+
+def register_id_photo(base: str, token: str, hid: str, pid: str, photo: bytes) -> str:
+    """Blocking: the judge registers ``photo`` for ``pid`` (``POST .../id-photo``); returns
+    the problem's message, or "" when it was taken."""
+    import httpx
+
+    r = httpx.post(f"{base}/api/v1/hearings/{hid}/participants/{pid}/id-photo", content=photo,
+                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    return "" if r.status_code == 201 else f"{r.status_code} {r.text[:200]}"
+
+
 def tree_cpu(pid: int) -> tuple[float, float]:
     """CPU seconds of the server and of its child processes (the vision checkers), and the
     children's part. A child that ends inside the window is missed (none should)."""
