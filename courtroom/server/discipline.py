@@ -102,18 +102,33 @@ class WatchConfig:
     @classmethod
     def from_env(cls) -> WatchConfig:
         kw: dict[str, Any] = {}
-        if v := os.environ.get("COURTROOM_VISION_FPS"):
-            kw["fps"] = max(0.1, min(5.0, float(v)))
-        if v := os.environ.get("COURTROOM_IDENTITY_RECHECK_S"):
-            kw["identity_every_s"] = max(1.0, float(v))
-        if v := os.environ.get("COURTROOM_IDENTITY_CALM_S"):
-            kw["identity_calm_s"] = max(1.0, min(300.0, float(v)))
+        for name, key, lo, hi in (("COURTROOM_VISION_FPS", "fps", 0.1, 5.0),
+                                  ("COURTROOM_IDENTITY_RECHECK_S", "identity_every_s", 1.0, 3600.0),
+                                  ("COURTROOM_IDENTITY_CALM_S", "identity_calm_s", 1.0, 300.0)):
+            if value := _env_number(name, lo, hi):
+                kw[key] = value
         if v := os.environ.get("COURTROOM_VISION_WORKER"):
             if v not in ("process", "thread"):
                 raise ValueError(f"COURTROOM_VISION_WORKER must be process or thread, not {v!r}")
             kw["worker_mode"] = "thread" if v == "thread" else "process"
         kw["pace"] = PaceConfig.from_env()
         return cls(**kw)
+
+
+def _env_number(name: str, lo: float, hi: float) -> float | None:
+    """A number setting, clamped to [lo, hi]; None when unset, or when it is not a number
+    (logged, and the default used)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw) if len(raw) <= 32 else float("nan")
+    except ValueError:
+        value = float("nan")
+    if value != value:  # NaN: not a number
+        log.warning("%s=%r is not a number; using the default", name, raw[:20])
+        return None
+    return max(lo, min(hi, value))
 
 
 class DisciplineWatch:

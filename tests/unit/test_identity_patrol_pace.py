@@ -10,6 +10,7 @@ round back within ``identity_every_s`` of the last, and a sustained mismatch sti
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 from typing import Any
 
@@ -119,8 +120,29 @@ async def test_the_waiting_room_keeps_its_10_s_rounds(
     assert worker.identity_at == [0.0, 10.0, 20.0, 30.0, 40.0]
 
 
-def test_the_calm_period_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert WatchConfig.from_env().identity_calm_s == 30.0
-    for raw, expected in (("10", 10.0), ("0", 1.0), ("100000", 300.0)):
-        monkeypatch.setenv("COURTROOM_IDENTITY_CALM_S", raw)
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", 30.0), ("10", 10.0), ("0", 1.0), ("100000", 300.0), ("-5", 1.0), ("inf", 300.0),
+    ("nan", 30.0), ("abc", 30.0), ("\udc80", 30.0), ("9" * 10_000, 30.0), ("1e999", 300.0),
+    ("１０", 10.0), (" 12.5 ", 12.5),
+])
+def test_the_calm_period_setting(raw: str, expected: float, monkeypatch: pytest.MonkeyPatch,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Out of range is clamped; not a number is logged (not copied whole) and the default used,
+    never a crash at start-up."""
+    monkeypatch.setenv("COURTROOM_IDENTITY_CALM_S", raw)
+    with caplog.at_level(logging.WARNING):
         assert WatchConfig.from_env().identity_calm_s == expected
+    warned = [r.getMessage() for r in caplog.records if "COURTROOM_IDENTITY_CALM_S" in r.getMessage()]
+    assert len(warned) == (1 if expected == 30.0 and raw.strip() else 0)
+    assert all(len(w) < 200 for w in warned)
+
+
+def test_the_other_watch_numbers_do_not_crash_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURTROOM_VISION_FPS", "fast")
+    monkeypatch.setenv("COURTROOM_IDENTITY_RECHECK_S", "\udc80")
+    config = WatchConfig.from_env()
+    assert (config.fps, config.identity_every_s) == (1.0, 10.0)
+    monkeypatch.setenv("COURTROOM_VISION_FPS", "50")
+    monkeypatch.setenv("COURTROOM_IDENTITY_RECHECK_S", "0.2")
+    config = WatchConfig.from_env()
+    assert (config.fps, config.identity_every_s) == (5.0, 1.0)
