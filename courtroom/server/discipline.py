@@ -58,7 +58,7 @@ from ..paths import vision_model_path
 from .cpu import section, timed
 from .identity import IdentityStore, Verdict, best_verdict, frame_verdict, stage_threshold
 from .media_bridge import HearingMedia
-from .watch_pace import PaceConfig, WatchPace, luma_thumb
+from .watch_pace import PaceConfig, WatchPace, env_number, luma_thumb
 
 if TYPE_CHECKING:
     # The vision stack (dlib, onnxruntime) loads on the first watched room, not at start-up.
@@ -105,7 +105,7 @@ class WatchConfig:
         for name, key, lo, hi in (("COURTROOM_VISION_FPS", "fps", 0.1, 5.0),
                                   ("COURTROOM_IDENTITY_RECHECK_S", "identity_every_s", 1.0, 3600.0),
                                   ("COURTROOM_IDENTITY_CALM_S", "identity_calm_s", 1.0, 300.0)):
-            if value := _env_number(name, lo, hi):
+            if value := env_number(name, lo, hi):
                 kw[key] = value
         if v := os.environ.get("COURTROOM_VISION_WORKER"):
             if v not in ("process", "thread"):
@@ -113,22 +113,6 @@ class WatchConfig:
             kw["worker_mode"] = "thread" if v == "thread" else "process"
         kw["pace"] = PaceConfig.from_env()
         return cls(**kw)
-
-
-def _env_number(name: str, lo: float, hi: float) -> float | None:
-    """A number setting, clamped to [lo, hi]; None when unset, or when it is not a number
-    (logged, and the default used)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw) if len(raw) <= 32 else float("nan")
-    except ValueError:
-        value = float("nan")
-    if value != value:  # NaN: not a number
-        log.warning("%s=%r is not a number; using the default", name, raw[:20])
-        return None
-    return max(lo, min(hi, value))
 
 
 class DisciplineWatch:

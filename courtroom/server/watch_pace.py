@@ -24,6 +24,7 @@ schedule (courtroom/server/discipline.py) and are never held back by the pace.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger(__name__)
 Thumb = npt.NDArray[np.float32]
 _THUMB_ROWS = 36
+
+
+def env_number(name: str, lo: float, hi: float) -> float | None:
+    """A number setting, clamped to [lo, hi]; None when unset, or when it is not a number
+    (logged, and the default used)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw) if len(raw) <= 32 else float("nan")
+    except ValueError:
+        value = float("nan")
+    if value != value:  # NaN: not a number
+        log.warning("%s=%r is not a number; using the default", name, raw[:20])
+        return None
+    return max(lo, min(hi, value))
 
 
 @dataclass(frozen=True)
@@ -50,8 +68,8 @@ class PaceConfig:
         kw: dict[str, Any] = {}
         if os.environ.get("COURTROOM_VISION_PACE", "").lower() in {"off", "0", "false"}:
             kw["enabled"] = False
-        if v := os.environ.get("COURTROOM_VISION_CALM_S"):
-            kw["calm_period_s"] = max(1.0, min(10.0, float(v)))
+        if v := env_number("COURTROOM_VISION_CALM_S", 1.0, 10.0):
+            kw["calm_period_s"] = v
         return cls(**kw)
 
 

@@ -123,8 +123,9 @@ def test_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURTROOM_VISION_CALM_S", "999")
     config = PaceConfig.from_env()
     assert not config.enabled and config.calm_period_s == 10.0
-    monkeypatch.setenv("COURTROOM_VISION_CALM_S", "nan")
-    assert PaceConfig.from_env().calm_period_s in (1.0, 10.0)
+    for raw in ("nan", "abc", "\udc80", "3" * 10_000):  # not a number: logged, the default
+        monkeypatch.setenv("COURTROOM_VISION_CALM_S", raw)
+        assert PaceConfig.from_env().calm_period_s == PaceConfig().calm_period_s == 3.0
 
 
 class _Worker:
