@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 import scenes
-from test_watch_pace import frame
+from test_watch_pace import frame, stand_in_watch
 
-from courtroom.domain.hearing import HearingState, ParticipantState
+from courtroom.domain.hearing import ParticipantState
 from courtroom.domain.presence import Presence
 from courtroom.domain.roles import Role
-from courtroom.server import discipline
 from courtroom.server.discipline import HearingWatch, WatchConfig
-from courtroom.vision.checks import CHEAP_CHECKS, Check, FrameObservation
+from courtroom.vision.checks import Check, FrameObservation
 
 
 class _Worker:
@@ -47,25 +46,12 @@ class _Worker:
 
 
 def watch_for(presence: Presence, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-              clock: list[float], shown: list[Any]) -> tuple[HearingWatch, list[Any]]:
-    monkeypatch.setattr(discipline, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+              clock: list[float], shown: list[Any]) -> tuple[Any, list[Any]]:
+    """The witness, with an ID photo whose reference the stand-in identity store holds."""
     p = ParticipantState("p-w", Role.WITNESS, "W", presence=presence, connected=True,
                          id_photo="sha-photo")
-    recorded: list[Any] = []
-
-    async def record(events: list[Any]) -> None:
-        recorded.extend(events)
-
-    runtime = SimpleNamespace(
-        hearing_id="h-1", state=HearingState("h-1", participants={"p-w": p}), record=record
-    )
-    tap = SimpleNamespace(latest=lambda: (shown[0], clock[0]))
-    hub = SimpleNamespace(video_tap=lambda pid: tap, clock=SimpleNamespace(at=lambda at: at))
     identity = SimpleNamespace(reference=lambda hid, pid: np.zeros(128))
-    service = SimpleNamespace(config=WatchConfig(), cheap_checks=CHEAP_CHECKS,
-                              evidence_root=tmp_path, _worker=None, identity=identity)
-    watch = HearingWatch(service, SimpleNamespace(runtime=runtime, hub=hub))  # type: ignore[arg-type]
-    return watch, recorded
+    return stand_in_watch(p, clock, shown, tmp_path, monkeypatch, identity=identity)
 
 
 async def run(watch: HearingWatch, worker: _Worker, clock: list[float], ticks: range,

@@ -145,40 +145,51 @@ class _Worker:
         return FrameObservation(t, faces=n, persons=n, phone_score=0.0, identity_distance=None)
 
 
+def stand_in_watch(participant: Any, clock: list[float], shown: list[Any], tmp_path: Any,
+                   monkeypatch: pytest.MonkeyPatch, **service: Any) -> tuple[Any, list[Any]]:
+    """A real ``HearingWatch`` over stand-ins for the hearing runtime (it records what the watch
+    logs), the hub (its tap shows ``shown[0]``, decoded at ``clock[0]``) and the service;
+    ``discipline``'s clock is ``clock``. Returns the watch and the events it recorded."""
+    from types import SimpleNamespace
+
+    from courtroom.domain.hearing import HearingState
+    from courtroom.server import discipline
+    from courtroom.server.discipline import HearingWatch, WatchConfig
+    from courtroom.vision.checks import CHEAP_CHECKS
+
+    monkeypatch.setattr(discipline, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    recorded: list[Any] = []
+
+    async def record(events: list[Any]) -> None:
+        recorded.extend(events)
+
+    pid = participant.participant_id
+    runtime = SimpleNamespace(
+        hearing_id="h-1", state=HearingState("h-1", participants={pid: participant}), record=record
+    )
+    tap = SimpleNamespace(latest=lambda: (shown[0], clock[0]))
+    hub = SimpleNamespace(video_tap=lambda pid: tap, clock=SimpleNamespace(at=lambda at: at))
+    services = SimpleNamespace(config=WatchConfig(), cheap_checks=CHEAP_CHECKS,
+                               evidence_root=tmp_path, _worker=None, **service)
+    watch = HearingWatch(services, SimpleNamespace(runtime=runtime, hub=hub))  # type: ignore[arg-type]
+    return watch, recorded
+
+
 async def test_the_watch_sends_fewer_frames_and_still_raises_the_flag(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HearingWatch._sample with the real pace and debouncer, one tick a second on a fake clock:
     a calm participant's frames reach the checker at the back-off rate, and leaving the frame
     still opens ``left_frame`` after its 3 s hold, counted from the first empty tick."""
-    from types import SimpleNamespace
-
-    from courtroom.domain.hearing import HearingState, ParticipantState
+    from courtroom.domain.hearing import ParticipantState
     from courtroom.domain.presence import Presence
     from courtroom.domain.roles import Role
-    from courtroom.server import discipline
-    from courtroom.server.discipline import HearingWatch, WatchConfig
-    from courtroom.vision.checks import CHEAP_CHECKS
 
     clock = [0.0]
-    monkeypatch.setattr(discipline, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     person, empty = (frame(scenes.letterbox(p)) for p in (scenes.man(2), scenes.empty_room()))
     shown = [person]
     p = ParticipantState("p-w", Role.WITNESS, "W", presence=Presence.IN_HEARING, connected=True)
-    recorded: list[Any] = []
-
-    async def record(events: list[Any]) -> None:
-        recorded.extend(events)
-
-    runtime = SimpleNamespace(
-        hearing_id="h-1", state=HearingState("h-1", participants={"p-w": p}), record=record
-    )
-    tap = SimpleNamespace(latest=lambda: (shown[0], clock[0]))
-    hub = SimpleNamespace(video_tap=lambda pid: tap, clock=SimpleNamespace(at=lambda at: at))
-    service = SimpleNamespace(
-        config=WatchConfig(), cheap_checks=CHEAP_CHECKS, evidence_root=tmp_path, _worker=None
-    )
-    watch = HearingWatch(service, SimpleNamespace(runtime=runtime, hub=hub))  # type: ignore[arg-type]
+    watch, recorded = stand_in_watch(p, clock, shown, tmp_path, monkeypatch)
     worker = _Worker()
     last: float | None = None
     for tick in range(30):
