@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ import numpy as np
 import pytest
 from aiortc import MediaStreamTrack
 from media_clients import LoopbackClient, wire
+from test_media_quiet_audio import onsets, read_tap
 
 from courtroom.domain.routing import Link, MediaKind, Route
 from media.config import IceMode, MediaConfig
 from media.hub import MediaHub
-from media.quiet import Silence
 from media.recording import FinishedFile
 
 pytestmark = [pytest.mark.slow]
@@ -81,16 +80,6 @@ class Packets40(MediaStreamTrack):  # type: ignore[misc]
         return packet
 
 
-def onsets(timeline: np.ndarray, rate: int) -> list[int]:
-    """Sample indices where the tone starts after at least 1 s without it."""
-    loud = np.flatnonzero(np.abs(timeline.astype(np.int32)) > 1000)
-    starts = [int(loud[0])] if loud.size else []
-    for a, b in itertools.pairwise(loud):
-        if b - a > rate:
-            starts.append(int(b))
-    return starts
-
-
 @pytest.mark.timeout(60)
 async def test_40ms_packets_are_forwarded_recorded_and_transcribed_on_the_right_clock(
     tmp_path: Path,
@@ -111,18 +100,7 @@ async def test_40ms_packets_are_forwarded_recorded_and_transcribed_on_the_right_
         while (tap := hub.audio_tap("speaker")) is None:
             assert time.monotonic() < deadline, "no audio tap"
             await asyncio.sleep(0.05)
-        pcm: list[np.ndarray] = []
-        end = time.monotonic() + len(packets) * PTIME_S + 2.0
-        while time.monotonic() < end:
-            try:
-                item = await tap.get(timeout=0.5)
-            except TimeoutError:
-                continue
-            if isinstance(item, Silence):
-                pcm.append(np.zeros(item.samples, np.int16))
-            else:
-                assert item.sample_rate == 16000
-                pcm.append(item.to_ndarray().reshape(-1)[: item.samples])
+        timeline, _, _ = await read_tap(tap, len(packets) * PTIME_S + 2.0)
         received = (await clients["judge"].inbound_by_route()).get(("speaker", "audio", "hearing"), 0)
     finally:
         for client in clients.values():
@@ -133,7 +111,7 @@ async def test_40ms_packets_are_forwarded_recorded_and_transcribed_on_the_right_
     assert track.sent == len(packets)
     assert len(packets) - 10 <= received <= len(packets), (received, len(packets))
     # the transcript's clock: the tone came back TONE_S + QUIET_S later, to the packet
-    first, second = onsets(np.concatenate(pcm), 16000)[:2]
+    first, second = onsets(timeline)[:2]
     assert abs((second - first) / 16000 - (TONE_S + QUIET_S)) <= PTIME_S + 0.001, (first, second)
     # the recording's clock: the same, and as long as what was sent
     (audio,) = [f for f in done if f.participant == "speaker" and f.kind == "audio"]

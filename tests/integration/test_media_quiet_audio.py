@@ -60,35 +60,43 @@ async def tap_timeline(quiet_dbov: float | None) -> tuple[np.ndarray, int, int, 
         while (tap := hub.audio_tap("speaker")) is None:
             assert time.monotonic() < deadline, "no audio tap"
             await asyncio.sleep(0.05)
-        pcm: list[np.ndarray] = []
-        items = silences = 0
-        end = time.monotonic() + 2 * TONE_S + QUIET_S + 2.5
-        while time.monotonic() < end:
-            try:
-                item = await tap.get(timeout=0.5)
-            except TimeoutError:
-                continue
-            items += 1
-            if isinstance(item, Silence):
-                silences += 1
-                pcm.append(np.zeros(item.samples, np.int16))
-            else:
-                pcm.append(item.to_ndarray().reshape(-1)[: item.samples])
+        timeline, items, silences = await read_tap(tap, 2 * TONE_S + QUIET_S + 2.5)
         decoder = hub._sources[("speaker", MediaKind.AUDIO)].decoder
         assert decoder is not None
-        return np.concatenate(pcm), items, silences, decoder
+        return timeline, items, silences, decoder
     finally:
         for client in clients.values():
             await client.close()
         await hub.close()
 
 
-def onsets(timeline: np.ndarray) -> list[int]:
+async def read_tap(tap: Any, seconds: float) -> tuple[np.ndarray, int, int]:
+    """What an audio tap hands on for ``seconds``, as the transcript sees it: (16 kHz timeline,
+    with each ``Silence`` as zeros; tap items; silences)."""
+    pcm: list[np.ndarray] = []
+    items = silences = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            item = await tap.get(timeout=0.5)
+        except TimeoutError:
+            continue
+        items += 1
+        if isinstance(item, Silence):
+            silences += 1
+            pcm.append(np.zeros(item.samples, np.int16))
+        else:
+            assert item.sample_rate == 16000
+            pcm.append(item.to_ndarray().reshape(-1)[: item.samples])
+    return np.concatenate(pcm), items, silences
+
+
+def onsets(timeline: np.ndarray, rate: int = 16000) -> list[int]:
     """Sample indices where the tone starts after at least 1 s without it."""
     loud = np.flatnonzero(np.abs(timeline.astype(np.int32)) > 1000)
     starts = [int(loud[0])] if loud.size else []
     for a, b in itertools.pairwise(loud):
-        if b - a > 16000:
+        if b - a > rate:
             starts.append(int(b))
     return starts
 
