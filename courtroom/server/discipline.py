@@ -105,7 +105,7 @@ class WatchConfig:
         for name, key, lo, hi in (("COURTROOM_VISION_FPS", "fps", 0.1, 5.0),
                                   ("COURTROOM_IDENTITY_RECHECK_S", "identity_every_s", 1.0, 3600.0),
                                   ("COURTROOM_IDENTITY_CALM_S", "identity_calm_s", 1.0, 300.0)):
-            if value := env_number(name, lo, hi):
+            if (value := env_number(name, lo, hi)) is not None:
                 kw[key] = value
         if v := os.environ.get("COURTROOM_VISION_WORKER"):
             if v not in ("process", "thread"):

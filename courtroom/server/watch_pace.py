@@ -68,7 +68,7 @@ class PaceConfig:
         kw: dict[str, Any] = {}
         if os.environ.get("COURTROOM_VISION_PACE", "").lower() in {"off", "0", "false"}:
             kw["enabled"] = False
-        if v := env_number("COURTROOM_VISION_CALM_S", 1.0, 10.0):
+        if (v := env_number("COURTROOM_VISION_CALM_S", 1.0, 10.0)) is not None:
             kw["calm_period_s"] = v
         return cls(**kw)
 
