@@ -336,22 +336,23 @@ async def watch_arrivals(client: Client) -> None:
         await asyncio.sleep(0.01)
 
 
+# Each baseline's label (in the run's "features") and the server setting that makes it.
+BASELINE_SETTINGS = {
+    "pace off": ("COURTROOM_VISION_PACE", "off"),
+    "vision in threads": ("COURTROOM_VISION_WORKER", "thread"),
+    "stock ASR search": ("COURTROOM_VOSK_SEARCH", "stock"),
+    "quiet audio decoded": ("COURTROOM_QUIET_AUDIO", "off"),
+    "queued receive": ("COURTROOM_MEDIA_RECEIVE", "queued"),
+    "identity every 10 s": ("COURTROOM_IDENTITY_CALM_S", "10"),
+    "empty seats confirmed": ("COURTROOM_VISION_FACE_PASS", "confirm-empty"),
+}
+
+
 async def run(hearings: int, features: str, args: argparse.Namespace, speech: Speech,
               videos: dict[str, list[bytes]], n_face: int) -> dict[str, Any]:
     """``features``: "all", "media only (baseline)" or "all, vision pace off (baseline)"."""
     env = {"COURTROOM_MEDIA_ONLY": "1"} if features.startswith("media") else {}
-    if "pace off" in features:
-        env["COURTROOM_VISION_PACE"] = "off"
-    if "vision in threads" in features:
-        env["COURTROOM_VISION_WORKER"] = "thread"
-    if "stock ASR search" in features:
-        env["COURTROOM_VOSK_SEARCH"] = "stock"
-    if "quiet audio decoded" in features:
-        env["COURTROOM_QUIET_AUDIO"] = "off"
-    if "queued receive" in features:
-        env["COURTROOM_MEDIA_RECEIVE"] = "queued"
-    if "identity every 10 s" in features:
-        env["COURTROOM_IDENTITY_CALM_S"] = "10"
+    env.update(setting for label, setting in BASELINE_SETTINGS.items() if label in features)
     # The server asks for 40 ms audio packets unless told otherwise; the clients send what it
     # asks, as browsers do (Peer checks the offer).
     ptime = 20 if "20 ms audio" in features else 40
@@ -504,6 +505,9 @@ async def main() -> None:
                     "(by default the identity patrol re-checks the witness in the hearing)")
     ap.add_argument("--identity-baseline", action="store_true", help="also run each count with "
                     "the identity patrol every 10 s however calm (COURTROOM_IDENTITY_CALM_S=10)")
+    ap.add_argument("--empty-seat-baseline", action="store_true", help="also run each count "
+                    "with HOG's full pass confirming every empty frame "
+                    "(COURTROOM_VISION_FACE_PASS=confirm-empty), the rule before")
     ap.add_argument("--asr-search-baseline", action="store_true", help="also run 1..N hearings "
                     "with vosk's stock decoder search (COURTROOM_VOSK_SEARCH=stock), before the tuned one")
     args = ap.parse_args()
@@ -544,7 +548,8 @@ async def main() -> None:
         for flag, label in ((args.quiet_audio_baseline, "quiet audio decoded"),
                             (args.queued_receive_baseline, "queued receive"),
                             (args.ptime_baseline, "20 ms audio packets"),
-                            (args.identity_baseline, "identity every 10 s")):
+                            (args.identity_baseline, "identity every 10 s"),
+                            (args.empty_seat_baseline, "empty seats confirmed")):
             if flag:
                 r = await run(n, f"all, {label} (baseline)", args, speech, videos, n_face)
                 print(json.dumps(r), flush=True)
@@ -576,6 +581,7 @@ async def main() -> None:
         "queued_receive_runs": [r for r in runs if "queued receive" in r["features"]],
         "audio_20ms_runs": [r for r in runs if "20 ms audio" in r["features"]],
         "identity_every_10s_runs": [r for r in runs if "identity every 10 s" in r["features"]],
+        "empty_seats_confirmed_runs": [r for r in runs if "empty seats" in r["features"]],
         "held_at_14fps": max([r["hearings"] for r in full if r["fps"]["below_14"] == 0], default=0),
     }))
 

@@ -141,7 +141,10 @@ class FrameChecker:
         face_boxes: list[Box] = []
         distance: float | None = None
         if run & {Check.FACES, Check.IDENTITY, Check.PHONE}:
-            img, s, face_boxes = fr.locate(rgb, self.face_options, expect=self._expect(run, dets))
+            img, s, face_boxes = fr.locate(
+                rgb, self.face_options, expect=self._expect(run, dets),
+                nobody_seen=dets is not None and not dets.persons,
+            )
             if Check.FACES in run:
                 n_faces = len(face_boxes)
             if Check.IDENTITY in run and reference is not None and face_boxes:

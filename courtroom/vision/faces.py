@@ -44,6 +44,10 @@ class FaceOptions:
     # The routine checks try one upsampling less first (locate's ``expect``); False: always
     # the full pass (COURTROOM_VISION_FACE_PASS=full, the bench's baseline).
     quick_first: bool = True
+    # With the quick pass: a frame where the person detector saw nobody and the quick pass no
+    # face is empty (locate's ``nobody_seen``). False: the full pass confirms it, as before
+    # (COURTROOM_VISION_FACE_PASS=confirm-empty, the capacity bench's baseline).
+    empty_by_detector: bool = True
 
 
 _DEFAULT: Final = FaceOptions()
@@ -79,7 +83,7 @@ def _dlib() -> Any:
 
 
 def locate(
-    rgb: RGBImage, opts: FaceOptions = _DEFAULT, *, expect: int = 0
+    rgb: RGBImage, opts: FaceOptions = _DEFAULT, *, expect: int = 0, nobody_seen: bool = False
 ) -> tuple[RGBImage, float, list[Box]]:
     """HOG face boxes. Returns the scaled image, its scale and boxes in *original* pixels.
 
@@ -87,16 +91,23 @@ def locate(
     upsampling less (a quarter of the pixels, about a quarter of the CPU: 23 against 85-95 ms
     on a 640 px frame) and, when that already finds ``expect`` faces or more, those are the
     answer. Only when it finds fewer (nobody, or fewer faces than the persons YOLOX sees) does
-    the full pass run, so "nobody in frame" and "a second face" are decided by the full pass as
-    before. A webcam face is large enough for the quick pass (HOG's window is 80 px; the
-    upsampling is what finds smaller ones). ``expect`` = 0 (the default: the gate, enrolment,
-    identity) or ``opts.quick_first`` False always runs the full pass."""
+    the full pass run, so "a second face" is decided by the full pass as before. A webcam face
+    is large enough for the quick pass (HOG's window is 80 px; the upsampling is what finds
+    smaller ones). ``expect`` = 0 (the default: the gate, enrolment, identity) or
+    ``opts.quick_first`` False always runs the full pass.
+
+    ``nobody_seen``: the person detector saw nobody in this frame either. A quick pass that then
+    finds no face at all is the answer, so an empty seat no longer costs the full pass (72 of the
+    118 ms of its check on a 640x360 frame). The full pass only adds faces under 80 px; on the
+    250 labelled frames of ``scripts/bench_vision.py`` (photos and clip frames, each at full and
+    half size) it found none where YOLOX saw no person and the quick pass no face
+    (docs/vision.md, "Empty frames")."""
     img, s = _scaled(rgb, opts.max_side)
     up = opts.upsample + (1 if max(img.shape[:2]) < opts.small_frame_side else 0)
     locs: list[tuple[int, int, int, int]] = []
     if expect > 0 and up > 0 and opts.quick_first:
         locs = _hog(img, up - 1)
-        if len(locs) < expect:
+        if len(locs) < expect and (locs or not (nobody_seen and opts.empty_by_detector)):
             locs = _hog(img, up)
     else:
         locs = _hog(img, up)
@@ -112,8 +123,10 @@ def _hog(img: RGBImage, upsample: int) -> list[tuple[int, int, int, int]]:
     return locs
 
 
-def face_boxes(rgb: RGBImage, opts: FaceOptions = _DEFAULT, *, expect: int = 0) -> list[Box]:
-    return locate(rgb, opts, expect=expect)[2]
+def face_boxes(
+    rgb: RGBImage, opts: FaceOptions = _DEFAULT, *, expect: int = 0, nobody_seen: bool = False
+) -> list[Box]:
+    return locate(rgb, opts, expect=expect, nobody_seen=nobody_seen)[2]
 
 
 def encodings(rgb: RGBImage, opts: FaceOptions = _DEFAULT) -> list[tuple[Box, Encoding]]:

@@ -44,12 +44,9 @@ class CheckerConfig:
     """Picklable recipe for a ``FrameChecker`` (process workers build their own)."""
 
     model_path: Path | None = None
-    # COURTROOM_VISION_FACE_PASS=full: no quick first pass (faces.locate), the bench's baseline.
-    face_options: fr.FaceOptions = field(
-        default_factory=lambda: fr.FaceOptions(
-            quick_first=os.environ.get("COURTROOM_VISION_FACE_PASS", "").lower() != "full"
-        )
-    )
+    # COURTROOM_VISION_FACE_PASS=full: no quick first pass (faces.locate); =confirm-empty: the
+    # full pass confirms every frame with nobody in it. Both are benches' baselines.
+    face_options: fr.FaceOptions = field(default_factory=lambda: face_pass_options())
     checks: frozenset[Check] = ALL_CHECKS
     person_crop_pass: bool = True
     # The hand cues of the phone check: off when mediapipe is not installed, or with
@@ -68,6 +65,13 @@ class CheckerConfig:
         det = Detector(self.model_path, person_crop_pass=self.person_crop_pass)
         finder = hands.load() if self.hands and Check.PHONE in self.checks else None
         return FrameChecker(det, face_options=self.face_options, checks=self.checks, hands=finder)
+
+
+def face_pass_options() -> fr.FaceOptions:
+    """The face pass the routine checks use, from ``COURTROOM_VISION_FACE_PASS``."""
+    chosen = os.environ.get("COURTROOM_VISION_FACE_PASS", "").lower()
+    return fr.FaceOptions(quick_first=chosen != "full",
+                          empty_by_detector=chosen != "confirm-empty")
 
 
 def to_rgb(frame: Any) -> RGBImage:

@@ -17,6 +17,7 @@ from scenes import RGB
 from courtroom.vision import faces as fr
 from courtroom.vision.checks import CHEAP_CHECKS, Check, FrameChecker
 from courtroom.vision.detector import Box, Detector
+from courtroom.vision.worker import CheckerConfig
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +97,75 @@ def test_identity_rounds_keep_the_full_pass(detector: Detector) -> None:
     assert checker._expect(frozenset({Check.FACES, Check.IDENTITY}), None) == 0
     assert checker._expect(CHEAP_CHECKS, None) == 1
     assert FrameChecker(detector, face_options=FULL)._expect(CHEAP_CHECKS, None) == 0
+
+
+def test_an_empty_seat_is_settled_by_the_quick_pass(
+    detector: Detector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YOLOX sees nobody and the quick pass finds no face: that is the answer, with no full
+    pass (its 72 ms were most of an empty frame's check). The answer is the full pass's."""
+    room = scenes.rgb(scenes.empty_room())
+    passes: list[int] = []
+    real_hog = fr._hog
+
+    def counted(img: RGB, upsample: int) -> list[tuple[int, int, int, int]]:
+        passes.append(upsample)
+        return real_hog(img, upsample)
+
+    monkeypatch.setattr(fr, "_hog", counted)
+    seen = FrameChecker(detector).observe(0.0, room, checks=CHEAP_CHECKS)
+    assert (seen.faces, seen.persons) == (0, 0)
+    assert passes == [0]  # the quick pass alone (the room is 640 px: full is upsample 1)
+    passes.clear()
+    assert FrameChecker(detector, face_options=FULL).observe(0.0, room, checks=CHEAP_CHECKS).faces == 0
+    assert passes == [1]
+    passes.clear()  # the former rule (the capacity bench's baseline): the full pass confirms
+    confirm = fr.FaceOptions(empty_by_detector=False)
+    assert FrameChecker(detector, face_options=confirm).observe(0.0, room, checks=CHEAP_CHECKS).faces == 0
+    assert passes == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("setting", "quick_first", "empty_by_detector"),
+    [("", True, True), ("full", False, True), ("confirm-empty", True, False),
+     ("CONFIRM-EMPTY", True, False), ("\udcff", True, True), ("x" * 10_000, True, True)],
+)
+def test_the_face_pass_setting(
+    monkeypatch: pytest.MonkeyPatch, setting: str, quick_first: bool, empty_by_detector: bool
+) -> None:
+    monkeypatch.setenv("COURTROOM_VISION_FACE_PASS", setting)
+    opts = CheckerConfig().face_options
+    assert (opts.quick_first, opts.empty_by_detector) == (quick_first, empty_by_detector)
+
+
+def test_a_face_the_quick_pass_misses_still_gets_the_full_pass_when_a_person_is_seen(
+    detector: Detector,
+) -> None:
+    """A small face (under HOG's 80 px window) on a person YOLOX sees: the full pass runs."""
+    frame = scenes.rgb(scenes.person_in_room(scenes.man(0), height=0.13))
+    assert fr.face_boxes(frame, FULL, expect=0) and not fr.face_boxes(frame, fr.FaceOptions(upsample=0))
+    seen = FrameChecker(detector).observe(0.0, frame, checks=CHEAP_CHECKS)
+    assert (seen.faces, seen.persons) == (1, 1)
+
+
+@pytest.mark.parametrize("height", [0.16, 0.13, 0.11, 0.09, 0.07])
+def test_the_full_pass_finds_no_face_that_yolox_misses_the_person_of(
+    detector: Detector, height: float
+) -> None:
+    """Why trusting an empty YOLOX answer is safe: shrinking a person until they vanish, YOLOX
+    stops seeing them no sooner than the full HOG pass stops seeing their face, so the checks
+    count the same faces as with the full pass at every size."""
+    frame = scenes.rgb(scenes.person_in_room(scenes.man(0), height=height))
+    quick = FrameChecker(detector).observe(0.0, frame, checks=CHEAP_CHECKS)
+    full = FrameChecker(detector, face_options=FULL).observe(0.0, frame, checks=CHEAP_CHECKS)
+    assert (quick.faces, quick.persons) == (full.faces, full.persons)
+    if full.faces:
+        assert full.persons
+
+
+def test_nobody_seen_trusts_the_detector() -> None:
+    """locate's ``nobody_seen`` is a promise from the caller: with it, a face only the full pass
+    would find is not looked for (FrameChecker only says it when YOLOX saw no person)."""
+    frame = scenes.rgb(scenes.person_in_room(scenes.man(0), height=0.13))
+    assert fr.face_boxes(frame, fr.FaceOptions(), expect=1) != []
+    assert fr.locate(frame, fr.FaceOptions(), expect=1, nobody_seen=True)[2] == []
