@@ -15,7 +15,7 @@ from `<data>/fixtures/vision/videos/pai_eye_center_focus.mp4` (a phone clip, tur
 pillarboxed). The lawyer's loop is a face for 8 s, then the empty room for 6 s: the `left_frame`
 flags that open on every empty stretch give the flag latency. The three other watched
 participants stay in frame (the face part alone, looped), as most people do most of a hearing;
-`--all-leave` makes all four leave every 14 s. The witness has an ID photo (a frame of the same
+`--all-leave` makes all four leave every 14 s, `--nobody-leaves` none. The witness has an ID photo (a frame of the same
 clip), so the identity patrol re-checks them in the hearing (`--no-id-photo`: none). Audio is Opus (the clips for the speakers,
 -70 dBFS room noise for the others) in 40 ms packets, as the server's offers ask
 (`--ptime-baseline` adds runs at the browsers' default 20 ms). Clients count received frames
@@ -358,7 +358,7 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
     ptime = 20 if "20 ms audio" in features else 40
     env["COURTROOM_AUDIO_PTIME"] = str(ptime)
     speech = speech.in_packets_of(ptime)
-    leavers = WATCHED if args.all_leave else ("lawyer",)
+    leavers = WATCHED if args.all_leave else () if args.nobody_leaves else ("lawyer",)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp), args=["--ice-loopback-only"], extra_env=env)
         rooms: list[Hearing] = []
@@ -490,6 +490,8 @@ async def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--all-leave", action="store_true", help="all four watched participants leave "
                     "the frame every 14 s (default: the lawyer only, the others stay in frame)")
+    ap.add_argument("--nobody-leaves", action="store_true", help="everyone stays in frame: "
+                    "the calmest watch, and no left_frame flag to time")
     ap.add_argument("--vision-thread-baseline", action="store_true",
                     help="also run each count of hearings with the vision checks in threads "
                          "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
