@@ -126,6 +126,27 @@ def cpu_ms(fn: Callable[[], Any], frames: list[RGBImage], arg: bool = True) -> f
     return round((time.process_time() - t) * 1000 / len(frames), 1)
 
 
+def empty_frames(shared: Path) -> dict[str, Any]:
+    """The empty-seat rule (faces.locate ``nobody_seen``) against the former one on every
+    labelled picture here, each at full and half size: on how many frames the full pass is
+    skipped, and how many answers it changes (docs/vision.md, "Empty frames")."""
+    det = Detector(vision_model_path())
+    frames = [(i.name, i.rgb) for i in bench_vision_phone.load_items(shared)]
+    skipped, changed = 0, []
+    for name, rgb in frames:
+        h, w = rgb.shape[:2]
+        half = np.asarray(Image.fromarray(rgb).resize((max(1, w // 2), max(1, h // 2))))
+        for size, img in (("full", rgb), ("half", half)):
+            persons = len(det.detect(img, person_crop_pass=False).persons)
+            expect = max(1, persons)
+            shipped = fr.face_boxes(img, fr.FaceOptions(), expect=expect, nobody_seen=not persons)
+            former = fr.face_boxes(img, fr.FaceOptions(), expect=expect)
+            skipped += not persons and not shipped
+            if len(shipped) != len(former):
+                changed.append(f"{name} ({size}): {len(former)} -> {len(shipped)}")
+    return {"frames": 2 * len(frames), "full_pass_skipped": skipped, "answers_changed": changed}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument(
@@ -143,10 +164,15 @@ def main() -> None:
     ap.add_argument(
         "--former-tests-only", action="store_true", help="only check the former tests (fast)"
     )
+    ap.add_argument("--empty-frames", action="store_true", help="only the empty-seat rule "
+                    "against the former one, on every labelled picture at two sizes")
     args = ap.parse_args()
     shared: Path = args.shared
     if not (shared / "fixtures" / "vision" / "labels.tsv").is_file():
         ap.error(f"no fixtures/vision/labels.tsv under {shared} (pass --shared DIR)")
+    if args.empty_frames:
+        print(json.dumps({"empty_frames": empty_frames(shared)}))
+        sys.exit(0)
     if args.former_tests_only:
         former = former_tests(shared)
         print(json.dumps({"former_tests": former}, sort_keys=True))
@@ -196,8 +222,7 @@ def main() -> None:
     print(f"face presence, quick first pass (shipped): {out['face_presence_quick_first']}")
     out["face_presence_quick_first_empty_confirmed"] = face_presence(items, confirmed)
     out["empty_frames_full_pass_skipped"] = sum(
-        not full[k].persons and not fr.face_boxes(i.rgb, fr.FaceOptions(upsample=0))
-        for k, i in enumerate(items))
+        not full[k].persons and not quick[k] for k in range(len(items)))
     out["empty_frames_answer_changed"] = sum(
         len(a) != len(b) for a, b in zip(quick, confirmed, strict=True))
     print(f"face presence, every empty answer confirmed by the full pass (former): "

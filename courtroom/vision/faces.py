@@ -98,10 +98,10 @@ def locate(
 
     ``nobody_seen``: the person detector saw nobody in this frame either. A quick pass that then
     finds no face at all is the answer, so an empty seat no longer costs the full pass (72 of the
-    118 ms of its check on a 640x360 frame). The full pass only adds faces under 80 px; on the
-    250 labelled frames of ``scripts/bench_vision.py`` (photos and clip frames, each at full and
-    half size) it found none where YOLOX saw no person and the quick pass no face
-    (docs/vision.md, "Empty frames")."""
+    118 ms of its check on a 640x360 frame). The full pass only adds faces under 80 px, and
+    on the labelled pictures (``scripts/bench_vision.py --empty-frames``: photos and clip
+    frames, each at full and half size) it found none where YOLOX saw no person and the quick
+    pass no face (docs/vision.md, "Empty frames")."""
     img, s = _scaled(rgb, opts.max_side)
     up = opts.upsample + (1 if max(img.shape[:2]) < opts.small_frame_side else 0)
     locs: list[tuple[int, int, int, int]] = []
