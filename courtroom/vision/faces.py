@@ -107,7 +107,8 @@ def locate(
     locs: list[tuple[int, int, int, int]] = []
     if expect > 0 and up > 0 and opts.quick_first:
         locs = _hog(img, up - 1)
-        if len(locs) < expect and (locs or not (nobody_seen and opts.empty_by_detector)):
+        empty_seat = not locs and nobody_seen and opts.empty_by_detector
+        if len(locs) < expect and not empty_seat:
             locs = _hog(img, up)
     else:
         locs = _hog(img, up)

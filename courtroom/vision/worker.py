@@ -39,6 +39,13 @@ from courtroom.vision.detector import Detector, RGBImage
 log = logging.getLogger(__name__)
 
 
+def face_pass_options() -> fr.FaceOptions:
+    """The face pass the routine checks use, from ``COURTROOM_VISION_FACE_PASS``."""
+    chosen = os.environ.get("COURTROOM_VISION_FACE_PASS", "").lower()
+    return fr.FaceOptions(quick_first=chosen != "full",
+                          empty_by_detector=chosen != "confirm-empty")
+
+
 @dataclass(frozen=True, slots=True)
 class CheckerConfig:
     """Picklable recipe for a ``FrameChecker`` (process workers build their own)."""
@@ -46,7 +53,7 @@ class CheckerConfig:
     model_path: Path | None = None
     # COURTROOM_VISION_FACE_PASS=full: no quick first pass (faces.locate); =confirm-empty: the
     # full pass confirms every frame with nobody in it. Both are benches' baselines.
-    face_options: fr.FaceOptions = field(default_factory=lambda: face_pass_options())
+    face_options: fr.FaceOptions = field(default_factory=face_pass_options)
     checks: frozenset[Check] = ALL_CHECKS
     person_crop_pass: bool = True
     # The hand cues of the phone check: off when mediapipe is not installed, or with
@@ -65,13 +72,6 @@ class CheckerConfig:
         det = Detector(self.model_path, person_crop_pass=self.person_crop_pass)
         finder = hands.load() if self.hands and Check.PHONE in self.checks else None
         return FrameChecker(det, face_options=self.face_options, checks=self.checks, hands=finder)
-
-
-def face_pass_options() -> fr.FaceOptions:
-    """The face pass the routine checks use, from ``COURTROOM_VISION_FACE_PASS``."""
-    chosen = os.environ.get("COURTROOM_VISION_FACE_PASS", "").lower()
-    return fr.FaceOptions(quick_first=chosen != "full",
-                          empty_by_detector=chosen != "confirm-empty")
 
 
 def to_rgb(frame: Any) -> RGBImage:
