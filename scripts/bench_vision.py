@@ -126,6 +126,15 @@ def cpu_ms(fn: Callable[[], Any], frames: list[RGBImage], arg: bool = True) -> f
     return round((time.process_time() - t) * 1000 / len(frames), 1)
 
 
+def face_rules(img: RGBImage, persons: int) -> tuple[list[Any], list[Any]]:
+    """The routine checks' face boxes for a frame in which YOLOX saw ``persons``: by the
+    shipped rule (an empty seat settled by the quick pass, ``nobody_seen``) and by the former
+    one (the full pass confirms every empty answer), each computed on its own."""
+    expect = max(1, persons)
+    shipped = fr.face_boxes(img, fr.FaceOptions(), expect=expect, nobody_seen=not persons)
+    return shipped, fr.face_boxes(img, fr.FaceOptions(), expect=expect)
+
+
 def empty_frames(shared: Path) -> dict[str, Any]:
     """The empty-seat rule (faces.locate ``nobody_seen``) against the former one on every
     labelled picture here, each at full and half size: on how many frames the full pass is
@@ -138,9 +147,7 @@ def empty_frames(shared: Path) -> dict[str, Any]:
         half = np.asarray(Image.fromarray(rgb).resize((max(1, w // 2), max(1, h // 2))))
         for size, img in (("full", rgb), ("half", half)):
             persons = len(det.detect(img, person_crop_pass=False).persons)
-            expect = max(1, persons)
-            shipped = fr.face_boxes(img, fr.FaceOptions(), expect=expect, nobody_seen=not persons)
-            former = fr.face_boxes(img, fr.FaceOptions(), expect=expect)
+            shipped, former = face_rules(img, persons)
             skipped += not persons and not shipped
             if len(shipped) != len(former):
                 changed.append(f"{name} ({size}): {len(former)} -> {len(shipped)}")
@@ -209,15 +216,12 @@ def main() -> None:
     # pass only when it finds fewer faces than YOLOX finds persons, or none while YOLOX sees
     # someone: ``nobody_seen``, the shipped rule; the former one also confirmed every empty
     # answer with the full pass).
-    quick = [
-        fr.face_boxes(i.rgb, fr.FaceOptions(), expect=max(1, len(full[k].persons)),
-                      nobody_seen=not full[k].persons)
-        for k, i in enumerate(items)
-    ]
-    confirmed = [
-        fr.face_boxes(i.rgb, fr.FaceOptions(), expect=max(1, len(full[k].persons)))
-        for k, i in enumerate(items)
-    ]
+    quick: list[list[Any]] = []
+    confirmed: list[list[Any]] = []
+    for k, i in enumerate(items):
+        shipped, former = face_rules(i.rgb, len(full[k].persons))
+        quick.append(shipped)
+        confirmed.append(former)
     out["face_presence_quick_first"] = face_presence(items, quick)
     print(f"face presence, quick first pass (shipped): {out['face_presence_quick_first']}")
     out["face_presence_quick_first_empty_confirmed"] = face_presence(items, confirmed)
