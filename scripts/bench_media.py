@@ -15,7 +15,9 @@
    round-robin to 2 media worker processes; every subscriber must keep >= 14 fps.
 5. ``--receive-rounds N``: the receive path alone (4 publishers of audio and video, no
    subscriber), handled in the socket callback against aiortc's queue and task, N alternating
-   pairs with the server and the clients pinned to separate cores (media/aiortc_receive.py).
+   pairs with the server and the clients pinned to separate cores (media/aiortc_receive.py);
+   next to it the floor: a no-op uvloop receiver of datagrams of the same sizes at the same
+   rate (``benchlib/receive_floor.py``), what the machine charges per datagram before RTP.
 6. ``--broadcast``: one broadcast composition's CPU at 640x360 and 1280x720 next to the
    forwarding cost of the same hearing, both measured in this run
    (``benchlib/broadcast_cost.py``, also ``scripts/bench_broadcast.py``).
@@ -33,6 +35,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import socket
 import struct
 import sys
@@ -47,6 +50,7 @@ sys.path.insert(0, str(REPO))
 from benchlib.media_clients import Cluster, PacketTrack, VideoLoop, opus_packet  # noqa: E402
 from benchlib.media_flow import FLOW_COLUMNS, frame_flow, median_of, pct, print_flow  # noqa: E402
 from benchlib.media_worker import cpu_seconds  # noqa: E402
+from benchlib.receive_floor import receive_floor  # noqa: E402
 
 __all__ = ["PacketTrack", "cpu_seconds"]  # scripts/bench_capacity.py imports them from here
 
@@ -283,7 +287,13 @@ async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, 
           f"subscriber: inline {mean['inline']:.4f} core against aiortc's queue "
           f"{mean['queued']:.4f} (ratio {mean['inline'] / mean['queued']:.3f}; lower in {lower} "
           f"of {len(runs['inline'])} pairs; runs {runs})")
-    return {"receive_packets_in_per_s": round(rate, 1),
+    floor = receive_floor(rate, datagram_sizes(video, audio), RECEIVE_PUBLISHERS,
+                          min(args.receive_seconds, 20.0)) if rate else {}
+    if floor.get("receive_floor_us_per_datagram"):
+        print(f"receive floor (uvloop, {RECEIVE_PUBLISHERS} sockets, a no-op protocol, the same "
+              f"rate and sizes): {floor['receive_floor_us_per_datagram']:.1f} us per datagram "
+              f"against the receive path's {mean['inline'] / rate * 1e6:.1f} us per packet")
+    return {**floor, "receive_packets_in_per_s": round(rate, 1),
             "receive_cpu_inline": round(mean["inline"], 4),
             "receive_cpu_queued": round(mean["queued"], 4),
             "receive_ratio_inline_to_queued": round(mean["inline"] / mean["queued"], 3),
@@ -291,6 +301,20 @@ async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, 
             "receive_us_per_packet_queued": round(mean["queued"] / rate * 1e6, 1) if rate else None,
             "receive_pairs_inline_lower": lower,
             "receive_runs": {m: [round(x, 4) for x in v] for m, v in runs.items()}}
+
+
+def datagram_sizes(video: VideoLoop, audio: bytes) -> list[int]:
+    """The receive path's datagrams, by size: each frame of the loop cut into packets of at
+    most 1,200 bytes of payload, and 50 Opus packets a second beside 15 frames, each with
+    about 40 bytes of RTP header, extensions and SRTP tag; mixed in a fixed order."""
+    overhead = 40
+    sizes: list[int] = []
+    for frame in video.main:
+        k = max(1, -(-len(frame) // 1200))
+        sizes += [len(frame) // k + overhead] * k
+    sizes += [len(audio) + overhead] * round(len(video.main) * 50 / 15)
+    random.Random(0).shuffle(sizes)
+    return sizes
 
 
 async def capacity(hearings: int, seconds: float, video: VideoLoop, audio: bytes,
