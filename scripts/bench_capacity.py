@@ -488,10 +488,12 @@ async def main() -> None:
     ap.add_argument("--warmup", type=float, default=12.0, help="after set-up, before measuring")
     ap.add_argument("--clips", type=int, default=6)
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--all-leave", action="store_true", help="all four watched participants leave "
-                    "the frame every 14 s (default: the lawyer only, the others stay in frame)")
-    ap.add_argument("--nobody-leaves", action="store_true", help="everyone stays in frame: "
-                    "the calmest watch, and no left_frame flag to time")
+    leaving = ap.add_mutually_exclusive_group()
+    leaving.add_argument("--all-leave", action="store_true", help="all four watched participants "
+                         "leave the frame every 14 s (default: the lawyer only, the others stay "
+                         "in frame)")
+    leaving.add_argument("--nobody-leaves", action="store_true", help="everyone stays in frame: "
+                         "the calmest watch, and no left_frame flag to time")
     ap.add_argument("--vision-thread-baseline", action="store_true",
                     help="also run each count of hearings with the vision checks in threads "
                          "(COURTROOM_VISION_WORKER=thread), the mode before child processes")
