@@ -32,7 +32,8 @@ Reported per run (1..N hearings): server CPU (cores) in total and by component, 
 server's own accounting (`GET /api/v1/metrics`, courtroom/server/cpu.py), per hearing; client
 CPU; fps per video subscriber; audio continuity per audio subscriber (frames received /
 expected, longest gap); caption latency (speech onset -> first partial, last word -> final
-line, on the client's clock, word times from an offline decode of the same clip); vision flag
+line, on the client's clock, word times from an offline decode of the same clip; beside them
+the model's own share of each on the same clips, offline: `caption_*_model_s`); vision flag
 latency (first empty frame sent -> `flag_raised` at the judge; the debounce holds 3 s of it by
 design). The last line printed is one JSON object.
 """
@@ -62,7 +63,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_media import PacketTrack  # noqa: E402
 from benchlib.audio_levels import send_levels  # noqa: E402
 from benchlib.capacity_report import pct, summary, timed_metrics  # noqa: E402
-from benchlib.capacity_speech import SPEAKERS, Speech, noise, offered_ptime  # noqa: E402
+from benchlib.capacity_speech import SPEAKERS, Speech, load_speech, offered_ptime  # noqa: E402
 from benchlib.capacity_vision import (  # noqa: E402
     pace_vs_baseline,
     register_id_photo,
@@ -416,8 +417,10 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                 "audio": {"subscribers": len(audio), "continuity_min": round(min(audio), 3) if audio else None,
                           "continuity_p50": pct(audio, 0.5), "max_gap_s": round(max(audio_gaps), 3) if audio_gaps else None},
                 "caption_first_partial_s": summary(caps["first_partial"]),
-                # The model's own share: where vosk emits its first partial in the audio, offline.
+                # The model's own shares, offline: where vosk emits its first partial, and how
+                # long after the last word the final line comes (model_final_line).
                 "caption_first_partial_model_s": summary(speech.model_first),
+                "caption_final_model_s": summary(speech.model_final),
                 "caption_final_s": summary(caps["final"]),
                 "flag_latency_s": summary(flags),
                 "flag_latency_after_hold_s": summary([f - LEFT_FRAME_HOLD_S for f in flags]),
@@ -436,47 +439,6 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
             for h in rooms:
                 await h.close()
             server.kill()
-
-
-def load_speech(data: Path, clips: int) -> Speech:
-    from asr.batch import read_pcm16k
-    from asr.evaluate import load_manifest
-    from asr.events import Final
-    from asr.models import ModelRegistry, default_models_dir
-    from asr.recognizer import GateConfig, Recognizer
-
-    model = ModelRegistry(default_models_dir()).load("ko")
-    chosen = [c for c in load_manifest(data / "fixtures" / "asr" / "ko")][:clips]
-    pcms, spans, model_first = [], [], []
-    for c in chosen:
-        pcm = read_pcm16k(c.path)
-        rec = Recognizer(model, gate=GateConfig(enabled=False))
-        words = [w for e in rec.accept(pcm) + rec.end() if isinstance(e, Final) for w in e.words]
-        if words:
-            pcms.append(pcm)
-            spans.append((words[0].t0, words[-1].t1))
-            at = model_first_partial(model, pcm)
-            if at is not None:
-                model_first.append(round(at - words[0].t0, 3))
-    speech = Speech(pcms, spans)
-    speech.model_first = model_first
-    return speech
-
-
-def model_first_partial(model: Any, pcm: bytes) -> float | None:
-    """Audio position (s into the clip) at which a warm recognizer with the live settings
-    (gate on, 0.1 s vosk chunks, 20 ms pushes after 1 s of room noise) emits its first partial:
-    the model's share of the first-partial latency, with no server, network or CPU contention."""
-    from asr.events import Partial
-    from asr.recognizer import Recognizer
-
-    rec = Recognizer(model)
-    rec.warm_up()
-    audio = noise(1.0, seed=5) + pcm
-    for i in range(0, len(audio), 640):
-        if any(isinstance(e, Partial) for e in rec.accept(audio[i:i + 640])):
-            return (i + 640) / 2 / RATE - 1.0
-    return None
 
 
 async def main() -> None:
@@ -517,7 +479,7 @@ async def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("COURTROOM_MODELS_DIR", str(args.data / "models"))
     t = time.monotonic()
-    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v5-{args.clips}.pickle"
+    cache = Path(tempfile.gettempdir()) / f"courtroom-bench-capacity-v6-{args.clips}.pickle"
     try:
         speech, videos, n_face = pickle.loads(cache.read_bytes())
     except Exception:  # built once (a minute or two on a loaded machine), then cached

@@ -1,12 +1,14 @@
-"""The capacity bench's speech: two speakers taking turns, Opus packets with their levels.
+"""The capacity bench's speech: two speakers taking turns, Opus packets with their levels,
+and the model's own share of each caption latency on the same clips.
 
-Split from ``scripts/bench_capacity.py`` (which re-exports these names; bench_cluster uses
-``noise`` and ``opus_packets``).
+Split from ``scripts/bench_capacity.py``; bench_cluster uses ``noise`` and ``opus_packets``.
 """
 
 from __future__ import annotations
 
 import fractions
+from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -81,13 +83,14 @@ class Speech:
         self.quiet = opus_packets(noise(2.0, seed=9), ptime_ms)
         self.quiet_levels = levels_dbov(noise(2.0, seed=9), per_packet)
         self.model_first: list[float] = []  # see model_first_partial()
+        self.model_final: list[float] = []  # see model_final_line()
 
     def in_packets_of(self, ptime_ms: int) -> Speech:
         """The same turns in packets of another duration."""
         if ptime_ms == self.ptime_ms:
             return self
         other = Speech(self.clips, self.spans, ptime_ms)
-        other.model_first = self.model_first
+        other.model_first, other.model_final = self.model_first, self.model_final
         return other
 
     def marks(self, who: str) -> set[int]:
@@ -96,3 +99,74 @@ class Speech:
 
     def cue_pairs(self, who: str) -> list[tuple[int, int]]:
         return [(i + round(w0 * self.pps), i + round(w1 * self.pps)) for i, w0, w1 in self.cues[who]]
+
+
+def load_speech(data: Path, clips: int) -> Speech:
+    """The first ``clips`` Korean fixture clips with their word spans (an offline decode), and
+    the model's own share of each caption latency on them (:func:`model_first_partial`,
+    :func:`model_final_line`), printed beside the live figures."""
+    from asr.batch import read_pcm16k
+    from asr.evaluate import load_manifest
+    from asr.events import Final
+    from asr.models import ModelRegistry, default_models_dir
+    from asr.recognizer import GateConfig, Recognizer
+
+    model = ModelRegistry(default_models_dir()).load("ko")
+    chosen = load_manifest(data / "fixtures" / "asr" / "ko")[:clips]
+    pcms, spans, model_first, model_final = [], [], [], []
+    for c in chosen:
+        pcm = read_pcm16k(c.path)
+        rec = Recognizer(model, gate=GateConfig(enabled=False))
+        words = [w for e in rec.accept(pcm) + rec.end() if isinstance(e, Final) for w in e.words]
+        if words:
+            pcms.append(pcm)
+            spans.append((words[0].t0, words[-1].t1))
+            at = model_first_partial(model, pcm)
+            if at is not None:
+                model_first.append(round(at - words[0].t0, 3))
+            after = model_final_line(model, pcm, words[-1].t1)
+            if after is not None:
+                model_final.append(round(after, 3))
+    speech = Speech(pcms, spans)
+    speech.model_first, speech.model_final = model_first, model_final
+    return speech
+
+
+def _live_recognizer(model: Any) -> Any:
+    from asr.recognizer import Recognizer
+
+    rec = Recognizer(model)  # the live settings: gate on, 0.1 s vosk chunks
+    rec.warm_up()
+    return rec
+
+
+def model_first_partial(model: Any, pcm: bytes) -> float | None:
+    """Audio position (s into the clip) at which a warm recognizer with the live settings
+    (gate on, 0.1 s vosk chunks, 20 ms pushes after 1 s of room noise) emits its first partial:
+    the model's share of the first-partial latency, with no server, network or CPU contention."""
+    from asr.events import Partial
+
+    rec = _live_recognizer(model)
+    audio = noise(1.0, seed=5) + pcm
+    for i in range(0, len(audio), 640):
+        if any(isinstance(e, Partial) for e in rec.accept(audio[i:i + 640])):
+            return (i + 640) / 2 / RATE - 1.0
+    return None
+
+
+def model_final_line(model: Any, pcm: bytes, last_word_end: float) -> float | None:
+    """Seconds of audio pushed past the clip's last word (``last_word_end``, s into the clip)
+    before a warm recognizer with the live settings emits the final line holding that word,
+    with the clip followed by the bench's room noise as in a turn (``GAP_S``): the model's and
+    the gate's share (vosk's endpoint or the 0.6 s hangover) of the final-line latency. None
+    when no final line holds the last word before the noise ends."""
+    from asr.events import Final
+
+    rec = _live_recognizer(model)
+    audio = noise(1.0, seed=5) + pcm + noise(GAP_S, seed=6)
+    for i in range(0, len(audio), 640):
+        for e in rec.accept(audio[i:i + 640]):
+            # word times are on the recognizer's clock, which starts with the 1 s of noise
+            if isinstance(e, Final) and e.words and e.words[-1].t1 >= 1.0 + last_word_end - 0.5:
+                return (i + 640) / 2 / RATE - 1.0 - last_word_end
+    return None
