@@ -54,6 +54,7 @@ def _sender(ports: list[int], sizes: list[int], rate: float, seconds: float,
     if core is not None:
         os.sched_setaffinity(0, {core})
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))  # loopback only, both ends
     payloads = [bytes([0x80]) + os.urandom(max(size - 1, 0)) for size in sizes]
     period = 1.0 / rate
     t0 = time.monotonic()
