@@ -418,7 +418,7 @@ async def run(hearings: int, features: str, args: argparse.Namespace, speech: Sp
                           "continuity_p50": pct(audio, 0.5), "max_gap_s": round(max(audio_gaps), 3) if audio_gaps else None},
                 "caption_first_partial_s": summary(caps["first_partial"]),
                 # The model's own shares, offline: where vosk emits its first partial, and how
-                # long after the last word the final line comes (model_final_line).
+                # long after the last word the final line comes (capacity_speech.model_shares).
                 "caption_first_partial_model_s": summary(speech.model_first),
                 "caption_final_model_s": summary(speech.model_final),
                 "caption_final_s": summary(caps["final"]),

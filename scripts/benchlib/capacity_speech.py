@@ -82,8 +82,8 @@ class Speech:
         self.tracks = tracks
         self.quiet = opus_packets(noise(2.0, seed=9), ptime_ms)
         self.quiet_levels = levels_dbov(noise(2.0, seed=9), per_packet)
-        self.model_first: list[float] = []  # see model_first_partial()
-        self.model_final: list[float] = []  # see model_final_line()
+        self.model_first: list[float] = []  # see model_shares()
+        self.model_final: list[float] = []
 
     def in_packets_of(self, ptime_ms: int) -> Speech:
         """The same turns in packets of another duration."""
@@ -103,8 +103,8 @@ class Speech:
 
 def load_speech(data: Path, clips: int) -> Speech:
     """The first ``clips`` Korean fixture clips with their word spans (an offline decode), and
-    the model's own share of each caption latency on them (:func:`model_first_partial`,
-    :func:`model_final_line`), printed beside the live figures."""
+    the model's own share of each caption latency on them (:func:`model_shares`), printed
+    beside the live figures."""
     from asr.batch import read_pcm16k
     from asr.evaluate import load_manifest
     from asr.events import Final
@@ -121,52 +121,41 @@ def load_speech(data: Path, clips: int) -> Speech:
         if words:
             pcms.append(pcm)
             spans.append((words[0].t0, words[-1].t1))
-            at = model_first_partial(model, pcm)
-            if at is not None:
-                model_first.append(round(at - words[0].t0, 3))
-            after = model_final_line(model, pcm, words[-1].t1)
-            if after is not None:
-                model_final.append(round(after, 3))
+            first, final = model_shares(model, pcm, words[-1].t1)
+            if first is not None:
+                model_first.append(round(first - words[0].t0, 3))
+            if final is not None:
+                model_final.append(round(final, 3))
     speech = Speech(pcms, spans)
     speech.model_first, speech.model_final = model_first, model_final
     return speech
 
 
-def _live_recognizer(model: Any) -> Any:
+def model_shares(model: Any, pcm: bytes, last_word_end: float) -> tuple[float | None, float | None]:
+    """The model's own share of both caption latencies on one clip, in one pass of a warm
+    recognizer with the live settings (gate on, 0.1 s vosk chunks, 20 ms pushes): 1 s of room
+    noise, the clip, then the bench's room noise as in a turn (``GAP_S``). No server, network
+    or CPU contention.
+
+    * first: the audio position (s into the clip) of its first partial;
+    * final: seconds of audio pushed past the clip's last word (``last_word_end``, s into the
+      clip) before the final line holding that word (vosk's endpoint or the gate's 0.6 s
+      hangover).
+
+    Each is None when it does not come before the noise ends."""
+    from asr.events import Final, Partial
     from asr.recognizer import Recognizer
 
-    rec = Recognizer(model)  # the live settings: gate on, 0.1 s vosk chunks
+    rec = Recognizer(model)
     rec.warm_up()
-    return rec
-
-
-def model_first_partial(model: Any, pcm: bytes) -> float | None:
-    """Audio position (s into the clip) at which a warm recognizer with the live settings
-    (gate on, 0.1 s vosk chunks, 20 ms pushes after 1 s of room noise) emits its first partial:
-    the model's share of the first-partial latency, with no server, network or CPU contention."""
-    from asr.events import Partial
-
-    rec = _live_recognizer(model)
-    audio = noise(1.0, seed=5) + pcm
-    for i in range(0, len(audio), 640):
-        if any(isinstance(e, Partial) for e in rec.accept(audio[i:i + 640])):
-            return (i + 640) / 2 / RATE - 1.0
-    return None
-
-
-def model_final_line(model: Any, pcm: bytes, last_word_end: float) -> float | None:
-    """Seconds of audio pushed past the clip's last word (``last_word_end``, s into the clip)
-    before a warm recognizer with the live settings emits the final line holding that word,
-    with the clip followed by the bench's room noise as in a turn (``GAP_S``): the model's and
-    the gate's share (vosk's endpoint or the 0.6 s hangover) of the final-line latency. None
-    when no final line holds the last word before the noise ends."""
-    from asr.events import Final
-
-    rec = _live_recognizer(model)
     audio = noise(1.0, seed=5) + pcm + noise(GAP_S, seed=6)
+    first: float | None = None
     for i in range(0, len(audio), 640):
+        at = (i + 640) / 2 / RATE - 1.0  # audio pushed so far, s into the clip
         for e in rec.accept(audio[i:i + 640]):
+            if first is None and isinstance(e, Partial):
+                first = at
             # word times are on the recognizer's clock, which starts with the 1 s of noise
             if isinstance(e, Final) and e.words and e.words[-1].t1 >= 1.0 + last_word_end - 0.5:
-                return (i + 640) / 2 / RATE - 1.0 - last_word_end
-    return None
+                return first, at - last_word_end
+    return first, None
