@@ -287,8 +287,9 @@ async def receive_cost(args: argparse.Namespace, video: VideoLoop) -> dict[str, 
           f"subscriber: inline {mean['inline']:.4f} core against aiortc's queue "
           f"{mean['queued']:.4f} (ratio {mean['inline'] / mean['queued']:.3f}; lower in {lower} "
           f"of {len(runs['inline'])} pairs; runs {runs})")
-    floor = receive_floor(rate, datagram_sizes(video, audio), RECEIVE_PUBLISHERS,
-                          min(args.receive_seconds, 20.0)) if rate else {}
+    floor = await asyncio.to_thread(  # blocking: it waits on its own two processes
+        receive_floor, rate, datagram_sizes(video, audio), RECEIVE_PUBLISHERS,
+        min(args.receive_seconds, 20.0)) if rate else {}
     if floor.get("receive_floor_us_per_datagram"):
         print(f"receive floor (uvloop, {RECEIVE_PUBLISHERS} sockets, a no-op protocol, the same "
               f"rate and sizes): {floor['receive_floor_us_per_datagram']:.1f} us per datagram "
